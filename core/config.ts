@@ -1,0 +1,44 @@
+// Deployment configuration from Worker vars, validated once per isolate: a bad value fails
+// loudly at the first request instead of misbehaving quietly.
+import { z } from "@hono/zod-openapi";
+import { RelayError } from "./errors";
+
+const intVar = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+const configSchema = z.object({
+  MAX_MESSAGE_BYTES: intVar(25 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  INLINE_BODY_MAX_BYTES: intVar(64 * 1024, 0, 1024 * 1024),
+  OUTBOX_GRACE_SECONDS: intVar(60, 1, 86_400),
+  SWEEP_INTERVAL_SECONDS: intVar(30, 1, 3600),
+  DATA_KEY_ID: z.string().min(1).default("k1"),
+});
+
+export interface RelayConfig {
+  maxMessageBytes: number;
+  inlineBodyMaxBytes: number;
+  outboxGraceMs: number;
+  sweepIntervalMs: number;
+  dataKeyId: string;
+}
+
+const cache = new WeakMap<object, RelayConfig>();
+
+export function readConfig(env: object): RelayConfig {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new RelayError("internal_error", `configuration ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const v = parsed.data;
+  const config: RelayConfig = {
+    maxMessageBytes: v.MAX_MESSAGE_BYTES,
+    inlineBodyMaxBytes: v.INLINE_BODY_MAX_BYTES,
+    outboxGraceMs: v.OUTBOX_GRACE_SECONDS * 1000,
+    sweepIntervalMs: v.SWEEP_INTERVAL_SECONDS * 1000,
+    dataKeyId: v.DATA_KEY_ID,
+  };
+  cache.set(env, config);
+  return config;
+}

@@ -1,0 +1,252 @@
+// Messages, their recipients, headers, attachments and delivery attempts. Every function takes
+// the workspace id and scopes its query by it: an id from another workspace is "not found".
+import { and, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Db } from "./client";
+import {
+  attachments,
+  deliveryAttempts,
+  idempotencyKeys,
+  messageHeaders,
+  messageRecipients,
+  messages,
+} from "./schema";
+import { deriveMessageStatus, type MessageStatus, type RecipientStatus } from "../core/status";
+
+export type MessageRow = typeof messages.$inferSelect;
+export type MessageRecipientRow = typeof messageRecipients.$inferSelect;
+export type DeliveryAttemptRow = typeof deliveryAttempts.$inferSelect;
+
+export interface NewMessage {
+  message: typeof messages.$inferInsert;
+  recipients: (typeof messageRecipients.$inferInsert)[];
+  headerNames: string[];
+  attachments: (typeof attachments.$inferInsert)[];
+  idempotency?: typeof idempotencyKeys.$inferInsert;
+}
+
+/** Everything the accept path writes, as one D1 batch (one transaction). */
+export async function insertMessage(db: Db, m: NewMessage): Promise<void> {
+  const stmts: BatchItem<"sqlite">[] = [db.insert(messages).values(m.message)];
+  // D1 caps bound parameters per statement at 100, so rows go in chunks.
+  for (const chunk of chunks(m.recipients, 8)) stmts.push(db.insert(messageRecipients).values(chunk));
+  for (const chunk of chunks(m.headerNames, 30)) {
+    stmts.push(db.insert(messageHeaders).values(chunk.map((name) => ({ messageId: m.message.id, workspaceId: m.message.workspaceId, name }))));
+  }
+  for (const chunk of chunks(m.attachments, 10)) stmts.push(db.insert(attachments).values(chunk));
+  // Last, so a duplicate key aborts the whole batch and nothing above is kept.
+  if (m.idempotency) stmts.push(db.insert(idempotencyKeys).values(m.idempotency));
+  await db.batch(stmts as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export const findIdempotencyRecord = (db: Db, workspaceId: string, key: string) =>
+  db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.workspaceId, workspaceId), eq(idempotencyKeys.key, key))).get();
+
+export async function insertIdempotencyRecord(db: Db, row: typeof idempotencyKeys.$inferInsert): Promise<boolean> {
+  const rows = await db.insert(idempotencyKeys).values(row).onConflictDoNothing().returning({ key: idempotencyKeys.key });
+  return rows.length > 0;
+}
+
+export const getMessage = (db: Db, workspaceId: string, id: string): Promise<MessageRow | undefined> =>
+  db.select().from(messages).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id))).get();
+
+export async function getMessageDetail(db: Db, workspaceId: string, id: string) {
+  const [msg, rcpts, attempts, atts] = await db.batch([
+    db.select().from(messages).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id))),
+    db.select().from(messageRecipients).where(and(eq(messageRecipients.workspaceId, workspaceId), eq(messageRecipients.messageId, id))),
+    db
+      .select()
+      .from(deliveryAttempts)
+      .where(and(eq(deliveryAttempts.workspaceId, workspaceId), eq(deliveryAttempts.messageId, id)))
+      .orderBy(deliveryAttempts.startedAt),
+    db.select().from(attachments).where(and(eq(attachments.workspaceId, workspaceId), eq(attachments.messageId, id))),
+  ]);
+  const message = msg[0];
+  return message ? { message, recipients: rcpts, attempts, attachments: atts } : undefined;
+}
+
+export interface ListFilter {
+  status?: MessageStatus;
+  tag?: string;
+  since?: number;
+  until?: number;
+  /** Exclusive upper bound (queuedAt, id) from the cursor. */
+  before?: { queuedAt: number; id: string };
+  limit: number;
+}
+
+export function listMessages(db: Db, workspaceId: string, f: ListFilter): Promise<MessageRow[]> {
+  const where: SQL[] = [eq(messages.workspaceId, workspaceId)];
+  if (f.status) where.push(eq(messages.status, f.status));
+  if (f.tag) where.push(sql`exists (select 1 from json_each(${messages.tags}) where value = ${f.tag})`);
+  if (f.since !== undefined) where.push(gte(messages.queuedAt, f.since));
+  if (f.until !== undefined) where.push(lt(messages.queuedAt, f.until));
+  if (f.before) {
+    where.push(or(lt(messages.queuedAt, f.before.queuedAt), and(eq(messages.queuedAt, f.before.queuedAt), lt(messages.id, f.before.id)))!);
+  }
+  return db
+    .select()
+    .from(messages)
+    .where(and(...where))
+    .orderBy(desc(messages.queuedAt), desc(messages.id))
+    .limit(f.limit)
+    .all();
+}
+
+/**
+ * Cancels every recipient not yet handed to a provider. Returns the resulting message status,
+ * or null when nothing was cancellable (already sending/sent/failed).
+ */
+export async function cancelMessage(db: Db, workspaceId: string, id: string, at: number): Promise<MessageStatus | null> {
+  const cancelled = await db
+    .update(messageRecipients)
+    .set({ status: "cancelled", updatedAt: at, lastError: "cancelled by the sender" })
+    .where(
+      and(
+        eq(messageRecipients.workspaceId, workspaceId),
+        eq(messageRecipients.messageId, id),
+        inArray(messageRecipients.status, ["queued", "deferred"]),
+      ),
+    )
+    .returning({ id: messageRecipients.id });
+  if (cancelled.length === 0) return null;
+  return refreshMessageStatus(db, workspaceId, id, at);
+}
+
+async function refreshMessageStatus(db: Db, workspaceId: string, id: string, at: number): Promise<MessageStatus> {
+  const rows = await db
+    .select({ status: messageRecipients.status })
+    .from(messageRecipients)
+    .where(and(eq(messageRecipients.workspaceId, workspaceId), eq(messageRecipients.messageId, id)))
+    .all();
+  const status = deriveMessageStatus(rows.map((r) => r.status));
+  await db.update(messages).set({ status, updatedAt: at }).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id)));
+  return status;
+}
+
+export async function loadForDelivery(db: Db, workspaceId: string, id: string) {
+  const [msg, rcpts] = await db.batch([
+    db.select().from(messages).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id))),
+    db.select().from(messageRecipients).where(and(eq(messageRecipients.workspaceId, workspaceId), eq(messageRecipients.messageId, id))),
+  ]);
+  const message = msg[0];
+  return message ? { message, recipients: rcpts } : undefined;
+}
+
+/**
+ * Marks pending recipients `sending` and returns the ones this consumer now owns. A recipient
+ * already `sending` is taken over only when its lease expired (its consumer died mid-call);
+ * `sent` and other final statuses are never taken, so redelivery never re-sends.
+ */
+export async function claimRecipients(
+  db: Db,
+  workspaceId: string,
+  messageId: string,
+  ids: string[],
+  at: number,
+  leaseMs: number,
+): Promise<MessageRecipientRow[]> {
+  if (ids.length === 0) return [];
+  return db
+    .update(messageRecipients)
+    .set({ status: "sending", updatedAt: at, attempts: sql`${messageRecipients.attempts} + 1` })
+    .where(
+      and(
+        eq(messageRecipients.workspaceId, workspaceId),
+        eq(messageRecipients.messageId, messageId),
+        inArray(messageRecipients.id, ids),
+        or(
+          inArray(messageRecipients.status, ["queued", "deferred"]),
+          and(eq(messageRecipients.status, "sending"), lte(messageRecipients.updatedAt, at - leaseMs)),
+        ),
+      ),
+    )
+    .returning();
+}
+
+export interface RecipientOutcome {
+  id: string;
+  status: RecipientStatus;
+  providerId?: string | null;
+  providerMessageId?: string | null;
+  lastError?: string | null;
+}
+
+export interface DeliveryRecord {
+  workspaceId: string;
+  messageId: string;
+  at: number;
+  outcomes: RecipientOutcome[];
+  attempt?: typeof deliveryAttempts.$inferInsert;
+  /** Statuses of the message's recipients not touched by this attempt, to derive the message status. */
+  otherStatuses: RecipientStatus[];
+  notBefore?: number | null;
+  /** When the job that will retry this message is due on the queue (for the outbox's grace). */
+  enqueuedAt?: number;
+  lastError?: string | null;
+  countAttempt: boolean;
+}
+
+/** Writes an attempt's outcome (recipients, attempt row, message status) as one batch. */
+export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<MessageStatus> {
+  const status = deriveMessageStatus([...r.otherStatuses, ...r.outcomes.map((o) => o.status)]);
+  const stmts: BatchItem<"sqlite">[] = r.outcomes.map((o) =>
+    db
+      .update(messageRecipients)
+      .set({
+        status: o.status,
+        updatedAt: r.at,
+        ...(o.providerId !== undefined ? { providerId: o.providerId } : {}),
+        ...(o.providerMessageId !== undefined ? { providerMessageId: o.providerMessageId } : {}),
+        ...(o.lastError !== undefined ? { lastError: o.lastError } : {}),
+        ...(o.status === "sent" ? { sentAt: r.at } : {}),
+      })
+      .where(and(eq(messageRecipients.workspaceId, r.workspaceId), eq(messageRecipients.id, o.id))),
+  );
+  if (r.attempt) stmts.push(db.insert(deliveryAttempts).values(r.attempt));
+  stmts.push(
+    db
+      .update(messages)
+      .set({
+        status,
+        updatedAt: r.at,
+        ...(r.countAttempt ? { attemptCount: sql`${messages.attemptCount} + 1` } : {}),
+        ...(r.notBefore !== undefined ? { notBefore: r.notBefore } : {}),
+        ...(r.enqueuedAt !== undefined ? { enqueuedAt: r.enqueuedAt } : {}),
+        ...(r.lastError !== undefined ? { lastError: r.lastError } : {}),
+        ...(status === "sent" || status === "failed" || status === "partially_failed" ? { processedAt: r.at } : {}),
+      })
+      .where(and(eq(messages.workspaceId, r.workspaceId), eq(messages.id, r.messageId))),
+  );
+  await db.batch(stmts as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  return status;
+}
+
+/** Messages the outbox owes a queue job: pending, due, and not put on the queue within the grace. */
+export function findOutboxDue(db: Db, now: number, graceMs: number, limit: number) {
+  return db
+    .select({ id: messages.id, workspaceId: messages.workspaceId })
+    .from(messages)
+    .where(
+      and(
+        inArray(messages.status, ["queued", "sending", "deferred"]),
+        lt(sql`coalesce(${messages.enqueuedAt}, 0)`, now - graceMs),
+        lte(sql`coalesce(${messages.notBefore}, 0)`, now),
+      ),
+    )
+    .orderBy(messages.queuedAt)
+    .limit(limit)
+    .all();
+}
+
+export async function markEnqueued(db: Db, ids: string[], at: number): Promise<void> {
+  for (const chunk of chunks(ids, 90)) {
+    await db.update(messages).set({ enqueuedAt: at }).where(inArray(messages.id, chunk));
+  }
+}

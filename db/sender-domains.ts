@@ -1,0 +1,41 @@
+import { and, eq, isNotNull } from "drizzle-orm";
+import type { Db } from "./client";
+import { senderDomains } from "./schema";
+
+export type SenderDomainRow = typeof senderDomains.$inferSelect;
+
+export async function insertSenderDomain(db: Db, row: typeof senderDomains.$inferInsert): Promise<SenderDomainRow> {
+  const [created] = await db.insert(senderDomains).values(row).returning();
+  return created!;
+}
+
+export const listSenderDomains = (db: Db, workspaceId: string): Promise<SenderDomainRow[]> =>
+  db.select().from(senderDomains).where(eq(senderDomains.workspaceId, workspaceId)).orderBy(senderDomains.domain).all();
+
+export const getSenderDomain = (db: Db, workspaceId: string, id: string): Promise<SenderDomainRow | undefined> =>
+  db.select().from(senderDomains).where(and(eq(senderDomains.workspaceId, workspaceId), eq(senderDomains.id, id))).get();
+
+export async function markSenderDomainVerified(db: Db, workspaceId: string, id: string, at: number): Promise<SenderDomainRow | undefined> {
+  const [row] = await db
+    .update(senderDomains)
+    .set({ verifiedAt: at })
+    .where(and(eq(senderDomains.workspaceId, workspaceId), eq(senderDomains.id, id)))
+    .returning();
+  return row;
+}
+
+export async function deleteSenderDomain(db: Db, workspaceId: string, id: string): Promise<boolean> {
+  const rows = await db
+    .delete(senderDomains)
+    .where(and(eq(senderDomains.workspaceId, workspaceId), eq(senderDomains.id, id)))
+    .returning({ id: senderDomains.id });
+  return rows.length > 0;
+}
+
+/** The query the accept path batches with others: is `domain` verified for this workspace? */
+export const verifiedDomainQuery = (db: Db, workspaceId: string, domain: string) =>
+  db
+    .select({ id: senderDomains.id })
+    .from(senderDomains)
+    .where(and(eq(senderDomains.workspaceId, workspaceId), eq(senderDomains.domain, domain), isNotNull(senderDomains.verifiedAt)))
+    .limit(1);

@@ -1,0 +1,28 @@
+import path from "node:path";
+import { defineConfig } from "vitest/config";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+
+// Test-only secrets: a fixed admin token and a fixed data key so tests are repeatable.
+const TEST_DATA_KEYS = JSON.stringify({ k1: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" });
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async () => ({
+      main: "./workers/index.ts",
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, "migrations")),
+          ADMIN_TOKEN: "test-admin-token",
+          DATA_KEYS: TEST_DATA_KEYS,
+        },
+        outboundService: (req: Request) => new Response("unmocked " + req.url, { status: 599 }),
+      },
+    })),
+  ],
+  test: {
+    include: ["test/**/*.test.ts", "core/**/*.test.ts", "db/**/*.test.ts", "workers/**/*.test.ts", "durable-objects/**/*.test.ts"],
+    setupFiles: ["./test/apply-migrations.ts"],
+    globalSetup: ["./test/global-setup.ts"],
+  },
+});

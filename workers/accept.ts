@@ -1,0 +1,304 @@
+// The one accept path. The JSON API, the MIME API (used by the SMTP bridge) and inbound mail all
+// end here: check the sender domain and providers, write message + recipients + encrypted body
+// in ONE D1 batch, enqueue, and only then answer. A crash between commit and enqueue is
+// recovered by the outbox sweep, so an answered message is never lost.
+import { domainOf, parseMailbox } from "../core/address";
+import { encodeContent, rawContent, structuredContent, type MessageContent } from "../core/content";
+import { loadKeyring } from "../core/crypto";
+import { RelayError } from "../core/errors";
+import { newId } from "../core/ids";
+import { deliveryJob } from "../core/jobs";
+import type { NormalizedMessage } from "../core/message-input";
+import { prependHeaderField, readRawHeaders, removeHeaderFields, toCrlf } from "../core/raw-message";
+import type { KeyPrincipal } from "../core/scopes";
+import { readConfig } from "../core/config";
+import { encryptText } from "../core/crypto";
+import { discardBody, storeBody } from "../db/body-store";
+import type { Db } from "../db/client";
+import { findIdempotencyRecord, insertMessage, type NewMessage } from "../db/messages";
+import { enabledProvidersQuery } from "../db/providers";
+import { verifiedDomainQuery } from "../db/sender-domains";
+import { log } from "./log";
+
+export interface AcceptedRecipient {
+  email: string;
+  status: "queued";
+}
+
+export interface AcceptedBody {
+  id: string;
+  status: "queued";
+  message_id: string;
+  recipients: AcceptedRecipient[];
+}
+
+export interface AcceptOutcome {
+  status: 202;
+  body: AcceptedBody;
+  /** True when this is the stored first answer for a repeated request. */
+  replayed: boolean;
+}
+
+export interface Idempotency {
+  key: string;
+  /** SHA-256 of the request; null when any repeat counts as the same request (Message-ID dedupe). */
+  requestHash: string | null;
+}
+
+export interface AcceptContext {
+  env: Env;
+  db: Db;
+  principal: KeyPrincipal;
+  now: number;
+}
+
+interface Prepared {
+  source: "api" | "mime" | "smtp" | "email";
+  fromEmail: string;
+  /** Domains that must be verified for the workspace (From, and Sender when present). */
+  senderDomains: string[];
+  envelopeFrom: string | null;
+  messageIdHeader: string;
+  recipients: { email: string; kind: "to" | "cc" | "bcc" }[];
+  tags: string[];
+  metadata: Record<string, string>;
+  content: MessageContent;
+  headerNames: string[];
+  attachments: { filename: string; contentType: string; contentId?: string; sizeBytes: number }[];
+  sizeBytes: number;
+  forceSend: boolean;
+}
+
+/** Returns the stored first answer for a repeated idempotent request, or null to proceed. */
+export async function replayIfSeen(db: Db, workspaceId: string, idem: Idempotency | undefined): Promise<AcceptOutcome | null> {
+  if (!idem) return null;
+  const seen = await findIdempotencyRecord(db, workspaceId, idem.key);
+  if (!seen) return null;
+  if (idem.requestHash !== null && seen.requestHash !== idem.requestHash) {
+    throw new RelayError("idempotency_conflict", "this Idempotency-Key was used with a different request body");
+  }
+  return { status: 202, body: JSON.parse(seen.responseBody) as AcceptedBody, replayed: true };
+}
+
+export async function acceptStructured(ctx: AcceptContext, m: NormalizedMessage, idem?: Idempotency): Promise<AcceptOutcome> {
+  const replay = await replayIfSeen(ctx.db, ctx.principal.workspaceId, idem);
+  if (replay) return replay;
+  const messageId = newId("msg");
+  return commit(
+    ctx,
+    messageId,
+    {
+      source: "api",
+      fromEmail: m.from.address,
+      senderDomains: [domainOf(m.from.address)],
+      envelopeFrom: m.from.address,
+      messageIdHeader: `<${messageId.slice(4)}@${domainOf(m.from.address)}>`,
+      recipients: dedupe([
+        ...m.to.map((r) => ({ email: r.address, kind: "to" as const })),
+        ...m.cc.map((r) => ({ email: r.address, kind: "cc" as const })),
+        ...m.bcc.map((r) => ({ email: r.address, kind: "bcc" as const })),
+      ]),
+      tags: m.tags,
+      metadata: m.metadata,
+      content: structuredContent(m),
+      headerNames: m.headers.map(([n]) => n),
+      attachments: m.attachments.map((a) => ({
+        filename: a.filename,
+        contentType: a.contentType,
+        ...(a.contentId ? { contentId: a.contentId } : {}),
+        sizeBytes: a.content.length,
+      })),
+      sizeBytes: m.sizeBytes,
+      forceSend: m.forceSend,
+    },
+    idem,
+  );
+}
+
+export interface RawSubmission {
+  raw: Uint8Array;
+  /** MAIL FROM; empty string or null for the null sender. */
+  mailFrom: string | null;
+  rcptTo: string[];
+  source: "mime" | "smtp" | "email";
+  tags?: string[];
+  metadata?: Record<string, string>;
+}
+
+/**
+ * A raw RFC 5322 message with its envelope. Without an explicit key, the Message-ID is the
+ * idempotency key, so a client retry of the same message never creates a second one.
+ */
+export async function acceptRaw(ctx: AcceptContext, sub: RawSubmission, explicitKey?: Idempotency): Promise<AcceptOutcome> {
+  const { maxMessageBytes } = readConfig(ctx.env);
+  if (sub.raw.length > maxMessageBytes) {
+    throw new RelayError("message_too_large", `message is ${sub.raw.length} bytes; the limit is ${maxMessageBytes}`);
+  }
+  if (sub.rcptTo.length === 0) throw new RelayError("validation_error", "rcpt_to: at least one envelope recipient is required");
+  const recipients = sub.rcptTo.map((r, i) => {
+    const m = parseMailbox(r);
+    if (!m || m.name) throw new RelayError("invalid_address", `rcpt_to[${i}]: not a valid email address`);
+    return m.address;
+  });
+  let envelopeFrom: string | null = null;
+  if (sub.mailFrom) {
+    const m = parseMailbox(sub.mailFrom);
+    if (!m || m.name) throw new RelayError("invalid_address", "mail_from: not a valid email address");
+    envelopeFrom = m.address;
+  }
+
+  let raw = toCrlf(sub.raw);
+  const headers = await readRawHeaders(raw);
+  const idem = explicitKey ?? (headers.messageId ? { key: `message-id:${headers.messageId}`, requestHash: null } : undefined);
+  const replay = await replayIfSeen(ctx.db, ctx.principal.workspaceId, idem);
+  if (replay) return replay;
+
+  const messageId = newId("msg");
+  let messageIdHeader = headers.messageId;
+  if (!messageIdHeader) {
+    messageIdHeader = `<${messageId.slice(4)}@${domainOf(headers.from.address)}>`;
+    raw = prependHeaderField(raw, "Message-ID", messageIdHeader);
+  }
+  raw = removeHeaderFields(raw, ["bcc"]);
+  const visible = new Map<string, "to" | "cc">();
+  for (const a of headers.to) visible.set(a.toLowerCase(), "to");
+  for (const a of headers.cc) if (!visible.has(a.toLowerCase())) visible.set(a.toLowerCase(), "cc");
+
+  return commit(
+    ctx,
+    messageId,
+    {
+      source: sub.source,
+      fromEmail: headers.from.address,
+      senderDomains: [...new Set([domainOf(headers.from.address), ...(headers.sender ? [domainOf(headers.sender.address)] : [])])],
+      envelopeFrom,
+      messageIdHeader,
+      recipients: dedupe(recipients.map((email) => ({ email, kind: visible.get(email.toLowerCase()) ?? "bcc" }))),
+      tags: sub.tags ?? [],
+      metadata: sub.metadata ?? {},
+      content: rawContent(raw),
+      headerNames: [],
+      attachments: [],
+      sizeBytes: raw.length,
+      forceSend: false,
+    },
+    idem,
+  );
+}
+
+function dedupe<T extends { email: string }>(list: T[]): T[] {
+  const seen = new Set<string>();
+  return list.filter((r) => {
+    const k = r.email.toLowerCase();
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: Idempotency | undefined): Promise<AcceptOutcome> {
+  const { env, db, principal, now } = ctx;
+  const ws = principal.workspaceId;
+  const config = readConfig(env);
+
+  // One round trip for every precondition the database decides.
+  const [providerRows, ...domainRows] = await db.batch([
+    enabledProvidersQuery(db, ws).limit(1),
+    ...p.senderDomains.map((d) => verifiedDomainQuery(db, ws, d)),
+  ]);
+  p.senderDomains.forEach((d, i) => {
+    if ((domainRows[i] ?? []).length === 0) {
+      throw new RelayError("sender_domain_not_verified", `sender domain ${d} is not verified for this workspace`);
+    }
+  });
+  if (providerRows.length === 0) {
+    throw new RelayError("no_provider", "this workspace has no enabled provider; add one with POST /v1/providers");
+  }
+
+  const ring = await loadKeyring(env.DATA_KEYS, config.dataKeyId);
+  const body: AcceptedBody = {
+    id: messageId,
+    status: "queued",
+    message_id: p.messageIdHeader,
+    recipients: p.recipients.map((r) => ({ email: r.email, status: "queued" })),
+  };
+  const stored = await storeBody(env.BODIES, ring, ws, messageId, encodeContent(p.content), config.inlineBodyMaxBytes);
+  const attachmentRows = await Promise.all(
+    p.attachments.map(async (a) => ({
+      id: newId("att"),
+      messageId,
+      workspaceId: ws,
+      filenameEnc: await encryptText(ring, a.filename, `${ws}/${messageId}/attachment-name`),
+      contentType: a.contentType,
+      sizeBytes: a.sizeBytes,
+      contentId: a.contentId ?? null,
+    })),
+  );
+  const row: NewMessage = {
+    message: {
+      id: messageId,
+      workspaceId: ws,
+      userId: principal.userId,
+      apiKeyId: principal.keyId,
+      source: p.source,
+      messageIdHeader: p.messageIdHeader,
+      fromEmail: p.fromEmail,
+      envelopeFrom: p.envelopeFrom,
+      toEmails: p.recipients.filter((r) => r.kind !== "bcc").map((r) => r.email),
+      status: "queued",
+      tags: p.tags,
+      metadata: p.metadata,
+      bodyEnc: stored.bodyEnc,
+      bodyR2Key: stored.bodyR2Key,
+      sizeBytes: p.sizeBytes,
+      forceSend: p.forceSend,
+      // Counted as enqueued now: the outbox only steps in once the grace period has passed.
+      enqueuedAt: now,
+      queuedAt: now,
+      updatedAt: now,
+    },
+    recipients: p.recipients.map((r) => ({
+      id: newId("mr"),
+      messageId,
+      workspaceId: ws,
+      email: r.email,
+      kind: r.kind,
+      status: "queued" as const,
+      updatedAt: now,
+    })),
+    headerNames: p.headerNames,
+    attachments: attachmentRows,
+    ...(idem
+      ? {
+          idempotency: {
+            workspaceId: ws,
+            key: idem.key,
+            requestHash: idem.requestHash ?? "",
+            messageId,
+            responseStatus: 202,
+            responseBody: JSON.stringify(body),
+            createdAt: now,
+          },
+        }
+      : {}),
+  };
+
+  try {
+    await insertMessage(db, row);
+  } catch (e) {
+    await discardBody(env.BODIES, stored).catch(() => {});
+    // A concurrent request with the same key won the race: answer what it answered.
+    const replay = idem ? await replayIfSeen(db, ws, idem).catch(() => null) : null;
+    if (replay) return replay;
+    throw e;
+  }
+
+  try {
+    await env.DELIVERY_QUEUE.send(deliveryJob(ws, messageId));
+  } catch (e) {
+    // The message is committed as `queued`: the outbox sweep enqueues it after the grace
+    // period. Answering an error here would make the client send it twice.
+    log.error("enqueue_failed", { workspace_id: ws, message_id: messageId, error: String(e) });
+  }
+  return { status: 202, body, replayed: false };
+}

@@ -1,0 +1,370 @@
+// /v1/messages: send (JSON, batch, raw MIME), read status, list, cancel, fetch the rendered copy.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { fromBase64, sha256Hex, toBase64Url, fromUtf8, utf8 } from "../../core/encoding";
+import { RelayError, notFound } from "../../core/errors";
+import { normalizeMessage, sendMessageInput } from "../../core/message-input";
+import { readConfig } from "../../core/config";
+import { loadKeyring } from "../../core/crypto";
+import { cancelMessage, getMessageDetail, listMessages, type MessageRow } from "../../db/messages";
+import { loadRendered } from "../../db/body-store";
+import { acceptRaw, acceptStructured, type AcceptOutcome, type Idempotency } from "../accept";
+import { keyPrincipal, requireScope } from "./auth";
+import type { AppEnv } from "./context";
+import {
+  acceptedSchema,
+  errorResponses,
+  errorSchema,
+  idParam,
+  iso,
+  messageDetailSchema,
+  messageStatusSchema,
+  messageSummarySchema,
+  notFoundResponse,
+} from "./schemas";
+import { validationHook } from "./validation";
+
+export const messagesApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+const idempotencyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 printable ASCII characters")
+    .optional()
+    .openapi({ description: "Repeat a request safely: the same key and body return the first answer" }),
+});
+
+const acceptedResponse = {
+  202: { description: "Accepted: stored and queued for delivery", content: { "application/json": { schema: acceptedSchema } } },
+  409: { description: "Idempotency-Key reused with a different body", content: { "application/json": { schema: errorSchema } } },
+  413: { description: "Message too large", content: { "application/json": { schema: errorSchema } } },
+  422: { description: "The workspace cannot send (no provider)", content: { "application/json": { schema: errorSchema } } },
+} as const;
+
+function respond(c: { header(name: string, value: string): void }, outcome: AcceptOutcome) {
+  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+  return outcome.body;
+}
+
+async function keyFor(key: string | undefined, scope: string, input: unknown): Promise<Idempotency | undefined> {
+  if (!key) return undefined;
+  return { key: `${scope}:${key}`, requestHash: await sha256Hex(JSON.stringify(input)) };
+}
+
+// ---- POST /v1/messages -------------------------------------------------------------------
+messagesApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/messages",
+    summary: "Send a message",
+    middleware: [requireScope("send")] as const,
+    request: {
+      headers: idempotencyHeader,
+      body: { content: { "application/json": { schema: sendMessageInput } }, required: true },
+    },
+    responses: { ...acceptedResponse, ...errorResponses },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    const message = normalizeMessage(input, readConfig(c.env).maxMessageBytes);
+    const idem = await keyFor(c.req.valid("header")["idempotency-key"], "messages", input);
+    const outcome = await acceptStructured(ctx(c), message, idem);
+    return c.json(respond(c, outcome), 202);
+  },
+);
+
+// ---- POST /v1/messages/batch -------------------------------------------------------------
+const batchResultSchema = z
+  .object({
+    index: z.number(),
+    status: z.number(),
+    id: z.string().optional(),
+    message_id: z.string().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  })
+  .openapi("BatchResult");
+
+messagesApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/messages/batch"
+    middleware: [requireScope("send")] as const,
+    summary: "Send up to 100 messages; one result per item",
+    request: {
+      headers: idempotencyHeader,
+      body: {
+        content: {
+          "application/json": {
+            schema: z.object({ messages: z.array(sendMessageInput).min(1).max(100) }).openapi("SendBatch"),
+          },
+        },
+        required: true,
+      },
+    },
+    responses: {
+      200: { description: "Per-item results", content: { "application/json": { schema: z.object({ results: z.array(batchResultSchema) }) } } },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const { messages } = c.req.valid("json");
+    const key = c.req.valid("header")["idempotency-key"];
+    const max = readConfig(c.env).maxMessageBytes;
+    // Items are independent: each commits (with its own idempotency row) or fails on its own.
+    const results = await Promise.all(
+      messages.map(async (item, index) => {
+        try {
+          const outcome = await acceptStructured(ctx(c), normalizeMessage(item, max), await keyFor(key && `${key}#${index}`, "batch", item));
+          return { index, status: 202, id: outcome.body.id, message_id: outcome.body.message_id };
+        } catch (e) {
+          if (!(e instanceof RelayError) || e.status >= 500) throw e;
+          return { index, status: e.status, error: { code: e.code, message: e.message } };
+        }
+      }),
+    );
+    return c.json({ results }, 200);
+  },
+);
+
+// ---- POST /v1/messages/mime --------------------------------------------------------------
+const mimeJsonSchema = z
+  .object({
+    mail_from: z.string().max(998).openapi({ description: "Envelope sender; empty for the null sender" }),
+    rcpt_to: z.array(z.string().max(998)).min(1).max(500),
+    raw: z.string().openapi({ description: "The RFC 5322 message" }),
+    raw_encoding: z.enum(["utf8", "base64"]).default("utf8"),
+  })
+  .strict()
+  .openapi("SendMime");
+
+messagesApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/messages/mime"
+    middleware: [requireScope("send")] as const,
+    summary: "Send a raw RFC 5322 message with its envelope (the SMTP bridge's path)",
+    description:
+      "Either `Content-Type: message/rfc822` with the raw bytes as the body and the envelope in the query (`mail_from`, repeated `rcpt_to`), or JSON. Without an Idempotency-Key, the Message-ID header deduplicates: a retry of the same message returns the first answer.",
+    request: {
+      headers: idempotencyHeader,
+      query: z.object({
+        mail_from: z.string().max(998).optional(),
+        rcpt_to: z.union([z.string(), z.array(z.string())]).optional(),
+      }),
+      body: {
+        content: {
+          "message/rfc822": { schema: z.string().openapi({ format: "binary" }) },
+          "application/json": { schema: mimeJsonSchema },
+        },
+        required: true,
+      },
+    },
+    responses: { ...acceptedResponse, ...errorResponses },
+  }),
+  async (c) => {
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    const max = readConfig(c.env).maxMessageBytes;
+    let raw: Uint8Array;
+    let mailFrom: string;
+    let rcptTo: string[];
+    if (type === "message/rfc822") {
+      raw = new Uint8Array(await c.req.arrayBuffer());
+      const url = new URL(c.req.url);
+      mailFrom = url.searchParams.get("mail_from") ?? "";
+      rcptTo = url.searchParams.getAll("rcpt_to");
+    } else if (type === "application/json") {
+      const parsed = mimeJsonSchema.safeParse(await c.req.json().catch(() => undefined));
+      if (!parsed.success) throw new RelayError("validation_error", zodMessage(parsed.error));
+      const bytes = parsed.data.raw_encoding === "base64" ? fromBase64(parsed.data.raw) : utf8.encode(parsed.data.raw);
+      if (!bytes) throw new RelayError("validation_error", "raw: not valid base64");
+      raw = bytes;
+      mailFrom = parsed.data.mail_from;
+      rcptTo = parsed.data.rcpt_to;
+    } else {
+      throw new RelayError("unsupported_media_type", "send message/rfc822 or application/json");
+    }
+    if (raw.length > max) throw new RelayError("message_too_large", `message is ${raw.length} bytes; the limit is ${max}`);
+    const key = c.req.valid("header")["idempotency-key"];
+    const idem = key ? { key: `mime:${key}`, requestHash: await sha256Hex(raw) } : undefined;
+    const source = c.req.header("x-relay-source") === "smtp" ? "smtp" : "mime";
+    const outcome = await acceptRaw(ctx(c), { raw, mailFrom, rcptTo, source }, idem);
+    return c.json(respond(c, outcome), 202);
+  },
+);
+
+// ---- GET /v1/messages --------------------------------------------------------------------
+const summary = (m: MessageRow) => ({
+  id: m.id,
+  status: m.status,
+  source: m.source,
+  from: m.fromEmail,
+  to: m.toEmails,
+  message_id: m.messageIdHeader,
+  tags: m.tags,
+  metadata: m.metadata,
+  size_bytes: m.sizeBytes,
+  attempt_count: m.attemptCount,
+  last_error: m.lastError,
+  queued_at: iso(m.queuedAt)!,
+  processed_at: iso(m.processedAt),
+});
+
+const encodeCursor = (m: MessageRow) => toBase64Url(utf8.encode(`${m.queuedAt}:${m.id}`));
+function decodeCursor(cursor: string): { queuedAt: number; id: string } {
+  const bytes = fromBase64(cursor.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(cursor.length / 4) * 4, "="));
+  const m = bytes && fromUtf8.decode(bytes).match(/^(\d{1,16}):(msg_[\w-]{1,40})$/);
+  if (!m) throw new RelayError("validation_error", "cursor: not a cursor this API returned");
+  return { queuedAt: Number(m[1]), id: m[2]! };
+}
+
+const dateParam = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO 8601 date-time")
+  .optional();
+
+messagesApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/messages",
+    summary: "List messages, newest first",
+    middleware: [requireScope("read")] as const,
+    request: {
+      query: z.object({
+        status: messageStatusSchema.optional(),
+        tag: z.string().max(64).optional(),
+        since: dateParam,
+        until: dateParam,
+        limit: z.coerce.number().int().min(1).max(100).default(25),
+        cursor: z.string().max(200).optional(),
+      }),
+    },
+    responses: {
+      200: {
+        description: "A page of messages",
+        content: { "application/json": { schema: z.object({ data: z.array(messageSummarySchema), next_cursor: z.string().nullable() }) } },
+      },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const p = keyPrincipal(c.var.principal);
+    const rows = await listMessages(c.var.db, p.workspaceId, {
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.tag ? { tag: q.tag } : {}),
+      ...(q.since ? { since: Date.parse(q.since) } : {}),
+      ...(q.until ? { until: Date.parse(q.until) } : {}),
+      ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}),
+      limit: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    return c.json({ data: page.map(summary), next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!) : null }, 200);
+  },
+);
+
+// ---- GET /v1/messages/{id} ---------------------------------------------------------------
+messagesApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/messages/{id}",
+    middleware: [requireScope("read")] as const,
+    summary: "A message's status, per-recipient status and delivery attempts",
+    request: { params: idParam },
+    responses: {
+      200: { description: "The message", content: { "application/json": { schema: messageDetailSchema } } },
+      ...errorResponses,
+      ...notFoundResponse,
+    },
+  }),
+  async (c) => {
+    const p = keyPrincipal(c.var.principal);
+    const detail = await getMessageDetail(c.var.db, p.workspaceId, c.req.valid("param").id);
+    if (!detail) throw notFound("message");
+    return c.json(
+      {
+        ...summary(detail.message),
+        recipients: detail.recipients.map((r) => ({
+          email: r.email,
+          kind: r.kind,
+          status: r.status,
+          provider_id: r.providerId,
+          provider_message_id: r.providerMessageId,
+          attempts: r.attempts,
+          last_error: r.lastError,
+          sent_at: iso(r.sentAt),
+        })),
+        attempts: detail.attempts.map((a) => ({
+          id: a.id,
+          provider_id: a.providerId,
+          recipients: a.recipients,
+          outcome: a.outcome,
+          detail: a.detail,
+          provider_message_id: a.providerMessageId,
+          latency_ms: a.latencyMs,
+          started_at: iso(a.startedAt)!,
+        })),
+        attachments: detail.attachments.map((a) => ({ id: a.id, content_type: a.contentType, size_bytes: a.sizeBytes })),
+      },
+      200,
+    );
+  },
+);
+
+// ---- GET /v1/messages/{id}/rendered ------------------------------------------------------
+messagesApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/messages/{id}/rendered"
+    middleware: [requireScope("read")] as const,
+    summary: "The exact RFC 5322 message the sandbox provider 'delivered'",
+    request: { params: idParam },
+    responses: {
+      200: { description: "The rendered message", content: { "message/rfc822": { schema: z.string() } } },
+      ...errorResponses,
+      ...notFoundResponse,
+    },
+  }),
+  async (c) => {
+    const p = keyPrincipal(c.var.principal);
+    const ring = await loadKeyring(c.env.DATA_KEYS, readConfig(c.env).dataKeyId);
+    const raw = await loadRendered(c.env.BODIES, ring, p.workspaceId, c.req.valid("param").id);
+    if (!raw) throw notFound("rendered message");
+    return c.body(raw as Uint8Array<ArrayBuffer>, 200, { "content-type": "message/rfc822" });
+  },
+);
+
+// ---- POST /v1/messages/{id}/cancel -------------------------------------------------------
+messagesApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/messages/{id}/cancel"
+    middleware: [requireScope("send")] as const,
+    summary: "Cancel the recipients not yet handed to a provider",
+    request: { params: idParam },
+    responses: {
+      200: { description: "Cancelled", content: { "application/json": { schema: z.object({ id: z.string(), status: messageStatusSchema }) } } },
+      409: { description: "Nothing left to cancel", content: { "application/json": { schema: errorSchema } } },
+      ...errorResponses,
+      ...notFoundResponse,
+    },
+  }),
+  async (c) => {
+    const p = keyPrincipal(c.var.principal);
+    const id = c.req.valid("param").id;
+    const status = await cancelMessage(c.var.db, p.workspaceId, id, Date.now());
+    if (status === null) {
+      const exists = await getMessageDetail(c.var.db, p.workspaceId, id);
+      if (!exists) throw notFound("message");
+      throw new RelayError("not_cancellable", `message is ${exists.message.status}; nothing left to cancel`);
+    }
+    return c.json({ id, status }, 200);
+  },
+);
+
+function ctx(c: { env: Env; var: AppEnv["Variables"] }) {
+  return { env: c.env, db: c.var.db, principal: keyPrincipal(c.var.principal), now: Date.now() };
+}
+
+function zodMessage(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  return `${issue.path.join(".") || "body"}: ${issue.message}`;
+}

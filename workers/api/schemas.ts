@@ -1,0 +1,82 @@
+// Response and shared request schemas for the OpenAPI document. Request bodies that are
+// domain input (the send request) live in core/.
+import { z } from "@hono/zod-openapi";
+import { MESSAGE_STATUSES, RECIPIENT_DELIVERY_STATUSES } from "../../db/schema";
+
+export const errorSchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .openapi("Error");
+
+export const errorResponses = {
+  400: { description: "Invalid request", content: { "application/json": { schema: errorSchema } } },
+  401: { description: "Missing or invalid credential", content: { "application/json": { schema: errorSchema } } },
+  403: { description: "Credential lacks the scope, or the sender domain is not the workspace's", content: { "application/json": { schema: errorSchema } } },
+} as const;
+
+export const notFoundResponse = {
+  404: { description: "Not found (or belongs to another workspace)", content: { "application/json": { schema: errorSchema } } },
+} as const;
+
+export const idParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) });
+
+export const acceptedSchema = z
+  .object({
+    id: z.string(),
+    status: z.literal("queued"),
+    message_id: z.string().openapi({ description: "The RFC 5322 Message-ID header" }),
+    recipients: z.array(z.object({ email: z.string(), status: z.literal("queued") })),
+  })
+  .openapi("Accepted");
+
+export const recipientStatusSchema = z.enum(RECIPIENT_DELIVERY_STATUSES);
+export const messageStatusSchema = z.enum(MESSAGE_STATUSES);
+
+export const messageSummarySchema = z
+  .object({
+    id: z.string(),
+    status: messageStatusSchema,
+    source: z.string(),
+    from: z.string(),
+    to: z.array(z.string()),
+    message_id: z.string(),
+    tags: z.array(z.string()),
+    metadata: z.record(z.string(), z.string()),
+    size_bytes: z.number(),
+    attempt_count: z.number(),
+    last_error: z.string().nullable(),
+    queued_at: z.string(),
+    processed_at: z.string().nullable(),
+  })
+  .openapi("MessageSummary");
+
+export const messageDetailSchema = messageSummarySchema
+  .extend({
+    recipients: z.array(
+      z.object({
+        email: z.string(),
+        kind: z.enum(["to", "cc", "bcc"]),
+        status: recipientStatusSchema,
+        provider_id: z.string().nullable(),
+        provider_message_id: z.string().nullable(),
+        attempts: z.number(),
+        last_error: z.string().nullable(),
+        sent_at: z.string().nullable(),
+      }),
+    ),
+    attempts: z.array(
+      z.object({
+        id: z.string(),
+        provider_id: z.string().nullable(),
+        recipients: z.array(z.string()),
+        outcome: z.string(),
+        detail: z.string().nullable(),
+        provider_message_id: z.string().nullable(),
+        latency_ms: z.number().nullable(),
+        started_at: z.string(),
+      }),
+    ),
+    attachments: z.array(z.object({ id: z.string(), content_type: z.string(), size_bytes: z.number() })),
+  })
+  .openapi("MessageDetail");
+
+export const iso = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(ms).toISOString());

@@ -1,0 +1,68 @@
+// The contract every delivery provider implements. A provider never throws for an expected
+// outcome: it classifies its own errors into one of three values so the pipeline can decide
+// between "done", "try again later / elsewhere" and "give up on this recipient".
+
+export interface OutboundAttachment {
+  filename: string;
+  contentType: string;
+  content: Uint8Array;
+  /** Set for inline parts referenced from HTML as cid:... */
+  contentId?: string;
+}
+
+/** What the dispatcher hands a provider: the rendered RFC 5322 message plus its parts. */
+export interface OutboundMessage {
+  /** Relay message id (msg_...). */
+  id: string;
+  /** Relay delivery id for this attempt's job; stable across queue redelivery. */
+  deliveryId: string;
+  /** The fully rendered RFC 5322 message, CRLF line endings, dot-unstuffed. */
+  raw: Uint8Array;
+  /** The Message-ID header value, with angle brackets. Providers must preserve it. */
+  messageIdHeader: string;
+  /** Envelope sender (bare address). */
+  envelopeFrom: string;
+  /** Envelope recipients for this send (bare addresses); may be a subset of the To/Cc list. */
+  recipients: string[];
+  from: string;
+  to: string[];
+  cc: string[];
+  replyTo?: string;
+  subject: string;
+  text?: string;
+  html?: string;
+  /** Custom headers as the sender gave them (already validated: no CR/LF). */
+  headers: Record<string, string>;
+  attachments: OutboundAttachment[];
+  tags: string[];
+  metadata: Record<string, string>;
+}
+
+export type SendResult =
+  | { status: "sent"; providerMessageId: string }
+  | { status: "transient"; reason: string; retryAfterMs?: number }
+  | {
+      status: "permanent";
+      reason: string;
+      /**
+       * Present when the provider names which recipients failed; absent means all failed.
+       * When present, the recipients NOT listed were accepted by the provider (a partial
+       * success, e.g. SMTP with some RCPT TO refused), under `providerMessageId` if known.
+       */
+      recipients?: { email: string; reason: string }[];
+      providerMessageId?: string;
+      /** True when the failure is the provider's configuration (bad credentials, domain), not the message. */
+      configuration?: boolean;
+    };
+
+export interface ProviderContext {
+  /** Wall clock, injectable for tests. */
+  now(): number;
+  /** Outbound fetch, injectable for tests; defaults to globalThis.fetch. */
+  fetch: typeof fetch;
+}
+
+export interface Provider {
+  readonly type: string;
+  send(message: OutboundMessage, ctx: ProviderContext): Promise<SendResult>;
+}
