@@ -10,7 +10,9 @@ import {
   messageHeaders,
   messageRecipients,
   messages,
+  workspaces,
 } from "./schema";
+import { enabledProvidersQuery } from "./providers";
 import { deriveMessageStatus, type MessageStatus, type RecipientStatus } from "../core/status";
 
 export type MessageRow = typeof messages.$inferSelect;
@@ -130,13 +132,16 @@ async function refreshMessageStatus(db: Db, workspaceId: string, id: string, at:
   return status;
 }
 
+/** Everything one delivery needs, in one round trip: message, recipients, workspace settings, providers. */
 export async function loadForDelivery(db: Db, workspaceId: string, id: string) {
-  const [msg, rcpts] = await db.batch([
+  const [msg, rcpts, ws, provs] = await db.batch([
     db.select().from(messages).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id))),
     db.select().from(messageRecipients).where(and(eq(messageRecipients.workspaceId, workspaceId), eq(messageRecipients.messageId, id))),
+    db.select({ configuration: workspaces.configuration }).from(workspaces).where(eq(workspaces.id, workspaceId)),
+    enabledProvidersQuery(db, workspaceId),
   ]);
   const message = msg[0];
-  return message ? { message, recipients: rcpts } : undefined;
+  return message ? { message, recipients: rcpts, workspaceConfig: ws[0]?.configuration ?? {}, providers: provs } : undefined;
 }
 
 /**
@@ -188,7 +193,7 @@ export interface DeliveryRecord {
   otherStatuses: RecipientStatus[];
   notBefore?: number | null;
   /** When the job that will retry this message is due on the queue (for the outbox's grace). */
-  enqueuedAt?: number;
+  enqueuedAt?: number | null;
   lastError?: string | null;
   countAttempt: boolean;
 }
@@ -249,4 +254,21 @@ export async function markEnqueued(db: Db, ids: string[], at: number): Promise<v
   for (const chunk of chunks(ids, 90)) {
     await db.update(messages).set({ enqueuedAt: at }).where(inArray(messages.id, chunk));
   }
+}
+
+/** Marks every still-pending recipient failed (dead-letter path); returns how many. */
+export async function failPending(db: Db, workspaceId: string, id: string, reason: string, at: number): Promise<number> {
+  const rows = await db
+    .update(messageRecipients)
+    .set({ status: "failed", lastError: reason, updatedAt: at })
+    .where(
+      and(
+        eq(messageRecipients.workspaceId, workspaceId),
+        eq(messageRecipients.messageId, id),
+        inArray(messageRecipients.status, ["queued", "sending", "deferred"]),
+      ),
+    )
+    .returning({ id: messageRecipients.id });
+  if (rows.length > 0) await refreshMessageStatus(db, workspaceId, id, at);
+  return rows.length;
 }

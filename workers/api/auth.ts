@@ -8,7 +8,7 @@ import { findApiKeyByHash } from "../../db/api-keys";
 import type { Db } from "../../db/client";
 import type { AppEnv } from "./context";
 
-export const API_KEY_PREFIX = "rk_";
+import { API_KEY_PREFIX } from "../../core/api-key";
 
 function bearer(header: string | undefined): string {
   const m = header?.match(/^Bearer\s+(\S+)\s*$/i);

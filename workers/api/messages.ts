@@ -38,7 +38,7 @@ const acceptedResponse = {
   409: { description: "Idempotency-Key reused with a different body", content: { "application/json": { schema: errorSchema } } },
   413: { description: "Message too large", content: { "application/json": { schema: errorSchema } } },
   422: { description: "The workspace cannot send (no provider)", content: { "application/json": { schema: errorSchema } } },
-} as const;
+};
 
 function respond(c: { header(name: string, value: string): void }, outcome: AcceptOutcome) {
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");
@@ -86,7 +86,7 @@ const batchResultSchema = z
 messagesApp.openapi(
   createRoute({
     method: "post",
-    path: "/messages/batch"
+    path: "/messages/batch",
     middleware: [requireScope("send")] as const,
     summary: "Send up to 100 messages; one result per item",
     request: {
@@ -139,7 +139,7 @@ const mimeJsonSchema = z
 messagesApp.openapi(
   createRoute({
     method: "post",
-    path: "/messages/mime"
+    path: "/messages/mime",
     middleware: [requireScope("send")] as const,
     summary: "Send a raw RFC 5322 message with its envelope (the SMTP bridge's path)",
     description:
@@ -313,7 +313,7 @@ messagesApp.openapi(
 messagesApp.openapi(
   createRoute({
     method: "get",
-    path: "/messages/{id}/rendered"
+    path: "/messages/{id}/rendered",
     middleware: [requireScope("read")] as const,
     summary: "The exact RFC 5322 message the sandbox provider 'delivered'",
     request: { params: idParam },
@@ -336,7 +336,7 @@ messagesApp.openapi(
 messagesApp.openapi(
   createRoute({
     method: "post",
-    path: "/messages/{id}/cancel"
+    path: "/messages/{id}/cancel",
     middleware: [requireScope("send")] as const,
     summary: "Cancel the recipients not yet handed to a provider",
     request: { params: idParam },

@@ -1,0 +1,104 @@
+// /v1/api-keys: a workspace admin's keys. The key is returned once; only its hash is stored.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { generateApiKey } from "../../core/api-key";
+import { notFound } from "../../core/errors";
+import { newId } from "../../core/ids";
+import { SCOPES } from "../../core/scopes";
+import { insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from "../../db/api-keys";
+import type { Db } from "../../db/client";
+import { keyPrincipal, requireScope } from "./auth";
+import type { AppEnv } from "./context";
+import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
+import { validationHook } from "./validation";
+
+export const createKeyInput = z
+  .object({
+    name: z.string().min(1).max(100),
+    scopes: z.array(z.enum(SCOPES)).min(1).max(3),
+    expires_at: z.string().datetime().optional(),
+  })
+  .strict()
+  .openapi("CreateApiKey");
+
+const keySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    scopes: z.array(z.string()),
+    expires_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+    last_used_at: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .openapi("ApiKey");
+
+export const keyView = (k: ApiKeyRow) => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  scopes: k.scopes,
+  expires_at: iso(k.expiresAt),
+  revoked_at: iso(k.revokedAt),
+  last_used_at: iso(k.lastUsedAt),
+  created_at: iso(k.createdAt)!,
+});
+
+export const createdKeySchema = keySchema.extend({ key: z.string().openapi({ description: "Shown once; store it now" }) });
+
+/** Shared by the workspace admin route and the platform bootstrap route. */
+export async function createKey(db: Db, workspaceId: string, input: z.infer<typeof createKeyInput>, userId: string | null = null) {
+  const { key, prefix, hash } = await generateApiKey();
+  const row = await insertApiKey(db, {
+    id: newId("key"),
+    workspaceId,
+    userId,
+    name: input.name,
+    prefix,
+    keyHash: hash,
+    scopes: [...new Set(input.scopes)],
+    expiresAt: input.expires_at ? Date.parse(input.expires_at) : null,
+  });
+  return { ...keyView(row), key };
+}
+
+export const apiKeysApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+apiKeysApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/api-keys",
+    summary: "Create an API key for this workspace",
+    middleware: [requireScope("admin")] as const,
+    request: { body: { content: { "application/json": { schema: createKeyInput } }, required: true } },
+    responses: { 201: { description: "Created", content: { "application/json": { schema: createdKeySchema } } }, ...errorResponses },
+  }),
+  async (c) => c.json(await createKey(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("json")), 201),
+);
+
+apiKeysApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/api-keys",
+    summary: "List this workspace's API keys (never the keys themselves)",
+    middleware: [requireScope("admin")] as const,
+    responses: { 200: { description: "Keys", content: { "application/json": { schema: z.object({ data: z.array(keySchema) }) } } }, ...errorResponses },
+  }),
+  async (c) => c.json({ data: (await listApiKeys(c.var.db, keyPrincipal(c.var.principal).workspaceId)).map(keyView) }, 200),
+);
+
+apiKeysApp.openapi(
+  createRoute({
+    method: "delete",
+    path: "/api-keys/{id}",
+    summary: "Revoke an API key",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam },
+    responses: { 204: { description: "Revoked" }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const ok = await revokeApiKey(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id, Date.now());
+    if (!ok) throw notFound("API key");
+    return c.body(null, 204);
+  },
+);

@@ -1,0 +1,51 @@
+// The HTTP API: one Hono app, one sub-app per resource under /v1, one error handler.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import { RelayError } from "../../core/errors";
+import { getDb } from "../../db/client";
+import { log } from "../log";
+import { apiKeysApp } from "./api-keys";
+import type { AppEnv } from "./context";
+import { domainsApp } from "./domains";
+import { meApp } from "./me";
+import { messagesApp } from "./messages";
+import { providersApp } from "./providers";
+import { validationHook } from "./validation";
+import { workspacesApp } from "./workspaces";
+
+export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+app.use(async (c, next) => {
+  const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
+  c.set("requestId", requestId);
+  c.set("db", getDb(c.env.DB));
+  await next();
+  c.header("X-Request-Id", requestId);
+});
+
+app.get("/health", (c) => c.json({ status: "ok" }));
+
+for (const sub of [meApp, messagesApp, domainsApp, providersApp, apiKeysApp, workspacesApp]) app.route("/v1", sub);
+
+app.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: { title: "Relay", version: "1.0.0", description: "Email relay for medical applications" },
+  servers: [{ url: "/" }],
+});
+app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+app.notFound((c) => c.json(new RelayError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toJSON(), 404));
+
+app.onError((err, c) => {
+  if (err instanceof RelayError) {
+    if (err.status >= 500) log.error("request_failed", { request_id: c.var.requestId, code: err.code, error: err.message });
+    return c.json(err.toJSON(), err.status as 400, err.headers);
+  }
+  if (err instanceof HTTPException) {
+    // Hono's own refusals (malformed JSON, body limit) in our error model.
+    const code = err.status === 413 ? "message_too_large" : err.status === 401 ? "unauthorized" : "validation_error";
+    return c.json({ error: { code, message: err.message || "invalid request" } }, err.status);
+  }
+  log.error("unhandled_error", { request_id: c.var.requestId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  return c.json(new RelayError("internal_error", "internal error; quote the X-Request-Id header when reporting it").toJSON(), 500);
+});

@@ -1,0 +1,144 @@
+// /v1/domains: the domains a workspace may send as. A domain is verified by a DNS TXT record
+// (`_relay-verification.<domain>` = `relay-verification=<token>`), looked up over DNS-over-HTTPS.
+// A domain belongs to at most one workspace, so no tenant can send as another's domain.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { RelayError, notFound } from "../../core/errors";
+import { newId, randomToken } from "../../core/ids";
+import type { Db } from "../../db/client";
+import {
+  deleteSenderDomain,
+  getSenderDomain,
+  insertSenderDomain,
+  listSenderDomains,
+  markSenderDomainVerified,
+  type SenderDomainRow,
+} from "../../db/sender-domains";
+import { keyPrincipal, requireScope } from "./auth";
+import type { AppEnv } from "./context";
+import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
+import { validationHook } from "./validation";
+
+export const domainInput = z
+  .object({
+    domain: z
+      .string()
+      .max(253)
+      .transform((d) => d.toLowerCase().replace(/\.$/, ""))
+      .refine((d) => /^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$/.test(d), "must be a domain name such as clinic.example"),
+  })
+  .strict()
+  .openapi("CreateDomain");
+
+const domainSchema = z
+  .object({
+    id: z.string(),
+    domain: z.string(),
+    verified: z.boolean(),
+    verified_at: z.string().nullable(),
+    verification: z.object({ type: z.literal("TXT"), name: z.string(), value: z.string() }),
+    created_at: z.string(),
+  })
+  .openapi("SenderDomain");
+
+export const domainView = (d: SenderDomainRow) => ({
+  id: d.id,
+  domain: d.domain,
+  verified: d.verifiedAt !== null,
+  verified_at: iso(d.verifiedAt),
+  verification: { type: "TXT" as const, name: `_relay-verification.${d.domain}`, value: `relay-verification=${d.verificationToken}` },
+  created_at: iso(d.createdAt)!,
+});
+
+/** Shared with the platform bootstrap route, which may create a domain already verified. */
+export async function createDomain(db: Db, workspaceId: string, domain: string, verifiedAt: number | null = null) {
+  try {
+    return await insertSenderDomain(db, { id: newId("dom"), workspaceId, domain, verificationToken: randomToken(18), verifiedAt });
+  } catch (e) {
+    if (String(e).includes("UNIQUE")) throw new RelayError("conflict", `domain ${domain} is already registered`);
+    throw e;
+  }
+}
+
+async function txtRecords(resolverUrl: string, name: string): Promise<string[]> {
+  const url = new URL(resolverUrl);
+  url.searchParams.set("name", name);
+  url.searchParams.set("type", "TXT");
+  const res = await fetch(url, { headers: { accept: "application/dns-json" } });
+  if (!res.ok) throw new RelayError("unavailable", `DNS lookup failed with HTTP ${res.status}`);
+  const body = (await res.json()) as { Answer?: { type: number; data: string }[] };
+  return (body.Answer ?? []).filter((a) => a.type === 16).map((a) => a.data.replace(/^"|"$/g, "").replace(/"\s*"/g, ""));
+}
+
+export const domainsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+domainsApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/domains",
+    summary: "Register a sender domain (returns the TXT record that verifies it)",
+    middleware: [requireScope("admin")] as const,
+    request: { body: { content: { "application/json": { schema: domainInput } }, required: true } },
+    responses: {
+      201: { description: "Registered, not yet verified", content: { "application/json": { schema: domainSchema } } },
+      409: { description: "Already registered", content: { "application/json": { schema: errorSchema } } },
+      ...errorResponses,
+    },
+  }),
+  async (c) => c.json(domainView(await createDomain(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("json").domain)), 201),
+);
+
+domainsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/domains",
+    summary: "List sender domains",
+    middleware: [requireScope("read")] as const,
+    responses: { 200: { description: "Domains", content: { "application/json": { schema: z.object({ data: z.array(domainSchema) }) } } }, ...errorResponses },
+  }),
+  async (c) => c.json({ data: (await listSenderDomains(c.var.db, keyPrincipal(c.var.principal).workspaceId)).map(domainView) }, 200),
+);
+
+domainsApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/domains/{id}/verify",
+    summary: "Check the domain's TXT record and mark it verified",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam },
+    responses: {
+      200: { description: "Verified", content: { "application/json": { schema: domainSchema } } },
+      422: { description: "The TXT record was not found", content: { "application/json": { schema: errorSchema } } },
+      ...errorResponses,
+      ...notFoundResponse,
+    },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const row = await getSenderDomain(c.var.db, ws, c.req.valid("param").id);
+    if (!row) throw notFound("domain");
+    if (row.verifiedAt === null) {
+      const view = domainView(row);
+      const records = await txtRecords(c.env.DNS_RESOLVER_URL ?? "https://cloudflare-dns.com/dns-query", view.verification.name);
+      if (!records.includes(view.verification.value)) {
+        throw new RelayError("unprocessable", `TXT record ${view.verification.name} = "${view.verification.value}" not found`);
+      }
+      return c.json(domainView((await markSenderDomainVerified(c.var.db, ws, row.id, Date.now()))!), 200);
+    }
+    return c.json(domainView(row), 200);
+  },
+);
+
+domainsApp.openapi(
+  createRoute({
+    method: "delete",
+    path: "/domains/{id}",
+    summary: "Remove a sender domain",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam },
+    responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    if (!(await deleteSenderDomain(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id))) throw notFound("domain");
+    return c.body(null, 204);
+  },
+);

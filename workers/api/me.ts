@@ -1,0 +1,27 @@
+// /v1/me: who the credential is. The SMTP bridge uses it to check AUTH passwords (API keys).
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { authenticate, keyPrincipal } from "./auth";
+import type { AppEnv } from "./context";
+import { errorResponses } from "./schemas";
+import { validationHook } from "./validation";
+
+export const meApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+meApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/me",
+    summary: "The calling API key's workspace and scopes",
+    responses: {
+      200: {
+        description: "The credential",
+        content: { "application/json": { schema: z.object({ workspace_id: z.string(), key_id: z.string(), scopes: z.array(z.string()) }) } },
+      },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const p = keyPrincipal(await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now()));
+    return c.json({ workspace_id: p.workspaceId, key_id: p.keyId, scopes: p.scopes }, 200);
+  },
+);

@@ -1,0 +1,165 @@
+// /v1/providers: the workspace's delivery providers. Credentials are write-only: validated per
+// type, encrypted at rest, never returned.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { readConfig } from "../../core/config";
+import { encryptText, loadKeyring } from "../../core/crypto";
+import { RelayError, notFound } from "../../core/errors";
+import { newId } from "../../core/ids";
+import { deleteProvider, getProvider, insertProvider, listProviders, updateProvider, type ProviderRow } from "../../db/providers";
+import { ALL_PROVIDER_TYPES, providerType } from "../dispatcher/providers/registry";
+import { keyPrincipal, requireScope } from "./auth";
+import type { AppEnv } from "./context";
+import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
+import { validationHook } from "./validation";
+
+const common = {
+  name: z.string().min(1).max(100),
+  priority: z.number().int().min(0).max(10_000).optional(),
+  weight: z.number().int().min(0).max(1000).optional(),
+  enabled: z.boolean().optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  credentials: z.record(z.string(), z.unknown()).optional().openapi({ description: "Write-only; never returned" }),
+};
+
+export const createProviderInput = z.object({ ...common, type: z.enum(ALL_PROVIDER_TYPES) }).strict().openapi("CreateProvider");
+const updateProviderInput = z.object({ ...common, name: common.name.optional() }).strict().openapi("UpdateProvider");
+
+const providerSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: z.string(),
+    enabled: z.boolean(),
+    priority: z.number(),
+    weight: z.number(),
+    config: z.record(z.string(), z.unknown()),
+    has_credentials: z.boolean(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Provider");
+
+const view = (p: ProviderRow) => ({
+  id: p.id,
+  name: p.name,
+  type: p.type,
+  enabled: p.status === "enabled",
+  priority: p.priority,
+  weight: p.weight,
+  config: p.config,
+  has_credentials: p.credentialsEnc !== null,
+  created_at: iso(p.createdAt)!,
+  updated_at: iso(p.updatedAt)!,
+});
+
+function validateAs(type: string, field: "config" | "credentials", value: unknown): Record<string, unknown> {
+  const t = providerType(type);
+  const parsed = t[field].safeParse(value ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new RelayError("validation_error", `${[field, ...issue.path].join(".")}: ${issue.message}`);
+  }
+  return parsed.data as Record<string, unknown>;
+}
+
+export const credentialsAad = (workspaceId: string, providerId: string) => `${workspaceId}/${providerId}/credentials`;
+
+export async function sealCredentials(env: Env, workspaceId: string, providerId: string, credentials: Record<string, unknown>) {
+  if (Object.keys(credentials).length === 0) return null;
+  const ring = await loadKeyring(env.DATA_KEYS, readConfig(env).dataKeyId);
+  return encryptText(ring, JSON.stringify(credentials), credentialsAad(workspaceId, providerId));
+}
+
+export const providersApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+providersApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/providers",
+    summary: "Add a delivery provider",
+    middleware: [requireScope("admin")] as const,
+    request: { body: { content: { "application/json": { schema: createProviderInput } }, required: true } },
+    responses: { 201: { description: "Created", content: { "application/json": { schema: providerSchema } } }, ...errorResponses },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const input = c.req.valid("json");
+    const id = newId("prv");
+    const config = validateAs(input.type, "config", input.config);
+    const credentials = validateAs(input.type, "credentials", input.credentials);
+    const row = await insertProvider(c.var.db, {
+      id,
+      workspaceId: ws,
+      name: input.name,
+      type: input.type,
+      config,
+      credentialsEnc: await sealCredentials(c.env, ws, id, credentials),
+      status: input.enabled === false ? "disabled" : "enabled",
+      priority: input.priority ?? 100,
+      weight: input.weight ?? 1,
+    });
+    return c.json(view(row), 201);
+  },
+);
+
+providersApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/providers",
+    summary: "List providers in routing order",
+    middleware: [requireScope("admin")] as const,
+    responses: { 200: { description: "Providers", content: { "application/json": { schema: z.object({ data: z.array(providerSchema) }) } } }, ...errorResponses },
+  }),
+  async (c) => c.json({ data: (await listProviders(c.var.db, keyPrincipal(c.var.principal).workspaceId)).map(view) }, 200),
+);
+
+providersApp.openapi(
+  createRoute({
+    method: "patch",
+    path: "/providers/{id}",
+    summary: "Change a provider (credentials are replaced whole when given)",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam, body: { content: { "application/json": { schema: updateProviderInput } }, required: true } },
+    responses: { 200: { description: "Updated", content: { "application/json": { schema: providerSchema } } }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const id = c.req.valid("param").id;
+    const input = c.req.valid("json");
+    const existing = await getProvider(c.var.db, ws, id);
+    if (!existing) throw notFound("provider");
+    const row = await updateProvider(
+      c.var.db,
+      ws,
+      id,
+      {
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.priority !== undefined ? { priority: input.priority } : {}),
+        ...(input.weight !== undefined ? { weight: input.weight } : {}),
+        ...(input.enabled !== undefined ? { status: input.enabled ? ("enabled" as const) : ("disabled" as const) } : {}),
+        ...(input.config !== undefined ? { config: validateAs(existing.type, "config", input.config) } : {}),
+        ...(input.credentials !== undefined
+          ? { credentialsEnc: await sealCredentials(c.env, ws, id, validateAs(existing.type, "credentials", input.credentials)) }
+          : {}),
+      },
+      Date.now(),
+    );
+    if (!row) throw notFound("provider");
+    return c.json(view(row), 200);
+  },
+);
+
+providersApp.openapi(
+  createRoute({
+    method: "delete",
+    path: "/providers/{id}",
+    summary: "Remove a provider",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam },
+    responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    if (!(await deleteProvider(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id))) throw notFound("provider");
+    return c.body(null, 204);
+  },
+);

@@ -1,0 +1,117 @@
+// Platform administration (the admin token from the ADMIN_TOKEN secret): create workspaces and
+// bootstrap their first API key and domains. Everything inside a workspace is then managed
+// with that workspace's own admin-scoped keys.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { RelayError, notFound } from "../../core/errors";
+import { newId } from "../../core/ids";
+import { getWorkspace, insertWorkspace, listWorkspaces, type WorkspaceRow } from "../../db/workspaces";
+import { createdKeySchema, createKey, createKeyInput } from "./api-keys";
+import { requirePlatformAdmin } from "./auth";
+import type { AppEnv } from "./context";
+import { createDomain, domainInput, domainView } from "./domains";
+import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
+import { validationHook } from "./validation";
+
+const workspaceInput = z
+  .object({
+    slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "lower-case letters, digits and '-', 2-63 characters"),
+    display_name: z.string().min(1).max(200),
+  })
+  .strict()
+  .openapi("CreateWorkspace");
+
+const workspaceSchema = z
+  .object({ id: z.string(), slug: z.string(), display_name: z.string(), status: z.string(), created_at: z.string() })
+  .openapi("Workspace");
+
+const view = (w: WorkspaceRow) => ({ id: w.id, slug: w.slug, display_name: w.displayName, status: w.status, created_at: iso(w.createdAt)! });
+
+export const workspacesApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+workspacesApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/workspaces",
+    summary: "Create a workspace (platform admin)",
+    middleware: [requirePlatformAdmin] as const,
+    request: { body: { content: { "application/json": { schema: workspaceInput } }, required: true } },
+    responses: {
+      201: { description: "Created", content: { "application/json": { schema: workspaceSchema } } },
+      409: { description: "Slug taken", content: { "application/json": { schema: errorSchema } } },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const input = c.req.valid("json");
+    try {
+      const row = await insertWorkspace(c.var.db, { id: newId("ws"), slug: input.slug, displayName: input.display_name });
+      return c.json(view(row), 201);
+    } catch (e) {
+      if (String(e).includes("UNIQUE")) throw new RelayError("conflict", `workspace slug ${input.slug} is taken`);
+      throw e;
+    }
+  },
+);
+
+workspacesApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/workspaces",
+    summary: "List workspaces (platform admin)",
+    middleware: [requirePlatformAdmin] as const,
+    responses: { 200: { description: "Workspaces", content: { "application/json": { schema: z.object({ data: z.array(workspaceSchema) }) } } }, ...errorResponses },
+  }),
+  async (c) => c.json({ data: (await listWorkspaces(c.var.db)).map(view) }, 200),
+);
+
+async function mustGet(c: { var: AppEnv["Variables"] }, id: string) {
+  const ws = await getWorkspace(c.var.db, id);
+  if (!ws) throw notFound("workspace");
+  return ws;
+}
+
+workspacesApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/workspaces/{id}",
+    summary: "A workspace (platform admin)",
+    middleware: [requirePlatformAdmin] as const,
+    request: { params: idParam },
+    responses: { 200: { description: "Workspace", content: { "application/json": { schema: workspaceSchema } } }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => c.json(view(await mustGet(c, c.req.valid("param").id)), 200),
+);
+
+workspacesApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/workspaces/{id}/api-keys",
+    summary: "Mint an API key for a workspace (platform admin bootstrap)",
+    middleware: [requirePlatformAdmin] as const,
+    request: { params: idParam, body: { content: { "application/json": { schema: createKeyInput } }, required: true } },
+    responses: { 201: { description: "Created", content: { "application/json": { schema: createdKeySchema } } }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const ws = await mustGet(c, c.req.valid("param").id);
+    return c.json(await createKey(c.var.db, ws.id, c.req.valid("json")), 201);
+  },
+);
+
+workspacesApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/workspaces/{id}/domains",
+    summary: "Register a sender domain for a workspace, optionally already verified (platform admin)",
+    middleware: [requirePlatformAdmin] as const,
+    request: {
+      params: idParam,
+      body: { content: { "application/json": { schema: domainInput.extend({ verified: z.boolean().default(false) }) } }, required: true },
+    },
+    responses: { 201: { description: "Registered", content: { "application/json": { schema: z.unknown() } } }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const ws = await mustGet(c, c.req.valid("param").id);
+    const input = c.req.valid("json");
+    return c.json(domainView(await createDomain(c.var.db, ws.id, input.domain, input.verified ? Date.now() : null)), 201);
+  },
+);

@@ -1,0 +1,50 @@
+// queue(): the delivery queue's consumer and the dead-letter queue's. Jobs carry ids only.
+// A job is acknowledged once its outcome is recorded; a later retry is a NEW job sent with a
+// delay (so the queue's own retry budget is kept for crashes, which end in the DLQ).
+import { deliveryJob, deliveryJobSchema } from "../../core/jobs";
+import { getDb } from "../../db/client";
+import { failPending } from "../../db/messages";
+import { log } from "../log";
+import { runDelivery } from "./pipeline";
+
+export const DELIVERY_QUEUE = "relay-delivery";
+export const DEAD_LETTER_QUEUE = "relay-delivery-dlq";
+
+export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  if (batch.queue.startsWith(DEAD_LETTER_QUEUE)) return handleDeadLetters(batch, env);
+  const db = getDb(env.DB);
+  await Promise.all(
+    batch.messages.map(async (msg) => {
+      const job = deliveryJobSchema.safeParse(msg.body);
+      if (!job.success) {
+        log.error("bad_job", { queue_message_id: msg.id });
+        msg.ack(); // unparseable: retrying cannot help, and there is no message to fail
+        return;
+      }
+      const { workspaceId, messageId } = job.data;
+      try {
+        const outcome = await runDelivery({ env, db, now: Date.now }, workspaceId, messageId, msg.id);
+        if (outcome.kind === "later") {
+          await env.DELIVERY_QUEUE.send(deliveryJob(workspaceId, messageId), { delaySeconds: outcome.delaySeconds });
+        }
+        msg.ack();
+      } catch (e) {
+        log.error("delivery_crashed", { message_id: messageId, attempt: msg.attempts, error: e instanceof Error ? e.message : String(e) });
+        msg.retry({ delaySeconds: Math.min(300, 5 * 2 ** Math.min(msg.attempts, 6)) });
+      }
+    }),
+  );
+}
+
+/** What lands in the DLQ crashed on every try: fail what is still pending, so nothing vanishes. */
+async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const db = getDb(env.DB);
+  for (const msg of batch.messages) {
+    const job = deliveryJobSchema.safeParse(msg.body);
+    if (job.success) {
+      const n = await failPending(db, job.data.workspaceId, job.data.messageId, "delivery failed repeatedly (dead-lettered); see logs", Date.now());
+      log.error("dead_lettered", { message_id: job.data.messageId, recipients_failed: n });
+    }
+    msg.ack();
+  }
+}

@@ -1,0 +1,22 @@
+// The one Worker: fetch (API), email (Email Routing), queue (dispatcher), scheduled (sweeps),
+// and the Durable Object classes.
+import { app } from "./api/app";
+import { handleQueue } from "./dispatcher/consumer";
+import { handleEmail } from "./email-ingest/handler";
+import { sweepOutbox } from "./outbox";
+import { getSweeper } from "../durable-objects/sweeper";
+
+export { ProviderState } from "../durable-objects/provider-state";
+export { WorkspaceLimiter } from "../durable-objects/workspace-limiter";
+export { GlobalLimiter } from "../durable-objects/global-limiter";
+export { Sweeper } from "../durable-objects/sweeper";
+
+export default {
+  fetch: app.fetch,
+  email: handleEmail,
+  queue: handleQueue,
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(getSweeper(env).arm());
+    await sweepOutbox(env);
+  },
+} satisfies ExportedHandler<Env>;
