@@ -161,20 +161,28 @@ export async function startBridge(
       );
     },
 
+    // These two answer on a later tick on purpose. smtp-server 3.21.6's SMTPStream.continue()
+    // runs the next pipelined commands and only then clears its continuation; if MAIL and RCPT
+    // answered synchronously, a third pipelined transaction would reach DATA inside that call,
+    // lose its continuation and hang the session.
     onMailFrom(_address, session, callback) {
-      if (draining) return callback(replyError(REPLIES.shuttingDown.code, REPLIES.shuttingDown.text));
-      if (!(session.user instanceof Credential)) {
-        const reply = authAllowed(session) ? REPLIES.authRequired : REPLIES.starttlsFirst;
-        return callback(replyError(reply.code, reply.text));
-      }
-      callback();
+      setImmediate(() => {
+        if (draining) return callback(replyError(REPLIES.shuttingDown.code, REPLIES.shuttingDown.text));
+        if (!(session.user instanceof Credential)) {
+          const reply = authAllowed(session) ? REPLIES.authRequired : REPLIES.starttlsFirst;
+          return callback(replyError(reply.code, reply.text));
+        }
+        callback();
+      });
     },
 
     onRcptTo(_address, session, callback) {
-      if (!(session.user instanceof Credential)) {
-        return callback(replyError(REPLIES.authRequired.code, REPLIES.authRequired.text));
-      }
-      callback();
+      setImmediate(() => {
+        if (!(session.user instanceof Credential)) {
+          return callback(replyError(REPLIES.authRequired.code, REPLIES.authRequired.text));
+        }
+        callback();
+      });
     },
 
     onData(stream, session, callback) {

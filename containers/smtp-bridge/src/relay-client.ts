@@ -117,7 +117,11 @@ export class RelayClient {
         accept: "application/json",
         "user-agent": USER_AGENT,
       };
-      if (body) headers["content-type"] = "message/rfc822";
+      if (body) {
+        headers["content-type"] = "message/rfc822";
+        // lets the relay record where the message came from (source "smtp")
+        headers["x-relay-source"] = "smtp";
+      }
       const req = this.#transport.request(url, { method, headers, agent: this.#agent });
       // The deadline covers waiting for the answer, not the client's own upload speed (the SMTP
       // side bounds that), so it starts once the whole request has been written.
