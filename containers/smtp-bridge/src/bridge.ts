@@ -42,6 +42,11 @@ export interface Bridge {
 // Commands nobody needs; the sendmail jokes smtp-server answers, and VRFY (address probing).
 const BASE_DISABLED = ["WIZ", "SHELL", "KILL", "VRFY"];
 const MAX_AUTH_FAILURES_PER_SESSION = 3;
+// A client that ends lines with bare LF also ends DATA with "\n.\n", which is not the end of
+// DATA, so it would wait for a reply until the idle timeout and then retry forever. Once a bare
+// CR/LF was seen and the client has gone quiet this long, it gets its permanent error and the
+// connection is closed (Postfix's smtpd_forbid_bare_newline disconnects at once).
+const BARE_NEWLINE_GRACE_MS = 2000;
 
 export function isLoopback(address: string): boolean {
   const plain = address.replace(/^::ffff:/i, "");
@@ -228,6 +233,7 @@ export async function startBridge(
         if (finished || !streamDone || relayResult === null) return;
         finished = true;
         clearTimeout(dataTimer);
+        clearTimeout(quietTimer);
         if (state) {
           state.inData = false;
           state.messages++;
@@ -270,8 +276,28 @@ export async function startBridge(
         else callback(replyError(reply.code, reply.text));
       };
 
+      let quietTimer: NodeJS.Timeout | undefined;
+      const armQuietTimer = () => {
+        clearTimeout(quietTimer);
+        quietTimer = setTimeout(() => {
+          if (streamDone || !localRejection) return;
+          const reply = localRejectionReply(localRejection.reason, {
+            maxBytes: config.maxMessageBytes,
+            maxLineLength: config.maxLineLength,
+            maxHeaderBytes: config.maxHeaderBytes,
+          });
+          log.info("smtp.bare_newline_disconnect", { sid: session.id });
+          state?.connection?.send(reply.code, reply.text);
+          state?.connection?.close();
+        }, BARE_NEWLINE_GRACE_MS);
+        quietTimer.unref();
+      };
+
       guard.on("error", (err) => {
-        if (err instanceof DataRejected) localRejection ??= err;
+        if (err instanceof DataRejected) {
+          localRejection ??= err;
+          if (err.reason === "bare_lf" || err.reason === "bare_cr") armQuietTimer();
+        }
         stopFeeding();
       });
 
@@ -283,6 +309,7 @@ export async function startBridge(
       });
 
       stream.on("data", (chunk: Buffer) => {
+        if (quietTimer) armQuietTimer();
         if (!feeding) return;
         if (!guard.write(chunk)) {
           stream.pause();
