@@ -132,12 +132,16 @@ export function loadConfig(env: Record<string, string | undefined>): BridgeConfi
       present[key] = value;
     }
   }
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
-  }
-  const e = parsed.data;
+  // Each variable on its own, so one bad value does not hide the problems of the others.
   const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(envSchema.shape)) {
+    if (!(key in present)) continue;
+    const result = schema.safeParse(present[key]);
+    if (result.success) values[key] = result.data;
+    else problems.push(...result.error.issues.map((i) => `${key}: ${i.message}`));
+  }
+  const e = values as z.infer<typeof envSchema>;
   const dev = (e.NODE_ENV ?? "").trim().toLowerCase() !== "production";
 
   let relayUrl: URL | null = null;
