@@ -4,11 +4,11 @@ import net from "node:net";
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
 import { AuthGate, Credential } from "./auth.ts";
 import type { BridgeConfig } from "./config.ts";
-import { DataGuard, DataRejected } from "./data-guard.ts";
+import { forwardMessage, type ForwardLimits } from "./forward-message.ts";
 import { startHealthServer, type HealthServer } from "./health.ts";
 import type { Logger } from "./log.ts";
-import { RelayClient, type SubmitResult } from "./relay-client.ts";
-import { localRejectionReply, REPLIES, replyError, replyForSubmit, type Reply } from "./replies.ts";
+import { RelayClient } from "./relay-client.ts";
+import { REPLIES, replyError, type Reply } from "./replies.ts";
 import type { TlsMaterial } from "./tls.ts";
 
 type Connection = SMTPServer["connections"] extends Set<infer C> ? C : never;
@@ -42,10 +42,8 @@ export interface Bridge {
 // Commands nobody needs; the sendmail jokes smtp-server answers, and VRFY (address probing).
 const BASE_DISABLED = ["WIZ", "SHELL", "KILL", "VRFY"];
 const MAX_AUTH_FAILURES_PER_SESSION = 3;
-// A client that ends lines with bare LF also ends DATA with "\n.\n", which is not the end of
-// DATA, so it would wait for a reply until the idle timeout and then retry forever. Once a bare
-// CR/LF was seen and the client has gone quiet this long, it gets its permanent error and the
-// connection is closed (Postfix's smtpd_forbid_bare_newline disconnects at once).
+// Once a bare CR/LF was seen and the client has gone quiet this long, it gets its permanent
+// error and the connection is closed (Postfix's smtpd_forbid_bare_newline disconnects at once).
 const BARE_NEWLINE_GRACE_MS = 2000;
 
 export function isLoopback(address: string): boolean {
@@ -69,6 +67,14 @@ export async function startBridge(
     maxFailuresPerUser: config.authMaxFailuresPerUser,
     failureWindowMs: config.authFailureWindowMs,
   });
+  const limits: ForwardLimits = {
+    maxBytes: config.maxMessageBytes,
+    maxLineLength: config.maxLineLength,
+    maxHeaderBytes: config.maxHeaderBytes,
+    messageIdDomain: config.hostname,
+    dataTimeoutMs: config.dataTimeoutMs,
+    bareNewlineGraceMs: BARE_NEWLINE_GRACE_MS,
+  };
   const sessions = new Map<string, SessionState>();
   const counters = { accepted: 0, rejected: 0, deferred: 0 };
   const servers: SMTPServer[] = [];
@@ -200,57 +206,18 @@ export async function startBridge(
         mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
         rcptTo: session.envelope.rcptTo.map((r) => r.address),
       };
-      const guard = new DataGuard({
-        maxBytes: config.maxMessageBytes,
-        maxLineLength: config.maxLineLength,
-        maxHeaderBytes: config.maxHeaderBytes,
-        messageIdDomain: config.hostname,
-      });
-
-      let feeding = true;
-      let localRejection: DataRejected | null = null;
-      let clientGone = false;
-      let relayResult: SubmitResult | null = null;
-      let streamDone = false;
-      let finished = false;
-
-      // Stop passing bytes on but keep reading: smtp-server answers only once DATA has ended.
-      const stopFeeding = () => {
-        if (!feeding) return;
-        feeding = false;
-        stream.resume();
+      const disconnect = (reply: Reply, why: string) => {
+        log.warn("smtp.disconnect", { sid: session.id, reason: why, smtp_code: reply.code });
+        state?.connection?.send(reply.code, reply.text);
+        state?.connection?.close();
       };
-
-      const dataTimer = setTimeout(() => {
-        log.warn("smtp.data_timeout", { sid: session.id, bytes: guard.bytes });
-        clientGone = true;
-        guard.destroy(new Error("DATA deadline passed"));
-        state?.connection?.send(REPLIES.dataTooSlow.code, REPLIES.dataTooSlow.text);
-      }, config.dataTimeoutMs);
-      dataTimer.unref();
-
-      const finish = () => {
-        if (finished || !streamDone || relayResult === null) return;
-        finished = true;
-        clearTimeout(dataTimer);
-        clearTimeout(quietTimer);
+      forwardMessage(stream, credential, envelope, relay, limits, { disconnect }).then((outcome) => {
+        const { reply, relay: result } = outcome;
         if (state) {
           state.inData = false;
           state.messages++;
         }
-        let reply: Reply;
-        if (localRejection) {
-          reply = localRejectionReply(localRejection.reason, {
-            maxBytes: config.maxMessageBytes,
-            maxLineLength: config.maxLineLength,
-            maxHeaderBytes: config.maxHeaderBytes,
-          });
-        } else if (clientGone) {
-          reply = REPLIES.relayUnavailable;
-        } else {
-          reply = replyForSubmit(relayResult);
-        }
-        if (relayResult.kind === "rejected" && relayResult.status === 401) gate.forget(credential.keyHash);
+        if (result.kind === "rejected" && result.status === 401) gate.forget(credential.keyHash);
         if (reply.code < 300) counters.accepted++;
         else if (reply.code < 500) counters.deferred++;
         else counters.rejected++;
@@ -260,77 +227,20 @@ export async function startBridge(
           key_id: credential.keyId,
           from: envelope.mailFrom === "" ? "<>" : log.token(envelope.mailFrom),
           rcpt: envelope.rcptTo.map((r) => log.token(r)),
-          bytes: guard.bytes,
-          message_id_added: guard.addedMessageId !== null,
-          local_rejection: localRejection?.reason ?? null,
-          client_gone: clientGone,
-          relay_outcome: relayResult.kind,
-          relay_status: relayResult.kind === "rejected" ? relayResult.status : relayResult.kind === "unavailable" ? relayResult.status : 202,
-          relay_code: relayResult.kind === "rejected" ? relayResult.code : relayResult.kind === "unavailable" ? relayResult.reason : null,
-          relay_id: relayResult.kind === "accepted" ? relayResult.id : null,
-          replayed: relayResult.kind === "accepted" ? relayResult.replayed : null,
+          bytes: outcome.bytes,
+          message_id_added: outcome.messageIdAdded,
+          local_rejection: outcome.localRejection,
+          client_gone: outcome.clientGone,
+          relay_outcome: result.kind,
+          relay_status: result.kind === "accepted" ? 202 : result.status,
+          relay_code: result.kind === "rejected" ? result.code : result.kind === "unavailable" ? result.reason : null,
+          relay_id: result.kind === "accepted" ? result.id : null,
+          replayed: result.kind === "accepted" ? result.replayed : null,
           smtp_code: reply.code,
           ms: Date.now() - started,
         });
         if (reply.code < 300) callback(null, reply.text);
         else callback(replyError(reply.code, reply.text));
-      };
-
-      let quietTimer: NodeJS.Timeout | undefined;
-      const armQuietTimer = () => {
-        clearTimeout(quietTimer);
-        quietTimer = setTimeout(() => {
-          if (streamDone || !localRejection) return;
-          const reply = localRejectionReply(localRejection.reason, {
-            maxBytes: config.maxMessageBytes,
-            maxLineLength: config.maxLineLength,
-            maxHeaderBytes: config.maxHeaderBytes,
-          });
-          log.info("smtp.bare_newline_disconnect", { sid: session.id });
-          state?.connection?.send(reply.code, reply.text);
-          state?.connection?.close();
-        }, BARE_NEWLINE_GRACE_MS);
-        quietTimer.unref();
-      };
-
-      guard.on("error", (err) => {
-        if (err instanceof DataRejected) {
-          localRejection ??= err;
-          if (err.reason === "bare_lf" || err.reason === "bare_cr") armQuietTimer();
-        }
-        stopFeeding();
-      });
-
-      relay.submit(credential.bearer(), envelope, guard).then((result) => {
-        relayResult = result;
-        // An early answer (the relay refused, or could not be reached) ends the upload.
-        if (!streamDone) stopFeeding();
-        finish();
-      });
-
-      stream.on("data", (chunk: Buffer) => {
-        if (quietTimer) armQuietTimer();
-        if (!feeding) return;
-        if (!guard.write(chunk)) {
-          stream.pause();
-          guard.once("drain", () => {
-            if (feeding) stream.resume();
-          });
-        }
-      });
-      stream.on("end", () => {
-        streamDone = true;
-        if (feeding) guard.end();
-        finish();
-      });
-      // smtp-server destroys the stream when the client disconnects in the middle of DATA.
-      stream.on("error", () => undefined);
-      stream.on("close", () => {
-        if (streamDone) return;
-        streamDone = true;
-        clientGone = true;
-        guard.destroy(new Error("client disconnected during DATA"));
-        finish();
       });
     },
 
