@@ -1,0 +1,129 @@
+// Mailgun provider: mailgun.js (fetch transport) posting the already-rendered MIME to
+// /v3/{domain}/messages.mime, so Message-ID, custom headers and attachments reach Mailgun
+// byte for byte; tags and metadata travel as o:tag / v: form fields beside it.
+//
+// mailgun.js notes (14.0.1, checked in its browser build, which the Workers bundler picks):
+// - `messages.create(domain, data)` switches to `messages.mime` when `data.message` is set;
+//   a Blob is appended as a file part named "MimeMessage" (a string would become a plain
+//   field and a Uint8Array that is not a Node Buffer is rejected), so we pass a Blob.
+// - Its axios fetch adapter calls the global fetch, so `ProviderContext.fetch` cannot be
+//   injected here; tests intercept with vi.spyOn(globalThis, "fetch").
+// - Errors drop the response headers (no Retry-After), and a request that never got a
+//   response is reported as status 400 with the axios error code as statusText; we
+//   recognise those codes so a network failure is not mistaken for a bad message.
+import Mailgun from "mailgun.js";
+import { z } from "zod";
+import { classifyHttpStatus, describeError, permanent, transient } from "./outcome";
+import type { OutboundMessage, Provider, ProviderContext, SendResult } from "./types";
+
+export const MAILGUN_BASE_URLS = { us: "https://api.mailgun.net", eu: "https://api.eu.mailgun.net" } as const;
+
+/** Mailgun accepts at most 3 o:tag values per message; more is a 400 for the whole message. */
+export const MAILGUN_MAX_TAGS = 3;
+
+export const mailgunConfigSchema = z.object({
+  /** The sending domain as configured in Mailgun (e.g. "mg.example.org"). */
+  domain: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "must be a domain name like mg.example.org"),
+  region: z.enum(["us", "eu"]).default("us"),
+  /** Overrides the region's API URL (simulators, proxies). */
+  baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  timeoutMs: z.number().int().min(1000).max(120_000).default(30_000),
+});
+export type MailgunConfig = z.infer<typeof mailgunConfigSchema>;
+export type MailgunConfigInput = z.input<typeof mailgunConfigSchema>;
+
+export const mailgunCredentialsSchema = z.object({
+  /** Private API key or a domain sending key. */
+  apiKey: z.string().min(10, "must be a Mailgun API key").max(200).regex(/^\S+$/, "must not contain whitespace"),
+});
+export type MailgunCredentials = z.infer<typeof mailgunCredentialsSchema>;
+
+// axios error codes for requests that got no HTTP response at all.
+const NETWORK_CODES = new Set([
+  "ERR_NETWORK",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "ERR_CANCELED",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+interface MailgunApiErrorLike {
+  status: number;
+  message?: string;
+  details?: string;
+}
+
+function isMailgunApiError(e: unknown): e is MailgunApiErrorLike {
+  return typeof e === "object" && e !== null && (e as { type?: unknown }).type === "MailgunAPIError" && typeof (e as { status?: unknown }).status === "number";
+}
+
+export function mailgunBaseUrl(config: MailgunConfig): string {
+  return (config.baseUrl ?? MAILGUN_BASE_URLS[config.region]).replace(/\/+$/, "");
+}
+
+/** The form fields sent beside the MIME blob (exported for the wire-format tests). */
+export function mailgunFields(message: OutboundMessage): Record<string, string | string[]> {
+  const fields: Record<string, string | string[]> = { to: [...message.recipients] };
+  const tags = message.tags.slice(0, MAILGUN_MAX_TAGS);
+  if (tags.length > 0) fields["o:tag"] = tags;
+  for (const [k, v] of Object.entries(message.metadata)) fields[`v:${k}`] = v;
+  // Lets webhook events be matched to our records without trusting Message-ID rewrites.
+  fields["v:relay-message-id"] = message.id;
+  fields["v:relay-delivery-id"] = message.deliveryId;
+  return fields;
+}
+
+export function classifyMailgunError(e: unknown): SendResult {
+  if (isMailgunApiError(e)) {
+    const code = (e.message ?? "").trim();
+    const detail = [e.message, e.details].filter((s) => s && s.length > 0).join(": ");
+    if (e.status === 400 && NETWORK_CODES.has(code)) {
+      return transient(`Mailgun unreachable (${code}${e.details ? ": " + e.details : ""})`);
+    }
+    const reason = `Mailgun ${e.status}${detail ? ": " + detail : ""}`;
+    if (e.status === 401) return permanent(`${reason} (API key rejected)`, { configuration: true });
+    if (e.status === 404) return permanent(`${reason} (domain not found in Mailgun)`, { configuration: true });
+    return classifyHttpStatus(e.status, reason);
+  }
+  return transient(`Mailgun request failed: ${describeError(e)}`);
+}
+
+export function createMailgunProvider(configInput: MailgunConfigInput, credentials: MailgunCredentials): Provider {
+  const config = mailgunConfigSchema.parse(configInput);
+  const creds = mailgunCredentialsSchema.parse(credentials);
+  const client = new Mailgun(FormData).client({
+    username: "api",
+    key: creds.apiKey,
+    url: mailgunBaseUrl(config),
+    useFetch: true,
+    timeout: config.timeoutMs,
+  });
+
+  return {
+    type: "mailgun",
+    async send(message: OutboundMessage, _ctx: ProviderContext): Promise<SendResult> {
+      if (message.recipients.length === 0) return permanent("no recipients");
+      const data = {
+        ...mailgunFields(message),
+        message: new Blob([message.raw as Uint8Array<ArrayBuffer>], { type: "message/rfc822" }),
+      };
+      try {
+        // mailgun.js types `to` for the MIME variant as string | string[]; the record is that.
+        const res = await client.messages.create(config.domain, data as unknown as Parameters<typeof client.messages.create>[1]);
+        const id = typeof res.id === "string" && res.id.length > 0 ? res.id.replace(/^<|>$/g, "") : undefined;
+        if (!id) return transient(`Mailgun answered ${res.status} without a message id`);
+        return { status: "sent", providerMessageId: id };
+      } catch (e) {
+        return classifyMailgunError(e);
+      }
+    },
+  };
+}

@@ -1,0 +1,159 @@
+// SMTP smarthost provider: submits the rendered message to a configured relay host
+// (implicit TLS on 465, STARTTLS on 587/2525, or plain for loopback tests) with AUTH.
+import { z } from "zod";
+import { describeError, permanent, transient } from "./outcome";
+import { encodeDataPayload, SmtpCapabilityError, SmtpClient, SmtpConnectionError, SmtpReplyError, type SmtpReply } from "./smtp-client";
+import type { OutboundMessage, Provider, ProviderContext, SendResult } from "./types";
+
+const hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$/i, "must be a host name or IP address");
+
+export const smtpConfigSchema = z
+  .object({
+    host: hostname,
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .refine((p) => p !== 25, {
+        message: "port 25 is blocked for outbound connections on Cloudflare Workers; use the relay's submission port (587 with STARTTLS, or 465 with implicit TLS)",
+      }),
+    security: z.enum(["tls", "starttls", "none"]),
+    username: z.string().min(1).max(512).regex(/^[^\r\n]+$/).optional(),
+    /** EHLO name; defaults to the envelope sender's domain. */
+    heloName: hostname.optional(),
+    timeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
+    /** AUTH over an unencrypted connection sends the password in clear; only for loopback tests. */
+    allowPlaintextAuth: z.boolean().default(false),
+  })
+  .refine((c) => !(c.username && c.security === "none" && !c.allowPlaintextAuth), {
+    message: 'AUTH needs security "tls" or "starttls" (the password would cross the network in clear)',
+    path: ["security"],
+  });
+export type SmtpConfig = z.infer<typeof smtpConfigSchema>;
+export type SmtpConfigInput = z.input<typeof smtpConfigSchema>;
+
+export const smtpCredentialsSchema = z.object({
+  password: z.string().min(1).max(1024).optional(),
+});
+export type SmtpCredentials = z.infer<typeof smtpCredentialsSchema>;
+
+function replyText(r: SmtpReply): string {
+  return `${r.code} ${r.lines.join(" ")}`.trim().slice(0, 300);
+}
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (const b of bytes) if (b > 127) return false;
+  return true;
+}
+
+function domainOf(address: string): string | undefined {
+  const at = address.lastIndexOf("@");
+  const d = at >= 0 ? address.slice(at + 1) : "";
+  return /^[a-z0-9.-]+$/i.test(d) ? d : undefined;
+}
+
+function classifyFailure(e: unknown, host: string): SendResult {
+  if (e instanceof SmtpReplyError) {
+    const text = `SMTP ${host} ${e.stage}: ${replyText(e.reply)}`;
+    if (e.stage === "AUTH") {
+      // 454 is "temporary authentication failure"; 5xx means the credentials are wrong.
+      return e.reply.code >= 500 ? permanent(`${text} (credentials rejected)`, { configuration: true }) : transient(text);
+    }
+    if (e.reply.code >= 400 && e.reply.code < 500) return transient(text);
+    if (e.stage === "greeting" || e.stage === "EHLO" || e.stage === "HELO" || e.stage === "STARTTLS") {
+      // A server that refuses the session may be blocklisting us for a while; retry rather than drop mail.
+      return transient(text);
+    }
+    // 530 at MAIL: the relay wants AUTH we did not do.
+    if (e.reply.code === 530) return permanent(`${text} (the relay requires authentication)`, { configuration: true });
+    return permanent(text);
+  }
+  if (e instanceof SmtpCapabilityError) return permanent(`SMTP ${host}: ${e.message}`, { configuration: true });
+  if (e instanceof SmtpConnectionError) return transient(`SMTP ${host} ${e.message}`);
+  return transient(`SMTP ${host}: ${describeError(e)}`);
+}
+
+export function createSmtpProvider(configInput: SmtpConfigInput, credentials: SmtpCredentials = {}): Provider {
+  const config = smtpConfigSchema.parse(configInput);
+  const creds = smtpCredentialsSchema.parse(credentials);
+  if (config.username && !creds.password) throw new Error("SMTP provider: a username is configured but no password");
+  const where = `${config.host}:${config.port}`;
+
+  return {
+    type: "smtp",
+    async send(message: OutboundMessage, _ctx: ProviderContext): Promise<SendResult> {
+      if (message.recipients.length === 0) return permanent("no recipients");
+      const bad = [message.envelopeFrom, ...message.recipients].find((a) => /[\r\n<>\s]/.test(a));
+      if (bad !== undefined) return permanent("invalid envelope address");
+
+      let client: SmtpClient | undefined;
+      try {
+        client = await SmtpClient.open({
+          host: config.host,
+          port: config.port,
+          security: config.security,
+          heloName: config.heloName ?? domainOf(message.envelopeFrom) ?? "localhost",
+          timeoutMs: config.timeoutMs,
+        });
+        if (config.username) await client.authenticate(config.username, creds.password ?? "");
+
+        const payload = encodeDataPayload(message.raw);
+        const sizeCap = Number(client.capabilities.get("SIZE") ?? "0");
+        if (sizeCap > 0 && payload.length > sizeCap) {
+          await client.quit();
+          return permanent(`SMTP ${where}: message of ${payload.length} bytes exceeds the relay's SIZE limit of ${sizeCap}`);
+        }
+        let mail = `MAIL FROM:<${message.envelopeFrom}>`;
+        if (client.capabilities.has("SIZE")) mail += ` SIZE=${payload.length}`;
+        if (client.capabilities.has("8BITMIME") && !isAscii(message.raw)) mail += " BODY=8BITMIME";
+        await client.expect(mail, "MAIL", [250]);
+
+        const rejected: { email: string; reason: string }[] = [];
+        const deferred: string[] = [];
+        for (const rcpt of message.recipients) {
+          const r = await client.command(`RCPT TO:<${rcpt}>`, "RCPT");
+          if (r.code === 250 || r.code === 251) continue;
+          if (r.code >= 500) rejected.push({ email: rcpt, reason: `SMTP ${where} RCPT: ${replyText(r)}` });
+          else deferred.push(`${rcpt}: ${replyText(r)}`);
+        }
+        // SendResult cannot say "sent to some, retry others", so mixed outcomes send nothing:
+        // a 4xx anywhere defers the whole send; 5xx-only rejections are reported per recipient
+        // and the rest are left for the pipeline to send again without them. Nobody is
+        // delivered twice and nobody is silently dropped.
+        if (deferred.length > 0 || rejected.length > 0) {
+          await client.command("RSET", "RSET").catch(() => undefined);
+          await client.quit();
+          if (deferred.length > 0) return transient(`SMTP ${where} deferred recipients: ${deferred.join("; ").slice(0, 500)}`);
+          return permanent(
+            rejected.length === message.recipients.length ? `SMTP ${where} rejected every recipient` : `SMTP ${where} rejected ${rejected.length} of ${message.recipients.length} recipients; nothing was sent`,
+            { recipients: rejected },
+          );
+        }
+
+        await client.expect("DATA", "DATA", [354]);
+        const final = await client.sendData(payload);
+        if (final.code !== 250) {
+          await client.quit();
+          return classifyFailure(new SmtpReplyError("DATA", final), where);
+        }
+        await client.quit();
+        return { status: "sent", providerMessageId: queueIdFrom(final) ?? message.messageIdHeader.replace(/^<|>$/g, "") };
+      } catch (e) {
+        await client?.abort();
+        return classifyFailure(e, where);
+      }
+    },
+  };
+}
+
+/** Most relays name their queue id in the 250 after DATA ("250 2.0.0 Ok: queued as 4Bx1"). */
+function queueIdFrom(reply: SmtpReply): string | undefined {
+  const text = reply.lines.join(" ");
+  const m = /queued as\s+([^\s;]+)/i.exec(text) ?? /\bid[=:]\s*([^\s;]+)/i.exec(text);
+  return m?.[1]?.replace(/[<>]/g, "");
+}
