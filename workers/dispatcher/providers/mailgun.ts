@@ -13,7 +13,7 @@
 //   recognise those codes so a network failure is not mistaken for a bad message.
 import Mailgun from "mailgun.js";
 import { z } from "zod";
-import { classifyHttpStatus, describeError, permanent, transient } from "./outcome";
+import { classifyHttpStatus, describeError, excerpt, permanent, transient } from "./outcome";
 import type { OutboundMessage, Provider, ProviderContext, SendResult } from "./types";
 
 export const MAILGUN_BASE_URLS = { us: "https://api.mailgun.net", eu: "https://api.eu.mailgun.net" } as const;
@@ -57,8 +57,8 @@ const NETWORK_CODES = new Set([
 
 interface MailgunApiErrorLike {
   status: number;
-  message?: string;
-  details?: string;
+  message?: unknown;
+  details?: unknown;
 }
 
 function isMailgunApiError(e: unknown): e is MailgunApiErrorLike {
@@ -83,12 +83,15 @@ export function mailgunFields(message: OutboundMessage): Record<string, string |
 
 export function classifyMailgunError(e: unknown): SendResult {
   if (isMailgunApiError(e)) {
-    const code = (e.message ?? "").trim();
-    const detail = [e.message, e.details].filter((s) => s && s.length > 0).join(": ");
-    if (e.status === 400 && NETWORK_CODES.has(code)) {
-      return transient(`Mailgun unreachable (${code}${e.details ? ": " + e.details : ""})`);
+    // `message` is the HTTP status text or the axios code; for an HTTP error response axios
+    // always supplies one (ERR_BAD_REQUEST / ERR_BAD_RESPONSE), so an empty one means no response.
+    const code = typeof e.message === "string" ? e.message.trim() : "";
+    const details = typeof e.details === "string" ? e.details : "";
+    if (e.status === 400 && (code === "" || NETWORK_CODES.has(code))) {
+      return transient(`Mailgun unreachable (${[code, details].filter(Boolean).join(": ") || "no response"})`);
     }
-    const reason = `Mailgun ${e.status}${detail ? ": " + detail : ""}`;
+    const detail = [code, details].filter((s) => s.length > 0).join(": ");
+    const reason = `Mailgun ${e.status}${detail ? ": " + excerpt(detail) : ""}`;
     if (e.status === 401) return permanent(`${reason} (API key rejected)`, { configuration: true });
     if (e.status === 404) return permanent(`${reason} (domain not found in Mailgun)`, { configuration: true });
     return classifyHttpStatus(e.status, reason);
