@@ -33,7 +33,8 @@ export function createTlsFixture(): TlsFixture | undefined {
     return undefined;
   }
   const caPem = fs.readFileSync(path.join(dir, "ca.pem"), "utf8");
-  const system = SYSTEM_BUNDLES.find((f) => fs.existsSync(f));
+  // Keep whatever the environment already trusts (SSL_CERT_FILE is often set) and add our CA.
+  const system = [process.env.SSL_CERT_FILE, ...SYSTEM_BUNDLES].find((f): f is string => !!f && fs.existsSync(f));
   const trustBundleFile = path.join(dir, "trust-bundle.pem");
   fs.writeFileSync(trustBundleFile, (system ? fs.readFileSync(system, "utf8") + "\n" : "") + caPem);
   fs.rmSync(path.join(dir, "ca.key"));
