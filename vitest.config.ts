@@ -16,7 +16,20 @@ export default defineConfig({
           ADMIN_TOKEN: "test-admin-token",
           DATA_KEYS: TEST_DATA_KEYS,
         },
-        outboundService: (req: Request) => new Response("unmocked " + req.url, { status: 599 }),
+        // Loopback goes to the provider simulators; anything else unmocked is a test bug.
+        outboundService: async (req: Request) => {
+          const { hostname } = new URL(req.url);
+          if (hostname === "127.0.0.1" || hostname === "localhost") {
+            // Buffered: Node's fetch rejects a streamed body without `duplex`.
+            return fetch(req.url, {
+              method: req.method,
+              headers: req.headers,
+              body: req.body ? await req.arrayBuffer() : undefined,
+              redirect: "manual",
+            });
+          }
+          return new Response("unmocked " + req.url, { status: 599 });
+        },
       },
     })),
   ],

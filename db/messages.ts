@@ -158,7 +158,8 @@ export async function claimRecipients(
   leaseMs: number,
 ): Promise<MessageRecipientRow[]> {
   if (ids.length === 0) return [];
-  return db
+  const [claimed] = await db.batch([
+    db
     .update(messageRecipients)
     .set({ status: "sending", updatedAt: at, attempts: sql`${messageRecipients.attempts} + 1` })
     .where(
@@ -172,7 +173,19 @@ export async function claimRecipients(
         ),
       ),
     )
-    .returning();
+    .returning(),
+    // Same round trip: the message shows `sending` while a provider call is in flight.
+    db
+      .update(messages)
+      .set({ status: "sending", updatedAt: at })
+      .where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, messageId), inArray(messages.status, ["queued", "deferred"]))),
+  ]);
+  return claimed;
+}
+
+/** Records that a job for this message is due on the queue at `at`, so the outbox leaves it alone until then. */
+export async function markDueAt(db: Db, workspaceId: string, id: string, at: number): Promise<void> {
+  await db.update(messages).set({ enqueuedAt: at }).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id)));
 }
 
 export interface RecipientOutcome {

@@ -16,6 +16,7 @@ import type { Db } from "../../db/client";
 import {
   claimRecipients,
   loadForDelivery,
+  markDueAt,
   recordDelivery,
   type MessageRecipientRow,
   type MessageRow,
@@ -28,7 +29,8 @@ import { providerType } from "./providers/registry";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
 
 /** A recipient left `sending` longer than this belongs to a consumer that died; it may be retried. */
-export const SENDING_LEASE_MS = 5 * 60 * 1000;
+// Providers time out well within it (30 s by default).
+export const SENDING_LEASE_MS = 2 * 60 * 1000;
 
 export type JobOutcome =
   | { kind: "done"; status: string }
@@ -51,7 +53,7 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   const now = deps.now();
   if (message.notBefore !== null && message.notBefore > now + 1000) {
     // A deferral longer than the queue's maximum delay arrives early: wait again.
-    return { kind: "later", delaySeconds: queueDelaySeconds(message.notBefore, now), reason: "not yet due" };
+    return wait(deps, message, queueDelaySeconds(message.notBefore, now), "not yet due");
   }
   const pending = loaded.recipients.filter((r) => isPending(r.status));
   if (pending.length === 0) return { kind: "done", status: message.status };
@@ -67,7 +69,9 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   // Claim before calling anyone: a recipient already `sent` is never claimed again.
   const claimed = await claimRecipients(deps.db, workspaceId, messageId, pending.map((r) => r.id), now, SENDING_LEASE_MS);
   if (claimed.length === 0) {
-    return { kind: "later", delaySeconds: Math.ceil(SENDING_LEASE_MS / 1000), reason: "recipients in flight elsewhere" };
+    // Another consumer holds them (or held them and died): look again when its lease ends.
+    const leaseEnd = Math.min(...pending.map((r) => r.updatedAt + SENDING_LEASE_MS));
+    return wait(deps, message, queueDelaySeconds(leaseEnd + 1000, now), "recipients in flight elsewhere");
   }
   const others = loaded.recipients.filter((r) => !claimed.some((c) => c.id === r.id)).map((r) => r.status);
   const outbound = await outboundFor(message, content, raw, claimed, deliveryId);
@@ -85,6 +89,12 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
 
   // 5. record
   return record(deps, loaded, claimed, others, last, deliveryId);
+}
+
+/** A job that will run again later: record when, so the outbox does not add a second job meanwhile. */
+async function wait(deps: PipelineDeps, message: MessageRow, delaySeconds: number, reason: string): Promise<JobOutcome> {
+  await markDueAt(deps.db, message.workspaceId, message.id, deps.now() + delaySeconds * 1000);
+  return { kind: "later", delaySeconds, reason };
 }
 
 async function sendSafely(provider: Provider, message: OutboundMessage, now: () => number): Promise<SendResult> {
@@ -219,12 +229,20 @@ async function record(
     outcomes = claimed.map((r) => ({ id: r.id, status: "sent", providerId, providerMessageId: result.providerMessageId, lastError: null }));
   } else if (result.status === "permanent") {
     const failed = new Map((result.recipients ?? claimed.map((r) => ({ email: r.email, reason: result.reason }))).map((f) => [f.email.toLowerCase(), f.reason]));
-    outcomes = claimed.map((r) => {
+    // Unlisted recipients were delivered when the provider gave an id; otherwise nothing was
+    // sent and they go again at once, without the refused ones.
+    const partialSent = result.providerMessageId !== undefined;
+    outcomes = claimed.map((r): RecipientOutcome => {
       const reason = failed.get(r.email.toLowerCase());
-      return reason === undefined
+      if (reason !== undefined) return { id: r.id, status: "failed", providerId, lastError: reason.slice(0, 1000) };
+      return partialSent
         ? { id: r.id, status: "sent", providerId, providerMessageId: result.providerMessageId ?? null, lastError: null }
-        : { id: r.id, status: "failed", providerId, lastError: reason.slice(0, 1000) };
+        : { id: r.id, status: "queued", providerId: null };
     });
+    if (outcomes.some((o) => o.status === "queued")) {
+      notBefore = at;
+      later = { kind: "later", delaySeconds: 0, reason: "resend without refused recipients" };
+    }
     lastError = result.reason;
   } else {
     const policy = parseWorkspaceConfig(loaded.workspaceConfig).retry_policy;

@@ -2,7 +2,10 @@
 // it. The API validates with the same schemas, so a stored provider is always buildable.
 import type { z } from "@hono/zod-openapi";
 import { RelayError } from "../../../core/errors";
+import { createGmailProvider, gmailConfigSchema, gmailCredentialsSchema } from "./gmail";
+import { createMailgunProvider, mailgunConfigSchema, mailgunCredentialsSchema } from "./mailgun";
 import { createSandboxProvider, sandboxConfigSchema, sandboxCredentialsSchema } from "./sandbox";
+import { createSmtpProvider, smtpConfigSchema, smtpCredentialsSchema } from "./smtp";
 import type { Provider } from "./types";
 
 export interface ProviderDeps {
@@ -21,6 +24,21 @@ export const PROVIDER_TYPES = {
     config: sandboxConfigSchema,
     credentials: sandboxCredentialsSchema,
     build: (config, _credentials, deps) => createSandboxProvider(sandboxConfigSchema.parse(config), deps.storeRendered),
+  },
+  mailgun: {
+    config: mailgunConfigSchema,
+    credentials: mailgunCredentialsSchema,
+    build: (config, credentials) => createMailgunProvider(mailgunConfigSchema.parse(config), mailgunCredentialsSchema.parse(credentials)),
+  },
+  gmail: {
+    config: gmailConfigSchema,
+    credentials: gmailCredentialsSchema,
+    build: (config, credentials) => createGmailProvider(gmailConfigSchema.parse(config), gmailCredentialsSchema.parse(credentials)),
+  },
+  smtp: {
+    config: smtpConfigSchema,
+    credentials: smtpCredentialsSchema,
+    build: (config, credentials) => createSmtpProvider(smtpConfigSchema.parse(config), smtpCredentialsSchema.parse(credentials)),
   },
 } satisfies Record<string, ProviderType>;
 

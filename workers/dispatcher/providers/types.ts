@@ -46,8 +46,9 @@ export type SendResult =
       reason: string;
       /**
        * Present when the provider names which recipients failed; absent means all failed.
-       * When present, the recipients NOT listed were accepted by the provider (a partial
-       * success, e.g. SMTP with some RCPT TO refused), under `providerMessageId` if known.
+       * The recipients NOT listed were accepted by the provider when `providerMessageId` is
+       * set (a partial success); without it nothing was sent and the pipeline sends to them
+       * again at once, without the failed ones.
        */
       recipients?: { email: string; reason: string }[];
       providerMessageId?: string;
