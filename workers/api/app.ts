@@ -11,6 +11,7 @@ import { meApp } from "./me";
 import { messagesApp } from "./messages";
 import { providersApp } from "./providers";
 import { validationHook } from "./validation";
+import { workspaceSettingsApp } from "./workspace-settings";
 import { workspacesApp } from "./workspaces";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -25,7 +26,7 @@ app.use(async (c, next) => {
 
 app.get("/health", (c) => c.json({ status: "ok" }));
 
-for (const sub of [meApp, messagesApp, domainsApp, providersApp, apiKeysApp, workspacesApp]) app.route("/v1", sub);
+for (const sub of [meApp, messagesApp, domainsApp, providersApp, apiKeysApp, workspaceSettingsApp, workspacesApp]) app.route("/v1", sub);
 
 app.doc31("/openapi.json", {
   openapi: "3.1.0",
