@@ -58,8 +58,8 @@ function b64urlDecode(s: string): Uint8Array {
 describe("gmail config", () => {
   it("validates the sender, URLs and the service-account key", () => {
     const c = gmailConfigSchema.parse({ sender: "clinic@example.org" });
-    expect(c.tokenUrl).toBe(TOKEN_URL);
-    expect(c.apiBaseUrl).toBe("https://gmail.googleapis.com");
+    expect(c.token_url).toBe(TOKEN_URL);
+    expect(c.api_base_url).toBe("https://gmail.googleapis.com");
     expect(gmailConfigSchema.safeParse({ sender: "nope" }).success).toBe(false);
     expect(gmailCredentialsSchema.safeParse(creds()).success).toBe(true);
     // The JSON key file's escaped newlines are accepted; extra fields are dropped.
@@ -68,6 +68,11 @@ describe("gmail config", () => {
     expect(fromJson.private_key.startsWith("-----BEGIN PRIVATE KEY-----\n")).toBe(true);
     const rsa = gmailCredentialsSchema.safeParse({ client_email: "a@p.iam.gserviceaccount.com", private_key: "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----" });
     expect(rsa.success).toBe(false);
+  });
+  it("takes snake_case config fields only", () => {
+    const c = gmailConfigSchema.parse({ sender: "clinic@example.org", token_url: "http://127.0.0.1:1/token", api_base_url: "http://127.0.0.1:1", upload_base_url: "http://127.0.0.1:2", max_simple_body_bytes: 4096, timeout_ms: 2000 });
+    expect(c).toEqual({ sender: "clinic@example.org", token_url: "http://127.0.0.1:1/token", api_base_url: "http://127.0.0.1:1", upload_base_url: "http://127.0.0.1:2", max_simple_body_bytes: 4096, timeout_ms: 2000 });
+    expect(gmailConfigSchema.safeParse({ sender: "clinic@example.org", tokenUrl: "http://127.0.0.1:1/token" }).success).toBe(false);
   });
 });
 
@@ -139,7 +144,7 @@ describe("gmail wire format", () => {
   it("uses the media upload endpoint for large messages", async () => {
     const g = fakeGoogle();
     const msg = makeMessage({ extraText: "x".repeat(4000) });
-    const res = await createGmailProvider({ sender: "clinic@example.org", maxSimpleBodyBytes: 2048, uploadBaseUrl: "https://upload.example.test" }, creds()).send(msg, makeCtx(g.fetchFn));
+    const res = await createGmailProvider({ sender: "clinic@example.org", max_simple_body_bytes: 2048, upload_base_url: "https://upload.example.test" }, creds()).send(msg, makeCtx(g.fetchFn));
     expect(res.status).toBe("sent");
     const [send] = g.sends();
     expect(send?.url).toBe("https://upload.example.test/upload/gmail/v1/users/me/messages/send?uploadType=media");
@@ -213,12 +218,12 @@ describe("gmail error classification", () => {
     });
   }
 
-  it("a send that exceeds timeoutMs is transient", async () => {
+  it("a send that exceeds timeout_ms is transient", async () => {
     const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
       if (String(input) === TOKEN_URL) return Response.json({ access_token: "t", expires_in: 3600 });
       return new Promise<Response>((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)));
     }) as typeof fetch;
-    const res = await createGmailProvider({ sender: "clinic@example.org", timeoutMs: 1000 }, creds()).send(makeMessage(), makeCtx(fetchFn));
+    const res = await createGmailProvider({ sender: "clinic@example.org", timeout_ms: 1000 }, creds()).send(makeMessage(), makeCtx(fetchFn));
     expect(res).toMatchObject({ status: "transient", reason: "Gmail API request timed out" });
   });
 
@@ -235,7 +240,7 @@ describe("gmail against the simulator", () => {
   const sims = inject("simulators");
   const sim = simulatorClient(sims.httpUrl);
   const provider = (sender: string, clientEmail: string, extra: Record<string, unknown> = {}) =>
-    createGmailProvider({ sender, tokenUrl: sims.gmail.tokenUrl, apiBaseUrl: sims.gmail.apiBaseUrl, uploadBaseUrl: sims.gmail.uploadBaseUrl, ...extra }, creds(clientEmail));
+    createGmailProvider({ sender, token_url: sims.gmail.tokenUrl, api_base_url: sims.gmail.apiBaseUrl, upload_base_url: sims.gmail.uploadBaseUrl, ...extra }, creds(clientEmail));
   const realCtx = () => ({ now: () => Date.now(), fetch: socketFetch });
 
   it("exchanges a verified JWT once and delivers, through 503 and a revoked token", async () => {
@@ -266,7 +271,7 @@ describe("gmail against the simulator", () => {
     const sender = `${uniq("clinic")}@example.org`;
     const sa = `${uniq("sa")}@project.iam.gserviceaccount.com`;
     const msg = makeMessage({ extraText: "y".repeat(5000) });
-    expect((await provider(sender, sa, { maxSimpleBodyBytes: 2048 }).send(msg, realCtx())).status).toBe("sent");
+    expect((await provider(sender, sa, { max_simple_body_bytes: 2048 }).send(msg, realCtx())).status).toBe("sent");
     const [got] = await sim.received("gmail", sender);
     expect(got?.endpoint).toBe("upload");
     expect(got?.raw).toBe(new TextDecoder().decode(msg.raw));
@@ -280,7 +285,7 @@ describe("gmail against the simulator", () => {
   it("a token endpoint that never answers is transient", async () => {
     const sender = `${uniq("clinic")}@example.org`;
     await sim.addFault({ target: "gmail-token", scope: sender, action: "timeout", times: 1 });
-    const res = await provider(sender, `${uniq("sa")}@project.iam.gserviceaccount.com`, { timeoutMs: 1000 }).send(makeMessage(), realCtx());
+    const res = await provider(sender, `${uniq("sa")}@project.iam.gserviceaccount.com`, { timeout_ms: 1000 }).send(makeMessage(), realCtx());
     expect(res).toMatchObject({ status: "transient", reason: "Gmail token request timed out" });
   });
 });

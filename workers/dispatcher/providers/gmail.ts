@@ -14,11 +14,11 @@ import type { OutboundMessage, Provider, ProviderContext, SendResult } from "./t
 export { GMAIL_SEND_SCOPE };
 
 export const GMAIL_DEFAULTS = {
-  tokenUrl: "https://oauth2.googleapis.com/token",
-  apiBaseUrl: "https://gmail.googleapis.com",
-  uploadBaseUrl: "https://gmail.googleapis.com",
+  token_url: "https://oauth2.googleapis.com/token",
+  api_base_url: "https://gmail.googleapis.com",
+  upload_base_url: "https://gmail.googleapis.com",
   /** Largest JSON body sent to the simple endpoint; above it the media upload endpoint is used. */
-  maxSimpleBodyBytes: 5 * 1024 * 1024,
+  max_simple_body_bytes: 5 * 1024 * 1024,
 } as const;
 
 const httpUrl = () => z.url({ protocol: /^https?$/ });
@@ -26,12 +26,12 @@ const httpUrl = () => z.url({ protocol: /^https?$/ });
 export const gmailConfigSchema = z.object({
   /** The Workspace mailbox the service account impersonates and sends as (JWT `sub`). */
   sender: z.email(),
-  tokenUrl: httpUrl().default(GMAIL_DEFAULTS.tokenUrl),
-  apiBaseUrl: httpUrl().default(GMAIL_DEFAULTS.apiBaseUrl),
-  uploadBaseUrl: httpUrl().default(GMAIL_DEFAULTS.uploadBaseUrl),
-  maxSimpleBodyBytes: z.number().int().min(1024).max(GMAIL_DEFAULTS.maxSimpleBodyBytes).default(GMAIL_DEFAULTS.maxSimpleBodyBytes),
-  timeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
-});
+  token_url: httpUrl().default(GMAIL_DEFAULTS.token_url),
+  api_base_url: httpUrl().default(GMAIL_DEFAULTS.api_base_url),
+  upload_base_url: httpUrl().default(GMAIL_DEFAULTS.upload_base_url),
+  max_simple_body_bytes: z.number().int().min(1024).max(GMAIL_DEFAULTS.max_simple_body_bytes).default(GMAIL_DEFAULTS.max_simple_body_bytes),
+  timeout_ms: z.number().int().min(1000).max(300_000).default(60_000),
+}).strict();
 export type GmailConfig = z.infer<typeof gmailConfigSchema>;
 export type GmailConfigInput = z.input<typeof gmailConfigSchema>;
 
@@ -134,16 +134,16 @@ export function createGmailProvider(configInput: GmailConfigInput, credentials: 
   const tokenReq: TokenRequest = {
     account: { clientEmail: creds.client_email, privateKeyPem: creds.private_key, privateKeyId: creds.private_key_id },
     subject: config.sender,
-    tokenUrl: config.tokenUrl,
-    timeoutMs: config.timeoutMs,
+    tokenUrl: config.token_url,
+    timeoutMs: config.timeout_ms,
   };
-  const apiBase = config.apiBaseUrl.replace(/\/+$/, "");
-  const uploadBase = config.uploadBaseUrl.replace(/\/+$/, "");
+  const apiBase = config.api_base_url.replace(/\/+$/, "");
+  const uploadBase = config.upload_base_url.replace(/\/+$/, "");
 
   async function attempt(raw: Uint8Array, token: string, ctx: ProviderContext): Promise<GmailHttpOutcome> {
     // base64 grows the message by 4/3; the JSON wrapper adds 10 bytes.
     const jsonSize = Math.ceil(raw.length / 3) * 4 + 10;
-    const useUpload = jsonSize > config.maxSimpleBodyBytes;
+    const useUpload = jsonSize > config.max_simple_body_bytes;
     const url = useUpload
       ? `${uploadBase}/upload/gmail/v1/users/me/messages/send?uploadType=media`
       : `${apiBase}/gmail/v1/users/me/messages/send`;
@@ -156,7 +156,7 @@ export function createGmailProvider(configInput: GmailConfigInput, credentials: 
         };
     let res: Response;
     try {
-      res = await ctx.fetch(url, { ...init, signal: AbortSignal.timeout(config.timeoutMs) });
+      res = await ctx.fetch(url, { ...init, signal: AbortSignal.timeout(config.timeout_ms) });
     } catch (e) {
       return transient(isAbortOrTimeout(e) ? "Gmail API request timed out" : `Gmail API request failed (${describeError(e)})`);
     }

@@ -31,12 +31,17 @@ afterEach(() => {
 
 describe("mailgun config", () => {
   it("defaults to the US region and validates the domain and key", () => {
-    expect(mailgunConfigSchema.parse({ domain: "mg.example.org" })).toEqual({ domain: "mg.example.org", region: "us", timeoutMs: 30000 });
+    expect(mailgunConfigSchema.parse({ domain: "mg.example.org" })).toEqual({ domain: "mg.example.org", region: "us", timeout_ms: 30000 });
     expect(mailgunConfigSchema.safeParse({ domain: "not a domain" }).success).toBe(false);
     expect(mailgunConfigSchema.safeParse({ domain: "mg.example.org", region: "ap" }).success).toBe(false);
-    expect(mailgunConfigSchema.safeParse({ domain: "mg.example.org", baseUrl: "ftp://x" }).success).toBe(false);
-    expect(mailgunCredentialsSchema.safeParse({ apiKey: "" }).success).toBe(false);
-    expect(mailgunCredentialsSchema.safeParse({ apiKey: KEY }).success).toBe(true);
+    expect(mailgunConfigSchema.safeParse({ domain: "mg.example.org", base_url: "ftp://x" }).success).toBe(false);
+    expect(mailgunCredentialsSchema.safeParse({ api_key: "" }).success).toBe(false);
+    expect(mailgunCredentialsSchema.safeParse({ api_key: KEY }).success).toBe(true);
+  });
+  it("takes snake_case fields only: an unknown (e.g. camelCase) field is an error, not silently dropped", () => {
+    expect(mailgunConfigSchema.parse({ domain: "mg.example.org", region: "eu", base_url: "http://127.0.0.1:8080", timeout_ms: 5000 })).toEqual({ domain: "mg.example.org", region: "eu", base_url: "http://127.0.0.1:8080", timeout_ms: 5000 });
+    expect(mailgunConfigSchema.safeParse({ domain: "mg.example.org", baseUrl: "http://127.0.0.1:8080" }).error?.issues[0]?.message).toMatch(/baseUrl/);
+    expect(mailgunCredentialsSchema.safeParse({ apiKey: KEY }).success).toBe(false);
   });
 });
 
@@ -45,7 +50,7 @@ describe("mailgun wire format", () => {
     const { calls } = interceptFetch(() => ok());
     const msg = makeMessage({ to: ["a@example.com"], cc: ["b@example.com"] });
     msg.tags = ["t1", "t2", "t3", "t4"];
-    const res = await createMailgunProvider({ domain: "mg.example.org" }, { apiKey: KEY }).send(msg, makeCtx());
+    const res = await createMailgunProvider({ domain: "mg.example.org" }, { api_key: KEY }).send(msg, makeCtx());
     expect(res).toEqual({ status: "sent", providerMessageId: "20261128.abc@mg.example.org" });
     expect(calls).toHaveLength(1);
     const c = calls[0]!;
@@ -70,8 +75,8 @@ describe("mailgun wire format", () => {
 
   it("uses the EU endpoint or a configured base URL", async () => {
     const { calls } = interceptFetch(() => ok());
-    await createMailgunProvider({ domain: "mg.example.org", region: "eu" }, { apiKey: KEY }).send(makeMessage(), makeCtx());
-    await createMailgunProvider({ domain: "mg.example.org", region: "eu", baseUrl: "http://127.0.0.1:9/" }, { apiKey: KEY }).send(makeMessage(), makeCtx());
+    await createMailgunProvider({ domain: "mg.example.org", region: "eu" }, { api_key: KEY }).send(makeMessage(), makeCtx());
+    await createMailgunProvider({ domain: "mg.example.org", region: "eu", base_url: "http://127.0.0.1:9/" }, { api_key: KEY }).send(makeMessage(), makeCtx());
     expect(calls.map((c) => c.url)).toEqual(["https://api.eu.mailgun.net/v3/mg.example.org/messages.mime", "http://127.0.0.1:9/v3/mg.example.org/messages.mime"]);
   });
 });
@@ -98,13 +103,13 @@ describe("mailgun error classification", () => {
   for (const [name, respond, expected] of cases) {
     it(name, async () => {
       vi.spyOn(globalThis, "fetch").mockImplementation(async () => respond());
-      const res = await createMailgunProvider({ domain: "mg.example.org" }, { apiKey: KEY }).send(makeMessage(), makeCtx());
+      const res = await createMailgunProvider({ domain: "mg.example.org" }, { api_key: KEY }).send(makeMessage(), makeCtx());
       expect(res).toMatchObject(expected);
       if (expected.status === "permanent" && !expected.configuration) expect(res).not.toHaveProperty("configuration");
     });
   }
 
-  it("a request that exceeds timeoutMs is transient", async () => {
+  it("a request that exceeds timeout_ms is transient", async () => {
     vi.spyOn(globalThis, "fetch").mockImplementation(
       (input, init) =>
         new Promise((_, reject) => {
@@ -112,13 +117,13 @@ describe("mailgun error classification", () => {
           signal?.addEventListener("abort", () => reject(signal.reason));
         }),
     );
-    const res = await createMailgunProvider({ domain: "mg.example.org", timeoutMs: 1000 }, { apiKey: KEY }).send(makeMessage(), makeCtx());
+    const res = await createMailgunProvider({ domain: "mg.example.org", timeout_ms: 1000 }, { api_key: KEY }).send(makeMessage(), makeCtx());
     expect(res.status).toBe("transient");
   });
 
   it("no recipients is permanent without a request", async () => {
     const spy = vi.spyOn(globalThis, "fetch");
-    const res = await createMailgunProvider({ domain: "mg.example.org" }, { apiKey: KEY }).send(makeMessage({ recipients: [] }), makeCtx());
+    const res = await createMailgunProvider({ domain: "mg.example.org" }, { api_key: KEY }).send(makeMessage({ recipients: [] }), makeCtx());
     expect(res.status).toBe("permanent");
     expect(spy).not.toHaveBeenCalled();
   });
@@ -127,7 +132,7 @@ describe("mailgun error classification", () => {
 describe("mailgun against the simulator", () => {
   const sims = inject("simulators");
   const sim = simulatorClient(sims.httpUrl);
-  const provider = (domain: string, apiKey = sims.mailgun.apiKey) => createMailgunProvider({ domain, baseUrl: sims.mailgun.baseUrl }, { apiKey });
+  const provider = (domain: string, apiKey = sims.mailgun.apiKey) => createMailgunProvider({ domain, base_url: sims.mailgun.baseUrl }, { api_key: apiKey });
 
   it("delivers the MIME intact, then reports 503 as transient and recovers", async () => {
     vi.spyOn(globalThis, "fetch").mockImplementation(socketFetch);

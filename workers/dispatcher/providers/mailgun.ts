@@ -30,16 +30,16 @@ export const mailgunConfigSchema = z.object({
     .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "must be a domain name like mg.example.org"),
   region: z.enum(["us", "eu"]).default("us"),
   /** Overrides the region's API URL (simulators, proxies). */
-  baseUrl: z.url({ protocol: /^https?$/ }).optional(),
-  timeoutMs: z.number().int().min(1000).max(120_000).default(30_000),
-});
+  base_url: z.url({ protocol: /^https?$/ }).optional(),
+  timeout_ms: z.number().int().min(1000).max(120_000).default(30_000),
+}).strict();
 export type MailgunConfig = z.infer<typeof mailgunConfigSchema>;
 export type MailgunConfigInput = z.input<typeof mailgunConfigSchema>;
 
 export const mailgunCredentialsSchema = z.object({
   /** Private API key or a domain sending key. */
-  apiKey: z.string().min(10, "must be a Mailgun API key").max(200).regex(/^\S+$/, "must not contain whitespace"),
-});
+  api_key: z.string().min(10, "must be a Mailgun API key").max(200).regex(/^\S+$/, "must not contain whitespace"),
+}).strict();
 export type MailgunCredentials = z.infer<typeof mailgunCredentialsSchema>;
 
 // axios error codes for requests that got no HTTP response at all.
@@ -66,7 +66,7 @@ function isMailgunApiError(e: unknown): e is MailgunApiErrorLike {
 }
 
 export function mailgunBaseUrl(config: MailgunConfig): string {
-  return (config.baseUrl ?? MAILGUN_BASE_URLS[config.region]).replace(/\/+$/, "");
+  return (config.base_url ?? MAILGUN_BASE_URLS[config.region]).replace(/\/+$/, "");
 }
 
 /** The form fields sent beside the MIME blob (exported for the wire-format tests). */
@@ -104,10 +104,10 @@ export function createMailgunProvider(configInput: MailgunConfigInput, credentia
   const creds = mailgunCredentialsSchema.parse(credentials);
   const client = new Mailgun(FormData).client({
     username: "api",
-    key: creds.apiKey,
+    key: creds.api_key,
     url: mailgunBaseUrl(config),
     useFetch: true,
-    timeout: config.timeoutMs,
+    timeout: config.timeout_ms,
   });
 
   return {

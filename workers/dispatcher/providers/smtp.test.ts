@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { simulatorClient } from "../../../test/simulators/workerd-client";
-import { createSmtpProvider, smtpConfigSchema, type SmtpConfigInput } from "./smtp";
+import { createSmtpProvider, smtpConfigSchema, smtpCredentialsSchema, type SmtpConfigInput } from "./smtp";
 import { encodeDataPayload } from "./smtp-client";
 import { makeCtx, makeMessage, uniq } from "./test-fixtures";
 
@@ -14,13 +14,17 @@ describe("smtp config", () => {
     expect(r.error?.issues[0]?.message).toMatch(/port 25 is blocked .* Cloudflare/);
   });
   it("accepts submission ports and refuses AUTH in clear unless allowed", () => {
-    expect(smtpConfigSchema.parse({ host: "smtp.example.org", port: 587, security: "starttls", username: "u" })).toMatchObject({ timeoutMs: 30000, allowPlaintextAuth: false });
+    expect(smtpConfigSchema.parse({ host: "smtp.example.org", port: 587, security: "starttls", username: "u" })).toMatchObject({ timeout_ms: 30000, allow_plaintext_auth: false });
     expect(smtpConfigSchema.safeParse({ host: "smtp.example.org", port: 465, security: "tls" }).success).toBe(true);
     expect(smtpConfigSchema.safeParse({ host: "smtp.example.org", port: 2525, security: "none", username: "u" }).success).toBe(false);
-    expect(smtpConfigSchema.safeParse({ host: "127.0.0.1", port: 2525, security: "none", username: "u", allowPlaintextAuth: true }).success).toBe(true);
+    expect(smtpConfigSchema.safeParse({ host: "127.0.0.1", port: 2525, security: "none", username: "u", allow_plaintext_auth: true }).success).toBe(true);
     expect(smtpConfigSchema.safeParse({ host: "bad host\r\n", port: 587, security: "tls" }).success).toBe(false);
     expect(smtpConfigSchema.safeParse({ host: "smtp.example.org", port: 587, security: "ssl" }).success).toBe(false);
     expect(() => createSmtpProvider({ host: "smtp.example.org", port: 587, security: "starttls", username: "u" }, {})).toThrow(/password/);
+    // snake_case only: an unknown (camelCase) field is refused rather than ignored.
+    expect(smtpConfigSchema.parse({ host: "smtp.example.org", port: 587, security: "starttls", helo_name: "relay.example.org", timeout_ms: 5000 })).toMatchObject({ helo_name: "relay.example.org", timeout_ms: 5000 });
+    expect(smtpConfigSchema.safeParse({ host: "smtp.example.org", port: 587, security: "starttls", heloName: "relay.example.org" }).success).toBe(false);
+    expect(smtpCredentialsSchema.safeParse({ password: "p", user: "u" }).success).toBe(false);
   });
 });
 
@@ -37,7 +41,7 @@ describe("DATA encoding", () => {
 describe("smtp against the SMTP sink", () => {
   const sims = inject("simulators");
   const sim = simulatorClient(sims.httpUrl);
-  const base = { host: "localhost", timeoutMs: 5000 } as const;
+  const base = { host: "localhost", timeout_ms: 5000 } as const;
   const auth = { username: sims.smtp.username };
   const pw = { password: sims.smtp.password };
   const send = (config: SmtpConfigInput, from: string, o: Parameters<typeof makeMessage>[0] = {}, credentials = pw) =>
@@ -66,7 +70,7 @@ describe("smtp against the SMTP sink", () => {
   it("delivers in plain without AUTH, and with AUTH LOGIN/PLAIN when allowed in clear", async () => {
     const from = sender();
     expect((await send({ ...base, host: "127.0.0.1", port: sims.smtp.port, security: "none" }, from)).status).toBe("sent");
-    expect((await send({ ...base, host: "127.0.0.1", port: sims.smtp.port, security: "none", ...auth, allowPlaintextAuth: true }, from)).status).toBe("sent");
+    expect((await send({ ...base, host: "127.0.0.1", port: sims.smtp.port, security: "none", ...auth, allow_plaintext_auth: true }, from)).status).toBe("sent");
     const got = await sim.received("smtp", from);
     expect(got.map((g) => [g.secure, g.user ?? null])).toEqual([
       [false, null],
@@ -113,11 +117,11 @@ describe("smtp against the SMTP sink", () => {
     }
   });
 
-  it("a server that stops answering is transient after timeoutMs", async () => {
+  it("a server that stops answering is transient after timeout_ms", async () => {
     const from = sender();
     await sim.addFault({ target: "smtp-data", scope: from, action: "timeout" });
     const started = Date.now();
-    const res = await send({ ...base, port: sims.smtp.port, security: "starttls", ...auth, timeoutMs: 1000 }, from);
+    const res = await send({ ...base, port: sims.smtp.port, security: "starttls", ...auth, timeout_ms: 1000 }, from);
     expect(res).toMatchObject({ status: "transient", reason: expect.stringMatching(/timed out/) });
     expect(Date.now() - started).toBeLessThan(4000);
   });
@@ -126,6 +130,6 @@ describe("smtp against the SMTP sink", () => {
     // Port 9 (discard) is closed on loopback here.
     expect((await send({ ...base, host: "127.0.0.1", port: 9, security: "starttls" }, sender())).status).toBe("transient");
     // Implicit TLS against the plain port: the handshake fails.
-    expect((await send({ ...base, port: sims.smtp.port, security: "tls", timeoutMs: 2000 }, sender())).status).toBe("transient");
+    expect((await send({ ...base, port: sims.smtp.port, security: "tls", timeout_ms: 2000 }, sender())).status).toBe("transient");
   });
 });

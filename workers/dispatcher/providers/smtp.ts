@@ -25,12 +25,13 @@ export const smtpConfigSchema = z
     security: z.enum(["tls", "starttls", "none"]),
     username: z.string().min(1).max(512).regex(/^[^\r\n]+$/).optional(),
     /** EHLO name; defaults to the envelope sender's domain. */
-    heloName: hostname.optional(),
-    timeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
+    helo_name: hostname.optional(),
+    timeout_ms: z.number().int().min(1000).max(300_000).default(30_000),
     /** AUTH over an unencrypted connection sends the password in clear; only for loopback tests. */
-    allowPlaintextAuth: z.boolean().default(false),
+    allow_plaintext_auth: z.boolean().default(false),
   })
-  .refine((c) => !(c.username && c.security === "none" && !c.allowPlaintextAuth), {
+  .strict()
+  .refine((c) => !(c.username && c.security === "none" && !c.allow_plaintext_auth), {
     message: 'AUTH needs security "tls" or "starttls" (the password would cross the network in clear)',
     path: ["security"],
   });
@@ -39,7 +40,7 @@ export type SmtpConfigInput = z.input<typeof smtpConfigSchema>;
 
 export const smtpCredentialsSchema = z.object({
   password: z.string().min(1).max(1024).optional(),
-});
+}).strict();
 export type SmtpCredentials = z.infer<typeof smtpCredentialsSchema>;
 
 function replyText(r: SmtpReply): string {
@@ -97,8 +98,8 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
           host: config.host,
           port: config.port,
           security: config.security,
-          heloName: config.heloName ?? domainOf(message.envelopeFrom) ?? "localhost",
-          timeoutMs: config.timeoutMs,
+          heloName: config.helo_name ?? domainOf(message.envelopeFrom) ?? "localhost",
+          timeoutMs: config.timeout_ms,
         });
         if (config.username) await client.authenticate(config.username, creds.password ?? "");
 
