@@ -15,6 +15,9 @@ export default defineConfig({
           TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, "migrations")),
           ADMIN_TOKEN: "test-admin-token",
           DATA_KEYS: TEST_DATA_KEYS,
+          // Small limits so the oversize and R2 paths are exercised with small test bodies.
+          MAX_MESSAGE_BYTES: "1048576",
+          INLINE_BODY_MAX_BYTES: "4096",
         },
         // Loopback goes to the provider simulators; anything else unmocked is a test bug.
         outboundService: async (req: Request) => {

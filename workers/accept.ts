@@ -15,6 +15,7 @@ import { readConfig } from "../core/config";
 import { encryptText } from "../core/crypto";
 import { discardBody, storeBody } from "../db/body-store";
 import type { Db } from "../db/client";
+import { safeErrorMessage } from "../db/errors";
 import { findIdempotencyRecord, insertMessage, type NewMessage } from "../db/messages";
 import { enabledProvidersQuery } from "../db/providers";
 import { verifiedDomainQuery } from "../db/sender-domains";
@@ -298,7 +299,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   } catch (e) {
     // The message is committed as `queued`: the outbox sweep enqueues it after the grace
     // period. Answering an error here would make the client send it twice.
-    log.error("enqueue_failed", { workspace_id: ws, message_id: messageId, error: String(e) });
+    log.error("enqueue_failed", { workspace_id: ws, message_id: messageId, error: safeErrorMessage(e) });
   }
   return { status: 202, body, replayed: false };
 }

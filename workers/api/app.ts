@@ -3,6 +3,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { RelayError } from "../../core/errors";
 import { getDb } from "../../db/client";
+import { safeErrorMessage } from "../../db/errors";
 import { log } from "../log";
 import { apiKeysApp } from "./api-keys";
 import type { AppEnv } from "./context";
@@ -44,9 +45,10 @@ app.onError((err, c) => {
   }
   if (err instanceof HTTPException) {
     // Hono's own refusals (malformed JSON, body limit) in our error model.
-    const code = err.status === 413 ? "message_too_large" : err.status === 401 ? "unauthorized" : "validation_error";
+    const code =
+      err.status === 413 ? "message_too_large" : err.status === 415 ? "unsupported_media_type" : err.status === 401 ? "unauthorized" : "validation_error";
     return c.json({ error: { code, message: err.message || "invalid request" } }, err.status);
   }
-  log.error("unhandled_error", { request_id: c.var.requestId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  log.error("unhandled_error", { request_id: c.var.requestId, error: safeErrorMessage(err) });
   return c.json(new RelayError("internal_error", "internal error; quote the X-Request-Id header when reporting it").toJSON(), 500);
 });

@@ -1,6 +1,7 @@
 // /v1/domains: the domains a workspace may send as. A domain is verified by a DNS TXT record
 // (`_relay-verification.<domain>` = `relay-verification=<token>`), looked up over DNS-over-HTTPS.
 // A domain belongs to at most one workspace, so no tenant can send as another's domain.
+import { isUniqueViolation } from "../../db/errors";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { RelayError, notFound } from "../../core/errors";
 import { newId, randomToken } from "../../core/ids";
@@ -54,7 +55,7 @@ export async function createDomain(db: Db, workspaceId: string, domain: string, 
   try {
     return await insertSenderDomain(db, { id: newId("dom"), workspaceId, domain, verificationToken: randomToken(18), verifiedAt });
   } catch (e) {
-    if (String(e).includes("UNIQUE")) throw new RelayError("conflict", `domain ${domain} is already registered`);
+    if (isUniqueViolation(e)) throw new RelayError("conflict", `domain ${domain} is already registered`);
     throw e;
   }
 }

@@ -1,6 +1,7 @@
 // Platform administration (the admin token from the ADMIN_TOKEN secret): create workspaces and
 // bootstrap their first API key and domains. Everything inside a workspace is then managed
 // with that workspace's own admin-scoped keys.
+import { isUniqueViolation } from "../../db/errors";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { RelayError, notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
@@ -47,7 +48,7 @@ workspacesApp.openapi(
       const row = await insertWorkspace(c.var.db, { id: newId("ws"), slug: input.slug, displayName: input.display_name });
       return c.json(view(row), 201);
     } catch (e) {
-      if (String(e).includes("UNIQUE")) throw new RelayError("conflict", `workspace slug ${input.slug} is taken`);
+      if (isUniqueViolation(e)) throw new RelayError("conflict", `workspace slug ${input.slug} is taken`);
       throw e;
     }
   },

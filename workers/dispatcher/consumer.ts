@@ -3,6 +3,7 @@
 // delay (so the queue's own retry budget is kept for crashes, which end in the DLQ).
 import { deliveryJob, deliveryJobSchema } from "../../core/jobs";
 import { getDb } from "../../db/client";
+import { safeErrorMessage } from "../../db/errors";
 import { failPending } from "../../db/messages";
 import { log } from "../log";
 import { runDelivery } from "./pipeline";
@@ -29,7 +30,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
         }
         msg.ack();
       } catch (e) {
-        log.error("delivery_crashed", { message_id: messageId, attempt: msg.attempts, error: e instanceof Error ? e.message : String(e) });
+        log.error("delivery_crashed", { message_id: messageId, attempt: msg.attempts, error: safeErrorMessage(e) });
         msg.retry({ delaySeconds: Math.min(300, 5 * 2 ** Math.min(msg.attempts, 6)) });
       }
     }),
