@@ -14,7 +14,9 @@ export { Sweeper } from "../durable-objects/sweeper";
 export default {
   fetch: app.fetch,
   email: handleEmail,
-  queue: handleQueue,
+  async queue(batch, env, _ctx) {
+    await handleQueue(batch, env);
+  },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(getSweeper(env).arm());
     await sweepOutbox(env);
