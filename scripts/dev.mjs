@@ -16,6 +16,7 @@ const BASE = `http://127.0.0.1:${PORT}`;
 const DEV_VARS = path.join(root, ".dev.vars");
 const CREDENTIALS = path.join(root, ".wrangler", "dev-credentials.json");
 const DEV_DOMAIN = "clinic.example";
+const SMTP_PORT = process.env.SMTP_PORT ?? "2525";
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
 const children = [];
 
@@ -94,7 +95,7 @@ async function seed(adminToken) {
   return saved;
 }
 
-function startBridge(apiKeyHint) {
+function startBridge() {
   const entry = path.join(root, "containers", "smtp-bridge", "src", "main.ts");
   if (!existsSync(entry)) {
     console.log("relay: SMTP bridge not present in this checkout; skipping it");
@@ -106,15 +107,14 @@ function startBridge(apiKeyHint) {
     env: {
       ...process.env,
       RELAY_URL: BASE,
-      SMTP_PORT: process.env.SMTP_PORT ?? "2525",
-      SMTP_HOST: "127.0.0.1",
-      SMTP_ALLOW_INSECURE_AUTH: "loopback",
-      HEALTH_PORT: process.env.HEALTH_PORT ?? "8025",
+      BRIDGE_SMTP_PORT: SMTP_PORT,
+      BRIDGE_SMTP_HOST: "127.0.0.1",
+      // Loopback-only conveniences for local development (see containers/smtp-bridge/README.md).
+      BRIDGE_DEV_INSECURE_AUTH: "true",
     },
   });
   children.push(bridge);
   bridge.on("exit", (code) => code && console.error(`relay: SMTP bridge exited with ${code}`));
-  void apiKeyHint;
 }
 
 function shutdown() {
@@ -141,14 +141,14 @@ await waitFor(`${BASE}/health`, 90_000);
 const creds = await seed(secrets.ADMIN_TOKEN);
 // Arms the Sweeper's alarm (and sweeps once): recovers anything a previous run left queued.
 await fetch(`${BASE}/cdn-cgi/local/scheduled`).catch(() => {});
-startBridge(creds.api_key);
+startBridge();
 
 console.log(`
 relay: ready on ${BASE}
   workspace   ${creds.workspace_id}   sender domain ${creds.domain} (verified), provider: sandbox
   API key     ${creds.api_key}
   admin token in .dev.vars
-  SMTP bridge smtp://127.0.0.1:${process.env.SMTP_PORT ?? 2525} (AUTH with any username and the API key as password)
+  SMTP bridge smtp://127.0.0.1:${SMTP_PORT} (AUTH with any username and the API key as password)
 
   curl -s ${BASE}/v1/messages -H "Authorization: Bearer ${creds.api_key}" -H "Content-Type: application/json" \\
     -d '{"from":"noreply@${creds.domain}","to":["patient@example.net"],"subject":"Hello","text":"Hi"}'
