@@ -11,6 +11,7 @@ import { domainsApp } from "./domains";
 import { meApp } from "./me";
 import { messagesApp } from "./messages";
 import { providersApp } from "./providers";
+import { providerTestApp } from "./provider-test";
 import { validationHook } from "./validation";
 import { workspaceSettingsApp } from "./workspace-settings";
 import { workspacesApp } from "./workspaces";
@@ -28,6 +29,7 @@ app.use(async (c, next) => {
 app.get("/health", (c) => c.json({ status: "ok" }));
 
 for (const sub of [meApp, messagesApp, domainsApp, providersApp, apiKeysApp, workspaceSettingsApp, workspacesApp]) app.route("/v1", sub);
+app.route("/v1", providerTestApp);
 
 app.doc31("/openapi.json", {
   openapi: "3.1.0",

@@ -107,7 +107,7 @@ async function sendSafely(provider: Provider, message: OutboundMessage, now: () 
   }
 }
 
-async function buildProvider(env: Env, ring: Keyring, row: ProviderRow): Promise<Provider> {
+export async function buildProvider(env: Env, ring: Keyring, row: ProviderRow): Promise<Provider> {
   const credentials = row.credentialsEnc
     ? JSON.parse(await decryptText(ring, row.credentialsEnc, credentialsAad(row.workspaceId, row.id)))
     : {};

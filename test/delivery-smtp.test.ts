@@ -1,0 +1,52 @@
+// Delivery through the real queue to the local SMTP sink: STARTTLS + AUTH, and a partial RCPT
+// refusal that fails one recipient and delivers to the other.
+import { describe, expect, it } from "vitest";
+import { waitForStatus } from "./helpers";
+import { accept, recipient, sim, sims, smtpProvider, workspaceWith } from "./simulators/delivery-fixtures";
+
+describe("SMTP smarthost through the queue", () => {
+  it("delivers to the sink over STARTTLS with AUTH", async () => {
+    const ws = await workspaceWith(smtpProvider());
+    const from = `noreply@${ws.domain}`;
+    const acc = await accept(ws, { to: ["Pat Doe <pat@example.net>"], cc: ["nurse@example.net"], bcc: ["audit@example.net"], html: "<p>See you</p>" });
+    const done = await waitForStatus(ws, acc.id, ["sent", "failed", "partially_failed"], 10_000);
+    expect(done.status).toBe("sent");
+    expect(done.attempts).toHaveLength(1);
+    expect(done.attempts[0].outcome).toBe("sent");
+    // The sink's "queued as <id>" is the provider message id.
+    expect(done.attempts[0].provider_message_id).toMatch(/^[0-9A-F]{10}$/);
+
+    const [got, ...more] = await sim().received("smtp", from);
+    expect(more).toHaveLength(0);
+    expect(got).toMatchObject({ mailFrom: from, secure: true, user: sims().smtp.username });
+    expect([...got!.rcptTo].sort()).toEqual(["audit@example.net", "nurse@example.net", "pat@example.net"]);
+    expect(got?.parsed?.messageId).toBe(acc.message_id);
+    expect(got?.parsed?.subject).toBe("Your appointment");
+    expect(got?.parsed?.to).toEqual(["pat@example.net"]);
+    // Bcc is envelope-only: never in the delivered headers.
+    expect(got?.parsed?.headers.some((h) => h.key === "bcc")).toBe(false);
+    expect(got?.data).not.toContain("audit@example.net");
+  });
+
+  it("a 550 for one of two recipients: that one fails, the other is sent in a second send without it", async () => {
+    const ws = await workspaceWith(smtpProvider());
+    const from = `noreply@${ws.domain}`;
+    await sim().addFault({ target: "smtp-rcpt", scope: from, match: "gone@example.net", status: 550, body: "5.1.1 <gone@example.net>: Recipient address rejected: User unknown" });
+
+    const acc = await accept(ws, { to: ["ok@example.net", "gone@example.net"] });
+    const done = await waitForStatus(ws, acc.id, ["sent", "failed", "partially_failed"], 10_000);
+    expect(done.status).toBe("partially_failed");
+    expect(recipient(done, "gone@example.net")).toMatchObject({ status: "failed", last_error: expect.stringMatching(/550 5\.1\.1.*User unknown/) });
+    expect(recipient(done, "ok@example.net")).toMatchObject({ status: "sent" });
+    expect(done.attempts.map((a: any) => [a.outcome, [...a.recipients].sort()])).toEqual([
+      ["permanent", ["gone@example.net", "ok@example.net"]],
+      ["sent", ["ok@example.net"]],
+    ]);
+
+    // The refused send was reset before DATA, so exactly one message reached the sink.
+    const got = await sim().received("smtp", from);
+    expect(got.map((g) => g.rcptTo)).toEqual([["ok@example.net"]]);
+    expect(got[0]?.parsed?.messageId).toBe(acc.message_id);
+    await sim().clearFaults(from);
+  });
+});
