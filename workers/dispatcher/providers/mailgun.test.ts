@@ -91,6 +91,7 @@ describe("mailgun error classification", () => {
     ["429 rate limited", () => Response.json({ message: "slow down" }, { status: 429, headers: { "retry-after": "30" } }), { status: "transient" }],
     ["500", () => Response.json({ message: "oops" }, { status: 500 }), { status: "transient" }],
     ["503", () => new Response("unavailable", { status: 503 }), { status: "transient" }],
+    ["503 whose body repeats the status text", () => new Response("Service Unavailable", { status: 503, statusText: "Service Unavailable" }), { status: "transient", reason: "Mailgun 503: Service Unavailable" }],
     [
       "network error",
       () => {

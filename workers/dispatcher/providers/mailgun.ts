@@ -90,7 +90,8 @@ export function classifyMailgunError(e: unknown): SendResult {
     if (e.status === 400 && (code === "" || NETWORK_CODES.has(code))) {
       return transient(`Mailgun unreachable (${[code, details].filter(Boolean).join(": ") || "no response"})`);
     }
-    const detail = [code, details].filter((s) => s.length > 0).join(": ");
+    // A plain-text error body often repeats the status text; say it once.
+    const detail = [code, details.trim() === code ? "" : details].filter((s) => s.length > 0).join(": ");
     const reason = `Mailgun ${e.status}${detail ? ": " + excerpt(detail) : ""}`;
     if (e.status === 401) return permanent(`${reason} (API key rejected)`, { configuration: true });
     if (e.status === 404) return permanent(`${reason} (domain not found in Mailgun)`, { configuration: true });
