@@ -14,7 +14,10 @@ const root = path.resolve(import.meta.dirname, "..");
 const PORT = Number(process.env.RELAY_PORT ?? 8787);
 const BASE = `http://127.0.0.1:${PORT}`;
 const DEV_VARS = path.join(root, ".dev.vars");
-const CREDENTIALS = path.join(root, ".wrangler", "dev-credentials.json");
+// RELAY_PERSIST_DIR keeps local state somewhere else (the restart check uses a throwaway one).
+const PERSIST = process.env.RELAY_PERSIST_DIR ? path.resolve(process.env.RELAY_PERSIST_DIR) : null;
+const persistArgs = PERSIST ? ["--persist-to", PERSIST] : [];
+const CREDENTIALS = path.join(PERSIST ?? path.join(root, ".wrangler"), "dev-credentials.json");
 const DEV_DOMAIN = "clinic.example";
 const SMTP_PORT = process.env.SMTP_PORT ?? "2525";
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
@@ -125,10 +128,10 @@ process.on("SIGINT", shutdown);
 process.on("SIGTERM", shutdown);
 
 const secrets = ensureSecrets();
-run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local"]);
+run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", ...persistArgs]);
 const dev = spawn(
   bin("wrangler"),
-  ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--var", "OUTBOX_GRACE_SECONDS:15", "--var", "SWEEP_INTERVAL_SECONDS:10", "--show-interactive-dev-session=false"],
+  ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--var", "OUTBOX_GRACE_SECONDS:15", "--var", "SWEEP_INTERVAL_SECONDS:10", "--show-interactive-dev-session=false", ...persistArgs],
   { cwd: root, stdio: ["ignore", "inherit", "inherit"] },
 );
 children.push(dev);
@@ -141,7 +144,7 @@ await waitFor(`${BASE}/health`, 90_000);
 const creds = await seed(secrets.ADMIN_TOKEN);
 // Arms the Sweeper's alarm (and sweeps once): recovers anything a previous run left queued.
 await fetch(`${BASE}/cdn-cgi/local/scheduled`).catch(() => {});
-startBridge();
+if (process.env.RELAY_NO_BRIDGE !== "1") startBridge();
 
 console.log(`
 relay: ready on ${BASE}

@@ -113,3 +113,12 @@ describe("batch", async () => {
     expect((await json(res)).error.message).toContain("messages");
   });
 });
+
+describe("request size", async () => {
+  const ws = await createWorkspace();
+  it("refuses a body far over the limit before parsing it", async () => {
+    const res = await api("/v1/messages", { method: "POST", key: ws.key, headers: { "content-type": "application/json" }, body: `{"text":"${"z".repeat(1_600_000)}"}` });
+    expect(res.status).toBe(413);
+    expect((await json(res)).error.code).toBe("message_too_large");
+  });
+});

@@ -1,6 +1,8 @@
 // The HTTP API: one Hono app, one sub-app per resource under /v1, one error handler.
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { readConfig } from "../../core/config";
 import { RelayError } from "../../core/errors";
 import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
@@ -24,6 +26,18 @@ app.use(async (c, next) => {
   c.set("db", getDb(c.env.DB));
   await next();
   c.header("X-Request-Id", requestId);
+});
+
+// Refuse oversize bodies before reading them: JSON carries attachments as base64 (4/3 of the
+// bytes) plus field overhead, so the raw limit is scaled; the exact check follows decoding.
+app.on("POST", ["/v1/messages", "/v1/messages/*"], async (c, next) => {
+  const max = Math.ceil(readConfig(c.env).maxMessageBytes * 1.4) + 64 * 1024;
+  return bodyLimit({
+    maxSize: max,
+    onError: () => {
+      throw new RelayError("message_too_large", `request body exceeds ${max} bytes`);
+    },
+  })(c, next);
 });
 
 app.get("/health", (c) => c.json({ status: "ok" }));
