@@ -3,16 +3,21 @@
 export const SCOPES = ["send", "read", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export interface KeyPrincipal {
-  kind: "api_key";
+/**
+ * Someone acting inside one workspace: an API key, a JWT-authenticated user, or inbound mail
+ * attributed to the workspace by its verified sender domain (no credential at all).
+ */
+export interface WorkspacePrincipal {
+  kind: "api_key" | "jwt" | "inbound";
   workspaceId: string;
-  keyId: string;
+  keyId: string | null;
   userId: string | null;
   scopes: Scope[];
 }
+
 
 export interface AdminPrincipal {
   kind: "admin";
 }
 
-export type Principal = KeyPrincipal | AdminPrincipal;
+export type Principal = WorkspacePrincipal | AdminPrincipal;

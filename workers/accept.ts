@@ -10,7 +10,7 @@ import { newId } from "../core/ids";
 import { deliveryJob } from "../core/jobs";
 import type { NormalizedMessage } from "../core/message-input";
 import { prependHeaderField, readRawHeaders, removeHeaderFields, toCrlf } from "../core/raw-message";
-import type { KeyPrincipal } from "../core/scopes";
+import type { WorkspacePrincipal } from "../core/scopes";
 import { readConfig } from "../core/config";
 import { encryptText } from "../core/crypto";
 import { discardBody, storeBody } from "../db/body-store";
@@ -49,7 +49,7 @@ export interface Idempotency {
 export interface AcceptContext {
   env: Env;
   db: Db;
-  principal: KeyPrincipal;
+  principal: WorkspacePrincipal;
   now: number;
 }
 

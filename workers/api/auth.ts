@@ -3,7 +3,7 @@
 import { createMiddleware } from "hono/factory";
 import { sha256Hex, timingSafeEqualString } from "../../core/encoding";
 import { RelayError } from "../../core/errors";
-import type { KeyPrincipal, Principal, Scope } from "../../core/scopes";
+import type { Principal, Scope, WorkspacePrincipal } from "../../core/scopes";
 import { findApiKeyByHash } from "../../db/api-keys";
 import type { Db } from "../../db/client";
 import type { AppEnv } from "./context";
@@ -37,7 +37,7 @@ export async function authenticate(db: Db, env: Env, header: string | undefined,
 export const requireScope = (scope: Scope) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const p = await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now());
-    if (p.kind !== "api_key") throw new RelayError("forbidden", "this route needs a workspace API key");
+    if (p.kind === "admin") throw new RelayError("forbidden", "this route needs a workspace API key");
     if (!p.scopes.includes(scope) && !p.scopes.includes("admin")) {
       throw new RelayError("forbidden", `this API key lacks the '${scope}' scope`);
     }
@@ -53,7 +53,7 @@ export const requirePlatformAdmin = createMiddleware<AppEnv>(async (c, next) => 
   await next();
 });
 
-export function keyPrincipal(p: Principal): KeyPrincipal {
-  if (p.kind !== "api_key") throw new RelayError("forbidden", "this route needs a workspace API key");
+export function keyPrincipal(p: Principal): WorkspacePrincipal {
+  if (p.kind === "admin") throw new RelayError("forbidden", "this route needs a workspace API key");
   return p;
 }

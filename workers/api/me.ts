@@ -15,13 +15,13 @@ meApp.openapi(
     responses: {
       200: {
         description: "The credential",
-        content: { "application/json": { schema: z.object({ workspace_id: z.string(), key_id: z.string(), scopes: z.array(z.string()) }) } },
+        content: { "application/json": { schema: z.object({ workspace_id: z.string(), key_id: z.string().nullable(), kind: z.string(), scopes: z.array(z.string()) }) } },
       },
       ...errorResponses,
     },
   }),
   async (c) => {
     const p = keyPrincipal(await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now()));
-    return c.json({ workspace_id: p.workspaceId, key_id: p.keyId, scopes: p.scopes }, 200);
+    return c.json({ workspace_id: p.workspaceId, key_id: p.keyId, kind: p.kind, scopes: p.scopes }, 200);
   },
 );

@@ -25,6 +25,7 @@ import {
 import type { ProviderRow } from "../../db/providers";
 import { credentialsAad } from "../api/providers";
 import { log } from "../log";
+import { afterRecord } from "./after-record";
 import { providerType } from "./providers/registry";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
 
@@ -271,6 +272,17 @@ async function record(
     ...(notBefore !== undefined ? { notBefore, enqueuedAt: notBefore } : {}),
     lastError,
     countAttempt: true,
+  });
+  await afterRecord(deps, {
+    workspaceId: message.workspaceId,
+    messageId: message.id,
+    status,
+    at,
+    providerId,
+    recipients: outcomes.map((o) => {
+      const r = claimed.find((c) => c.id === o.id)!;
+      return { id: o.id, email: r.email, status: o.status, providerMessageId: o.providerMessageId ?? null, reason: o.lastError ?? null };
+    }),
   });
   return later ?? { kind: "done", status };
 }

@@ -1,0 +1,37 @@
+// Post-processing (the spec's stage 5): what happens once an attempt's outcome is committed.
+// Each concern (customer webhooks, metrics, ...) registers one hook here; a hook failing never
+// undoes or blocks the delivery record, it is logged and the next hook runs.
+import type { Db } from "../../db/client";
+import type { RecipientStatus, MessageStatus } from "../../core/status";
+import { safeErrorMessage } from "../../db/errors";
+import { log } from "../log";
+
+export interface RecordedOutcome {
+  workspaceId: string;
+  messageId: string;
+  /** The message's status after this record. */
+  status: MessageStatus;
+  at: number;
+  providerId: string | null;
+  recipients: { id: string; email: string; status: RecipientStatus; providerMessageId: string | null; reason: string | null }[];
+}
+
+export interface HookContext {
+  env: Env;
+  db: Db;
+}
+
+export type AfterRecordHook = (ctx: HookContext, outcome: RecordedOutcome) => Promise<void>;
+
+// Registered hooks, in order. (Webhook events and metrics register here as they land.)
+const hooks: AfterRecordHook[] = [];
+
+export async function afterRecord(ctx: HookContext, outcome: RecordedOutcome): Promise<void> {
+  for (const hook of hooks) {
+    try {
+      await hook(ctx, outcome);
+    } catch (e) {
+      log.error("after_record_hook_failed", { message_id: outcome.messageId, error: safeErrorMessage(e) });
+    }
+  }
+}
