@@ -12,7 +12,7 @@ import { accept, mailgunProvider, sim, uniq, workspaceWith } from "./simulators/
 
 const detail = async (ws: TestWorkspace, id: string) => json(await api(`/v1/messages/${id}`, { key: ws.key }));
 
-describe("give-up after the policy's max age", () => {
+describe("give-up after the policy's max age", { timeout: 30_000 }, () => {
   it("retries while young, then marks failed with the last reason once the next retry would pass max_age", async () => {
     const domain = `${uniq("mg")}.example.org`;
     // Retry after 60 s, then 120 s, then 240 s…; give up after 5 minutes.
@@ -50,7 +50,7 @@ describe("give-up after the policy's max age", () => {
   });
 });
 
-describe("dead-letter queue", () => {
+describe("dead-letter queue", { timeout: 30_000 }, () => {
   const dlqBatch = (messages: { id: string; body: unknown }[]) =>
     createMessageBatch("relay-delivery-dlq", messages.map((m) => ({ ...m, timestamp: new Date(), attempts: 11 })));
 

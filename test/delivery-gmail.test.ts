@@ -14,7 +14,7 @@ beforeAll(async () => {
   publicPem = await exportSPKI(pair.publicKey);
 });
 
-describe("Gmail API through the queue", () => {
+describe("Gmail API through the queue", { timeout: 30_000 }, () => {
   it("exchanges a token and sends; the simulator decodes the same Subject and Message-ID", async () => {
     const clientEmail = `${uniq("relay")}@project.iam.gserviceaccount.com`;
     await sim().registerServiceAccount(clientEmail, publicPem);
@@ -45,5 +45,32 @@ describe("Gmail API through the queue", () => {
     expect(got?.parsed?.to).toEqual(["patient@example.net"]);
     // The provider message id is Gmail's message id, as the recipient row shows.
     expect(done.recipients[0]).toMatchObject({ status: "sent", provider_id: providerId, provider_message_id: done.attempts[0].provider_message_id });
+  });
+
+  it("a 429 with Retry-After later than the policy's delay: the retry waits for Retry-After", async () => {
+    const clientEmail = `${uniq("relay")}@project.iam.gserviceaccount.com`;
+    await sim().registerServiceAccount(clientEmail, publicPem);
+    const ws = await createWorkspace({ provider: null });
+    await setRetryPolicy(ws, FAST_RETRY); // 1 s
+    const sender = `clinic@${ws.domain}`;
+    await addProvider(ws, gmailProvider(sender, { client_email: clientEmail, private_key: privatePem }));
+    await sim().addFault({
+      target: "gmail-send",
+      scope: sender,
+      status: 429,
+      headers: { "retry-after": "3" },
+      body: { error: { code: 429, message: "Too many concurrent requests for user", status: "RESOURCE_EXHAUSTED", errors: [{ reason: "rateLimitExceeded" }] } },
+      times: 1,
+    });
+
+    const acc = await accept(ws, { from: sender });
+    const done = await waitForStatus(ws, acc.id, ["sent", "failed"], 15_000);
+    expect(done.status).toBe("sent");
+    expect(done.attempts.map((a: any) => a.outcome)).toEqual(["transient", "sent"]);
+    expect(done.attempts[0].detail).toMatch(/Gmail API 429.*rateLimitExceeded/);
+    expect(Date.parse(done.attempts[1].started_at) - Date.parse(done.attempts[0].started_at)).toBeGreaterThanOrEqual(2900);
+    // One token served both attempts.
+    expect(await sim().received("gmail-token", sender)).toHaveLength(1);
+    expect((await sim().received("gmail", sender)).map((g) => g.parsed?.messageId)).toEqual([acc.message_id]);
   });
 });

@@ -6,7 +6,7 @@ import { accept, addProvider, mailgunProvider, recipient, sim, uniq, workspaceWi
 
 const mgDomain = () => `${uniq("mg")}.example.org`;
 
-describe("Mailgun through the queue", () => {
+describe("Mailgun through the queue", { timeout: 30_000 }, () => {
   it("a 503 once, then success: sent after two attempts (transient, then sent)", async () => {
     const domain = mgDomain();
     const ws = await workspaceWith(mailgunProvider(domain));

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { waitForStatus } from "./helpers";
 import { accept, recipient, sim, sims, smtpProvider, workspaceWith } from "./simulators/delivery-fixtures";
 
-describe("SMTP smarthost through the queue", () => {
+describe("SMTP smarthost through the queue", { timeout: 30_000 }, () => {
   it("delivers to the sink over STARTTLS with AUTH", async () => {
     const ws = await workspaceWith(smtpProvider());
     const from = `noreply@${ws.domain}`;

@@ -6,7 +6,7 @@ import { addProvider, mailgunProvider, sim, sims, smtpProvider, uniq } from "./s
 const testSend = (ws: TestWorkspace, providerId: string, body: unknown, key = ws.key) =>
   api(`/v1/providers/${providerId}/test`, { method: "POST", key, json: body });
 
-describe("POST /v1/providers/{id}/test", () => {
+describe("POST /v1/providers/{id}/test", { timeout: 30_000 }, () => {
   it("sends through Mailgun from postmaster@<verified domain> and reports sent with the provider's id", async () => {
     const domain = `${uniq("mg")}.example.org`;
     const ws = await createWorkspace({ provider: mailgunProvider(domain) });
