@@ -194,6 +194,10 @@ export const messages = sqliteTable(
     enqueuedAt: integer("enqueued_at"),
     queuedAt: integer("queued_at").notNull().default(now),
     processedAt: integer("processed_at"),
+    // The accepting request's id, so logs from accept through delivery can be joined.
+    requestId: text("request_id"),
+    // When retention deleted the content (body, attachments, rendered copy); metadata stays.
+    bodyPurgedAt: integer("body_purged_at"),
     updatedAt: updatedAt(),
   },
   (t) => [
@@ -409,9 +413,29 @@ export const auditLogs = sqliteTable(
     resource: text("resource").notNull(),
     ip: text("ip"),
     outcome: text("outcome", { enum: ["success", "denied", "error"] }).notNull(),
+    requestId: text("request_id"),
+    // Non-sensitive particulars (HTTP status, counts); never content or addresses.
+    detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
   },
   (t) => [index("audit_logs_workspace").on(t.workspaceId, t.createdAt)],
+);
+
+// Per-workspace security settings: the JWT issuer trusted for bearer tokens, body retention,
+// and the data-loss-prevention policy. Kept apart from `workspaces.configuration` because
+// these are enforced on the authentication path and by the retention job.
+export const workspaceSecurity = sqliteTable(
+  "workspace_security",
+  {
+    workspaceId: text("workspace_id").primaryKey().references(() => workspaces.id, { onDelete: "cascade" }),
+    // Copied out of `jwt` so a token's `iss` finds its workspace(s) through an index.
+    jwtIssuer: text("jwt_issuer"),
+    jwt: text("jwt", { mode: "json" }).$type<Record<string, unknown>>(),
+    retentionDays: integer("retention_days"),
+    dlp: text("dlp", { mode: "json" }).$type<Record<string, unknown>>(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("workspace_security_issuer").on(t.jwtIssuer)],
 );
 
 export const deliveryAttempts = sqliteTable(
