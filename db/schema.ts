@@ -205,6 +205,8 @@ export const messages = sqliteTable(
     index("messages_workspace_status").on(t.workspaceId, t.status),
     index("messages_status_enqueued").on(t.status, t.enqueuedAt),
     index("messages_workspace_msgid").on(t.workspaceId, t.messageIdHeader),
+    // Bounces without a VERP address are matched by the original Message-ID, workspace unknown.
+    index("messages_msgid").on(t.messageIdHeader),
   ],
 );
 
@@ -242,6 +244,8 @@ export const messageRecipients = sqliteTable(
   (t) => [
     uniqueIndex("message_recipients_message_email").on(t.messageId, t.email),
     index("message_recipients_workspace_email").on(t.workspaceId, t.email),
+    // Provider webhooks find the recipient by the provider's message id.
+    index("message_recipients_provider_message").on(t.providerMessageId),
   ],
 );
 
@@ -339,6 +343,11 @@ export const webhookEndpoints = sqliteTable(
     secretEnc: text("secret_enc").notNull(),
     events: text("events", { mode: "json" }).$type<string[]>().notNull(),
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    description: text("description"),
+    // First failed delivery since the last success; disabled once failing for too long.
+    failingSince: integer("failing_since"),
+    disabledAt: integer("disabled_at"),
+    disabledReason: text("disabled_reason"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -358,9 +367,53 @@ export const webhookEvents = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at"),
     lastError: text("last_error"),
+    lastStatusCode: integer("last_status_code"),
+    deliveredAt: integer("delivered_at"),
     createdAt: createdAt(),
   },
-  (t) => [index("webhook_events_status").on(t.status, t.nextAttemptAt), index("webhook_events_message").on(t.messageId)],
+  (t) => [
+    index("webhook_events_status").on(t.status, t.nextAttemptAt),
+    index("webhook_events_message").on(t.messageId),
+    index("webhook_events_endpoint").on(t.endpointId, t.createdAt),
+  ],
+);
+
+// Every delivery attempt of a webhook event: what the endpoint answered and how long it took.
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: text("id").primaryKey(),
+    eventId: text("event_id").notNull().references(() => webhookEvents.id, { onDelete: "cascade" }),
+    workspaceId: text("workspace_id").notNull(),
+    endpointId: text("endpoint_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+    nextAttemptAt: integer("next_attempt_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("webhook_attempts_event").on(t.eventId, t.attempt)],
+);
+
+// Signing keys of provider webhooks (Mailgun's "HTTP webhook signing key"), encrypted.
+export const providerWebhookKeys = sqliteTable("provider_webhook_keys", {
+  providerId: text("provider_id").primaryKey().references(() => providers.id, { onDelete: "cascade" }),
+  workspaceId: text("workspace_id").notNull(),
+  signingKeyEnc: text("signing_key_enc").notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+// Tokens of provider webhook calls already accepted (replay protection), kept past the staleness window.
+export const providerWebhookTokens = sqliteTable(
+  "provider_webhook_tokens",
+  {
+    providerId: text("provider_id").notNull(),
+    token: text("token").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.providerId, t.token] }), index("provider_webhook_tokens_created").on(t.createdAt)],
 );
 
 export const providerMetrics = sqliteTable(
