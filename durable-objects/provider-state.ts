@@ -1,14 +1,156 @@
-// One Durable Object per provider (circuit breaker, provider quota, in-flight load). Declared now so the binding and its
-// SQLite migration exist from the first deploy; the routing and rate-limit issues fill it in. Until then every call
-// fails loudly instead of pretending to enforce anything.
+// One Durable Object per provider (named "<workspace id>:<provider id>", so tenants never share
+// one): the circuit breaker, in-flight calls and recent latency. The decisions are the pure
+// state machine in core/routing/breaker.ts; this class persists its state, serialises callers
+// (a DO handles one event at a time, so "at most 10 trials" holds across every Worker), arms
+// the alarm that moves open → half-open, and records transitions in D1.
 import { DurableObject } from "cloudflare:workers";
-import { RelayError } from "../core/errors";
+import {
+  acquire,
+  initialBreaker,
+  record,
+  reset,
+  tick,
+  TRIAL_PERMIT_TTL_MS,
+  type BreakerConfig,
+  type BreakerState,
+  type CallOutcome,
+  type Permit,
+  type Transition,
+} from "../core/routing/breaker";
+import type { Load } from "../core/routing/strategies";
+import { getDb } from "../db/client";
+import { recordBreakerTransitions } from "../db/breakers";
+import { safeErrorMessage } from "../db/errors";
+import { log } from "../workers/log";
+
+interface Stored {
+  workspaceId: string;
+  providerId: string;
+  breaker: BreakerState;
+  /** Start times of calls in flight (for least-loaded routing); stale entries expire. */
+  inFlight: number[];
+  latencyMs: number | null;
+}
+
+export type Grant = { allowed: true; permit: Permit; startedAt: number } | { allowed: false; retryAt: number };
+
+export interface ProviderSnapshot {
+  state: BreakerState["state"];
+  consecutiveFailures: number;
+  recentCalls: number;
+  recentFailures: number;
+  openedAt: number | null;
+  changedAt: number;
+  lastFailureAt: number | null;
+  inFlight: number;
+  latencyMs: number | null;
+}
+
+// Weight of the newest latency sample in the moving average.
+const EWMA_ALPHA = 0.2;
 
 export class ProviderState extends DurableObject<Env> {
-  override async fetch(): Promise<Response> {
-    const err = new RelayError("not_implemented", "ProviderState is not implemented yet");
-    return Response.json(err.toJSON(), { status: err.status });
+  private stored: Stored | null = null;
+
+  private async load(workspaceId: string, providerId: string): Promise<Stored> {
+    if (!this.stored) {
+      this.stored = (await this.ctx.storage.get<Stored>("s")) ?? {
+        workspaceId,
+        providerId,
+        breaker: initialBreaker(Date.now()),
+        inFlight: [],
+        latencyMs: null,
+      };
+    }
+    return this.stored;
+  }
+
+  private async save(s: Stored, transitions: Transition[]): Promise<void> {
+    this.stored = s;
+    await this.ctx.storage.put("s", s);
+    if (transitions.length === 0) return;
+    const last = transitions[transitions.length - 1]!;
+    if (last.to === "open") await this.ctx.storage.setAlarm(s.breaker.openUntil!);
+    for (const t of transitions) {
+      log.warn("breaker_transition", { workspace_id: s.workspaceId, provider_id: s.providerId, from: t.from, to: t.to, reason: t.reason });
+    }
+    try {
+      await recordBreakerTransitions(getDb(this.env.DB), s.workspaceId, s.providerId, s.breaker, transitions);
+    } catch (e) {
+      // The DO's own storage is the source of truth; the D1 copy is for the API and reports.
+      log.error("breaker_record_failed", { provider_id: s.providerId, error: safeErrorMessage(e) });
+    }
+  }
+
+  /** Asks to call the provider now. */
+  async acquire(workspaceId: string, providerId: string, cfg: BreakerConfig, now = Date.now()): Promise<Grant> {
+    const s = await this.load(workspaceId, providerId);
+    const a = acquire(s.breaker, cfg, now);
+    const inFlight = s.inFlight.filter((t) => now - t < TRIAL_PERMIT_TTL_MS);
+    if (!a.allowed) {
+      await this.save({ ...s, breaker: a.state, inFlight }, a.transitions);
+      return { allowed: false, retryAt: a.retryAt };
+    }
+    await this.save({ ...s, breaker: a.state, inFlight: [...inFlight, now] }, a.transitions);
+    return { allowed: true, permit: a.permit, startedAt: now };
+  }
+
+  /** Reports how a granted call went. `neutral` (a permanent, recipient-level failure) counts as success. */
+  async release(
+    workspaceId: string,
+    providerId: string,
+    cfg: BreakerConfig,
+    grant: { permit: Permit; startedAt: number },
+    outcome: CallOutcome | "neutral",
+    latencyMs: number,
+    now = Date.now(),
+  ): Promise<void> {
+    const s = await this.load(workspaceId, providerId);
+    const i = s.inFlight.indexOf(grant.startedAt);
+    const inFlight = i >= 0 ? [...s.inFlight.slice(0, i), ...s.inFlight.slice(i + 1)] : s.inFlight;
+    const r = record(s.breaker, cfg, grant.permit, outcome === "neutral" ? "success" : outcome, now, grant.startedAt);
+    const latency = s.latencyMs === null ? latencyMs : Math.round((1 - EWMA_ALPHA) * s.latencyMs + EWMA_ALPHA * latencyMs);
+    await this.save({ ...s, breaker: r.state, inFlight, latencyMs: latency }, r.transitions);
+  }
+
+  async currentLoad(): Promise<Load> {
+    const s = this.stored ?? (await this.ctx.storage.get<Stored>("s"));
+    if (!s) return { inFlight: 0, latencyMs: null };
+    return { inFlight: s.inFlight.filter((t) => Date.now() - t < TRIAL_PERMIT_TTL_MS).length, latencyMs: s.latencyMs };
+  }
+
+  async snapshot(workspaceId: string, providerId: string, now = Date.now()): Promise<ProviderSnapshot> {
+    const s = await this.load(workspaceId, providerId);
+    const t = tick(s.breaker, now);
+    if (t.transitions.length) await this.save({ ...s, breaker: t.state }, t.transitions);
+    const b = t.state;
+    return {
+      state: b.state,
+      consecutiveFailures: b.consecutiveFailures,
+      recentCalls: b.window.length,
+      recentFailures: b.window.filter((ok) => !ok).length,
+      openedAt: b.openedAt,
+      changedAt: b.changedAt,
+      lastFailureAt: b.lastFailureAt,
+      inFlight: s.inFlight.filter((x) => now - x < TRIAL_PERMIT_TTL_MS).length,
+      latencyMs: s.latencyMs,
+    };
+  }
+
+  async reset(workspaceId: string, providerId: string, now = Date.now()): Promise<void> {
+    const s = await this.load(workspaceId, providerId);
+    const r = reset(s.breaker, now);
+    await this.save({ ...s, breaker: r.state }, r.transitions);
+  }
+
+  override async alarm(): Promise<void> {
+    const s = this.stored ?? (await this.ctx.storage.get<Stored>("s"));
+    if (!s) return;
+    const t = tick(s.breaker, Date.now());
+    await this.save({ ...s, breaker: t.state }, t.transitions);
   }
 }
 
-export const getProviderState = (env: Env, id: string) => env.PROVIDER_STATE.getByName(id);
+export const providerStateName = (workspaceId: string, providerId: string) => `${workspaceId}:${providerId}`;
+export const getProviderState = (env: Env, workspaceId: string, providerId: string) =>
+  env.PROVIDER_STATE.getByName(providerStateName(workspaceId, providerId));

@@ -56,8 +56,8 @@ describe("circuit breaker", () => {
 
   it("moves to half-open after 60 s (alarm tick or lazily on acquire)", () => {
     const s = openBreaker();
-    expect(tick(s, cfg, t0 + 59_999).state.state).toBe("open");
-    const t = tick(s, cfg, t0 + 60_000);
+    expect(tick(s, t0 + 59_999).state.state).toBe("open");
+    const t = tick(s, t0 + 60_000);
     expect(t.state.state).toBe("half_open");
     expect(t.transitions[0]).toMatchObject({ from: "open", to: "half_open" });
     const a = acquire(s, cfg, t0 + 60_000);
@@ -65,7 +65,7 @@ describe("circuit breaker", () => {
   });
 
   it("half-open: never more than 10 trials in flight, however many callers", () => {
-    let s = tick(openBreaker(), cfg, t0 + 60_000).state;
+    let s = tick(openBreaker(), t0 + 60_000).state;
     let granted = 0;
     for (let i = 0; i < 50; i++) {
       const a = acquire(s, cfg, t0 + 60_000 + i);
@@ -77,7 +77,7 @@ describe("circuit breaker", () => {
   });
 
   it("half-open closes after 5 trial successes", () => {
-    let s = tick(openBreaker(), cfg, t0 + 60_000).state;
+    let s = tick(openBreaker(), t0 + 60_000).state;
     const starts: number[] = [];
     for (let i = 0; i < 5; i++) {
       const a = acquire(s, cfg, t0 + 60_000 + i);
@@ -93,7 +93,7 @@ describe("circuit breaker", () => {
   });
 
   it("half-open reopens on any trial failure, with a fresh open period", () => {
-    let s = tick(openBreaker(), cfg, t0 + 60_000).state;
+    let s = tick(openBreaker(), t0 + 60_000).state;
     const a = acquire(s, cfg, t0 + 60_500);
     if (!a.allowed) throw new Error("refused");
     s = record(a.state, cfg, "trial", "failure", t0 + 61_000, t0 + 60_500).state;
@@ -103,7 +103,7 @@ describe("circuit breaker", () => {
   });
 
   it("lost trial permits expire so half-open cannot stick", () => {
-    let s = tick(openBreaker(), cfg, t0 + 60_000).state;
+    let s = tick(openBreaker(), t0 + 60_000).state;
     for (let i = 0; i < 10; i++) s = acquire(s, cfg, t0 + 60_000).state;
     expect(acquire(s, cfg, t0 + 60_001).allowed).toBe(false);
     expect(acquire(s, cfg, t0 + 60_000 + TRIAL_PERMIT_TTL_MS).allowed).toBe(true);

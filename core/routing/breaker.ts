@@ -35,6 +35,8 @@ export interface BreakerState {
   /** Outcomes of the most recent calls in the closed state, oldest first (true = success). */
   window: boolean[];
   openedAt: number | null;
+  /** When an open breaker lets trials through (fixed when it opens, so config changes apply next time). */
+  openUntil: number | null;
   /** Start times of trial calls in flight (half-open). */
   trials: number[];
   halfOpenSuccesses: number;
@@ -47,6 +49,7 @@ export const initialBreaker = (now: number): BreakerState => ({
   consecutiveFailures: 0,
   window: [],
   openedAt: null,
+  openUntil: null,
   trials: [],
   halfOpenSuccesses: 0,
   changedAt: now,
@@ -68,19 +71,22 @@ export type AcquireResult =
 
 export type CallOutcome = "success" | "failure";
 
-function to(s: BreakerState, next: BreakerStateName, now: number, reason: string, out: Transition[]): BreakerState {
+function to(s: BreakerState, next: BreakerStateName, now: number, reason: string, out: Transition[], cfg?: BreakerConfig): BreakerState {
   out.push({ from: s.state, to: next, at: now, reason });
-  if (next === "open") return { ...s, state: "open", openedAt: now, trials: [], halfOpenSuccesses: 0, changedAt: now };
+  if (next === "open") {
+    const openUntil = now + (cfg ?? DEFAULT_BREAKER_CONFIG).open_seconds * 1000;
+    return { ...s, state: "open", openedAt: now, openUntil, trials: [], halfOpenSuccesses: 0, changedAt: now };
+  }
   if (next === "half_open") return { ...s, state: "half_open", trials: [], halfOpenSuccesses: 0, changedAt: now };
-  return { ...s, state: "closed", consecutiveFailures: 0, window: [], openedAt: null, trials: [], halfOpenSuccesses: 0, changedAt: now };
+  return { ...s, state: "closed", consecutiveFailures: 0, window: [], openedAt: null, openUntil: null, trials: [], halfOpenSuccesses: 0, changedAt: now };
 }
 
 /** Moves an expired open breaker to half-open (the alarm calls this; acquire does too). */
-export function tick(s: BreakerState, cfg: BreakerConfig, now: number): { state: BreakerState; transitions: Transition[] } {
+export function tick(s: BreakerState, now: number): { state: BreakerState; transitions: Transition[] } {
   const transitions: Transition[] = [];
   let state = s;
-  if (state.state === "open" && state.openedAt !== null && now >= state.openedAt + cfg.open_seconds * 1000) {
-    state = to(state, "half_open", now, `open for ${cfg.open_seconds}s`, transitions);
+  if (state.state === "open" && state.openUntil !== null && now >= state.openUntil) {
+    state = to(state, "half_open", now, `open for ${Math.round((state.openUntil - (state.openedAt ?? state.openUntil)) / 1000)}s`, transitions);
   }
   if (state.state === "half_open") {
     const live = state.trials.filter((t) => now - t < TRIAL_PERMIT_TTL_MS);
@@ -91,11 +97,9 @@ export function tick(s: BreakerState, cfg: BreakerConfig, now: number): { state:
 
 /** Asks to make a call. Open refuses until its time is up; half-open hands out limited trials. */
 export function acquire(s: BreakerState, cfg: BreakerConfig, now: number): AcquireResult {
-  const { state, transitions } = tick(s, cfg, now);
+  const { state, transitions } = tick(s, now);
   if (state.state === "closed") return { allowed: true, permit: "normal", state, transitions };
-  if (state.state === "open") {
-    return { allowed: false, retryAt: state.openedAt! + cfg.open_seconds * 1000, state, transitions };
-  }
+  if (state.state === "open") return { allowed: false, retryAt: state.openUntil!, state, transitions };
   if (state.trials.length >= cfg.half_open_max_trials) {
     // Retry once the oldest trial can have finished or expired.
     return { allowed: false, retryAt: Math.min(...state.trials) + TRIAL_PERMIT_TTL_MS, state, transitions };
@@ -122,7 +126,7 @@ export function record(
     const i = state.trials.indexOf(startedAt);
     const trials = i >= 0 ? [...state.trials.slice(0, i), ...state.trials.slice(i + 1)] : state.trials;
     state = { ...state, trials };
-    if (failed) return { state: to(state, "open", now, "trial call failed", transitions), transitions };
+    if (failed) return { state: to(state, "open", now, "trial call failed", transitions, cfg), transitions };
     const successes = state.halfOpenSuccesses + 1;
     if (successes >= cfg.half_open_successes) {
       return { state: to(state, "closed", now, `${successes} trial calls succeeded`, transitions), transitions };
@@ -137,12 +141,12 @@ export function record(
   state = { ...state, window, consecutiveFailures };
   if (!failed) return { state, transitions };
   if (consecutiveFailures >= cfg.consecutive_failures) {
-    return { state: to(state, "open", now, `${consecutiveFailures} consecutive failures`, transitions), transitions };
+    return { state: to(state, "open", now, `${consecutiveFailures} consecutive failures`, transitions, cfg), transitions };
   }
   const failures = window.filter((ok) => !ok).length;
   if (window.length >= cfg.min_calls && failures / window.length >= cfg.failure_rate) {
     return {
-      state: to(state, "open", now, `${failures} of the last ${window.length} calls failed`, transitions),
+      state: to(state, "open", now, `${failures} of the last ${window.length} calls failed`, transitions, cfg),
       transitions,
     };
   }
