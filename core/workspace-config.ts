@@ -3,16 +3,41 @@
 // never stop a workspace's mail.
 import { z } from "@hono/zod-openapi";
 import { DEFAULT_RETRY_POLICY, retryPolicySchema } from "./retry-policy";
+import { breakerConfigSchema, DEFAULT_BREAKER_CONFIG } from "./routing/breaker";
+import { domainRuleSchema, STRATEGIES } from "./routing/strategies";
+
+export const routingConfigSchema = z
+  .object({
+    strategy: z.enum(STRATEGIES).default("priority"),
+    /** domain_based: recipient-domain patterns → provider id; first match wins, exact before wildcard. */
+    domain_rules: z.array(domainRuleSchema).max(200).default([]),
+    /** domain_based: the provider for domains no rule matches (else priority order). */
+    default_provider_id: z.string().nullable().default(null),
+    /** How many other providers one attempt may fail over to after a transient failure. */
+    max_failover: z.number().int().min(0).max(10).default(2),
+    /** With every provider's breaker open, send through the primary anyway instead of deferring. */
+    force_send: z.boolean().default(false),
+    breaker: breakerConfigSchema.default(DEFAULT_BREAKER_CONFIG),
+  })
+  .strict();
+
+export type RoutingConfig = z.infer<typeof routingConfigSchema>;
+export const DEFAULT_ROUTING: RoutingConfig = routingConfigSchema.parse({});
 
 export const workspaceConfigSchema = z.object({
   retry_policy: retryPolicySchema.optional(),
+  routing: routingConfigSchema.optional(),
 });
 
 export interface WorkspaceConfig {
   retry_policy: z.infer<typeof retryPolicySchema>;
+  routing: RoutingConfig;
 }
 
 export function parseWorkspaceConfig(value: unknown): WorkspaceConfig {
   const parsed = workspaceConfigSchema.safeParse(value ?? {});
-  return { retry_policy: (parsed.success && parsed.data.retry_policy) || DEFAULT_RETRY_POLICY };
+  return {
+    retry_policy: (parsed.success && parsed.data.retry_policy) || DEFAULT_RETRY_POLICY,
+    routing: (parsed.success && parsed.data.routing) || DEFAULT_ROUTING,
+  };
 }

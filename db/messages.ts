@@ -18,6 +18,12 @@ import { deriveMessageStatus, type MessageStatus, type RecipientStatus } from ".
 export type MessageRow = typeof messages.$inferSelect;
 export type MessageRecipientRow = typeof messageRecipients.$inferSelect;
 export type DeliveryAttemptRow = typeof deliveryAttempts.$inferSelect;
+export type NewAttempt = typeof deliveryAttempts.$inferInsert;
+
+/** One provider call, written as it happens (failed-over calls leave a row even if the process dies). */
+export async function insertAttempt(db: Db, row: NewAttempt): Promise<void> {
+  await db.insert(deliveryAttempts).values(row);
+}
 
 export interface NewMessage {
   message: typeof messages.$inferInsert;
@@ -201,7 +207,7 @@ export interface DeliveryRecord {
   messageId: string;
   at: number;
   outcomes: RecipientOutcome[];
-  attempt?: typeof deliveryAttempts.$inferInsert;
+  attempts?: (typeof deliveryAttempts.$inferInsert)[];
   /** Statuses of the message's recipients not touched by this attempt, to derive the message status. */
   otherStatuses: RecipientStatus[];
   notBefore?: number | null;
@@ -227,7 +233,7 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
       })
       .where(and(eq(messageRecipients.workspaceId, r.workspaceId), eq(messageRecipients.id, o.id))),
   );
-  if (r.attempt) stmts.push(db.insert(deliveryAttempts).values(r.attempt));
+  if (r.attempts?.length) stmts.push(db.insert(deliveryAttempts).values(r.attempts));
   stmts.push(
     db
       .update(messages)

@@ -18,7 +18,7 @@ describe("sweeper", () => {
   });
 
   it("Durable Objects that later issues fill refuse clearly instead of pretending", async () => {
-    const res = await env.PROVIDER_STATE.getByName("x").fetch("https://do/");
+    const res = await env.GLOBAL_LIMITER.getByName("x").fetch("https://do/");
     expect(res.status).toBe(501);
     expect(((await res.json()) as any).error.code).toBe("not_implemented");
   });

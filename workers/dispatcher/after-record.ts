@@ -13,7 +13,14 @@ export interface RecordedOutcome {
   status: MessageStatus;
   at: number;
   providerId: string | null;
-  recipients: { id: string; email: string; status: RecipientStatus; providerMessageId: string | null; reason: string | null }[];
+  recipients: {
+    id: string;
+    email: string;
+    status: RecipientStatus;
+    providerId: string | null;
+    providerMessageId: string | null;
+    reason: string | null;
+  }[];
 }
 
 export interface HookContext {

@@ -7,7 +7,7 @@ import { decodeContent, type MessageContent } from "../../core/content";
 import { loadKeyring, decryptText, type Keyring } from "../../core/crypto";
 import { renderMime } from "../../core/mime-render";
 import { readRawHeaders } from "../../core/raw-message";
-import { nextRetry, queueDelaySeconds } from "../../core/retry-policy";
+import { nextRetry, queueDelaySeconds, type RetryPolicy } from "../../core/retry-policy";
 import { isPending, type RecipientStatus } from "../../core/status";
 import { parseWorkspaceConfig } from "../../core/workspace-config";
 import { newId } from "../../core/ids";
@@ -15,8 +15,10 @@ import { loadBody, storeRendered } from "../../db/body-store";
 import type { Db } from "../../db/client";
 import {
   claimRecipients,
+  insertAttempt,
   loadForDelivery,
   markDueAt,
+  type NewAttempt,
   recordDelivery,
   type MessageRecipientRow,
   type MessageRow,
@@ -26,6 +28,7 @@ import type { ProviderRow } from "../../db/providers";
 import { credentialsAad } from "../api/providers";
 import { log } from "../log";
 import { afterRecord } from "./after-record";
+import { deliverGroup, planRoute, type GroupOutcome, type RouteGroup } from "./route";
 import { providerType } from "./providers/registry";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
 
@@ -64,9 +67,6 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   const content = decodeContent(await loadBody(deps.env.BODIES, ring, workspaceId, messageId, message));
   const raw = await renderMime(content, { messageIdHeader: message.messageIdHeader, date: new Date(message.queuedAt) });
 
-  // 3. route (candidates in order; a transient failure fails over to the next)
-  const candidates = loaded.providers;
-
   // Claim before calling anyone: a recipient already `sent` is never claimed again.
   const claimed = await claimRecipients(deps.db, workspaceId, messageId, pending.map((r) => r.id), now, SENDING_LEASE_MS);
   if (claimed.length === 0) {
@@ -75,21 +75,36 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
     return wait(deps, message, queueDelaySeconds(leaseEnd + 1000, now), "recipients in flight elsewhere");
   }
   const others = loaded.recipients.filter((r) => !claimed.some((c) => c.id === r.id)).map((r) => r.status);
-  const outbound = await outboundFor(message, content, raw, claimed, deliveryId);
 
-  // 4. deliver
-  let last: LastCall = { provider: null, result: { status: "transient", reason: "no enabled provider" }, started: deps.now() };
-  for (const provider of candidates) {
-    const started = deps.now();
-    const result = await sendSafely(await buildProvider(deps.env, ring, provider), outbound, deps.now);
-    last = { provider, result, started };
-    await recordAttempt(deps, { loaded, provider, claimed, deliveryId, result, started, others });
-    if (result.status !== "transient") break;
-    log.warn("provider_transient", { message_id: messageId, provider_id: provider.id, reason: result.reason });
-  }
+  // 3. route
+  const settings = parseWorkspaceConfig(loaded.workspaceConfig);
+  const groups = await planRoute(deps.env, workspaceId, settings.routing, loaded.providers, claimed);
+
+  // 4. deliver (groups in parallel: domain-based routing can split a message across providers)
+  const delivered = await Promise.all(
+    groups.map(async (group): Promise<Delivered> => {
+      if (group.order.length === 0) return { group, outcome: { kind: "called", calls: [] } };
+      const outbound = await outboundFor(message, content, raw, group.recipients, deliveryId);
+      const outcome = await deliverGroup(deps.env, workspaceId, settings.routing, group.order, message.forceSend || settings.routing.force_send, deps.now, async (provider) => {
+        const started = deps.now();
+        const result = await sendSafely(await buildProvider(deps.env, ring, provider), outbound, deps.now);
+        if (result.status === "transient") {
+          log.warn("provider_transient", { message_id: messageId, provider_id: provider.id, reason: result.reason });
+          await recordAttempt(deps, { loaded, provider, claimed: group.recipients, deliveryId, result, started, others });
+        }
+        return result;
+      });
+      return { group, outcome };
+    }),
+  );
 
   // 5. record
-  return record(deps, loaded, claimed, others, last, deliveryId);
+  return record(deps, loaded, settings.retry_policy, claimed, others, delivered, deliveryId);
+}
+
+interface Delivered {
+  group: RouteGroup;
+  outcome: GroupOutcome;
 }
 
 /** A job that will run again later: record when, so the outbox does not add a second job meanwhile. */
@@ -166,16 +181,7 @@ interface AttemptInput {
 // process dies before the final outcome is recorded.
 async function recordAttempt(deps: PipelineDeps, a: AttemptInput): Promise<void> {
   if (a.result.status !== "transient") return; // final attempts are written with the outcome
-  const at = deps.now();
-  await recordDelivery(deps.db, {
-    workspaceId: a.loaded.message.workspaceId,
-    messageId: a.loaded.message.id,
-    at,
-    outcomes: [],
-    otherStatuses: [...a.others, ...a.claimed.map(() => "sending" as const)],
-    attempt: attemptRow(a.loaded.message, a.provider, a.claimed, a.deliveryId, a.result, a.started, at),
-    countAttempt: false,
-  });
+  await insertAttempt(deps.db, attemptRow(a.loaded.message, a.provider, a.claimed, a.deliveryId, a.result, a.started, deps.now()));
 }
 
 function attemptRow(
@@ -186,7 +192,7 @@ function attemptRow(
   result: SendResult,
   started: number,
   at: number,
-) {
+): NewAttempt {
   return {
     id: newId("da"),
     messageId: message.id,
@@ -203,86 +209,116 @@ function attemptRow(
   };
 }
 
-interface LastCall {
-  provider: ProviderRow | null;
-  result: SendResult;
-  started: number;
+interface GroupRecord {
+  outcomes: RecipientOutcome[];
+  attempt?: ReturnType<typeof attemptRow>;
+  /** When this group wants another job (now for an immediate resend). */
+  retryAt?: number;
+  lastError: string | null;
+  providerId: string | null;
+  called: boolean;
 }
 
-async function record(
-  deps: PipelineDeps,
-  loaded: Loaded,
-  claimed: MessageRecipientRow[],
-  others: RecipientStatus[],
-  last: LastCall,
-  deliveryId: string,
-): Promise<JobOutcome> {
+/** One route group's recipients after its calls: sent, failed, or deferred until when. */
+function recordGroup(loaded: Loaded, policy: RetryPolicy, d: Delivered, deliveryId: string, at: number): GroupRecord {
   const { message } = loaded;
-  const at = deps.now();
-  const { result, provider } = last;
+  const claimed = d.group.recipients;
+  if (d.outcome.kind === "blocked") {
+    // No breaker would take a call: wait for the earliest to let one through (no attempt spent).
+    const reason = "every provider's circuit breaker is open";
+    if (d.outcome.retryAt - message.queuedAt > policy.max_age_seconds * 1000) {
+      const gaveUp = `gave up: ${reason} past the maximum age`;
+      return { outcomes: claimed.map((r) => ({ id: r.id, status: "failed", lastError: gaveUp })), lastError: gaveUp, providerId: null, called: false };
+    }
+    const result: SendResult = { status: "transient", reason };
+    return {
+      outcomes: claimed.map((r) => ({ id: r.id, status: "deferred", lastError: reason })),
+      attempt: { ...attemptRow(message, null, claimed, deliveryId, result, at, at), outcome: "deferred" as const },
+      retryAt: d.outcome.retryAt,
+      lastError: reason,
+      providerId: null,
+      called: false,
+    };
+  }
+  const lastCall = d.outcome.calls[d.outcome.calls.length - 1];
+  const provider = lastCall?.provider ?? null;
+  const result: SendResult = lastCall?.result ?? { status: "transient", reason: "no enabled provider" };
+  const started = lastCall?.started ?? at;
   const providerId = provider?.id ?? null;
-  let outcomes: RecipientOutcome[];
-  let later: JobOutcome | null = null;
-  let notBefore: number | null | undefined;
-  let lastError: string | null = null;
+  // Transient provider calls were written as they happened; write the rest here.
+  const attempt = result.status !== "transient" || provider === null ? attemptRow(message, provider, claimed, deliveryId, result, started, at) : undefined;
+  const base = { providerId, called: provider !== null, ...(attempt ? { attempt } : {}) };
 
   if (result.status === "sent") {
-    outcomes = claimed.map((r) => ({ id: r.id, status: "sent", providerId, providerMessageId: result.providerMessageId, lastError: null }));
-  } else if (result.status === "permanent") {
+    return { ...base, outcomes: claimed.map((r) => ({ id: r.id, status: "sent", providerId, providerMessageId: result.providerMessageId, lastError: null })), lastError: null };
+  }
+  if (result.status === "permanent") {
     const failed = new Map((result.recipients ?? claimed.map((r) => ({ email: r.email, reason: result.reason }))).map((f) => [f.email.toLowerCase(), f.reason]));
     // Unlisted recipients were delivered when the provider gave an id; otherwise nothing was
     // sent and they go again at once, without the refused ones.
     const partialSent = result.providerMessageId !== undefined;
-    outcomes = claimed.map((r): RecipientOutcome => {
+    const outcomes = claimed.map((r): RecipientOutcome => {
       const reason = failed.get(r.email.toLowerCase());
       if (reason !== undefined) return { id: r.id, status: "failed", providerId, lastError: reason.slice(0, 1000) };
       return partialSent
         ? { id: r.id, status: "sent", providerId, providerMessageId: result.providerMessageId ?? null, lastError: null }
         : { id: r.id, status: "queued", providerId: null };
     });
-    if (outcomes.some((o) => o.status === "queued")) {
-      notBefore = at;
-      later = { kind: "later", delaySeconds: 0, reason: "resend without refused recipients" };
-    }
-    lastError = result.reason;
-  } else {
-    const policy = parseWorkspaceConfig(loaded.workspaceConfig).retry_policy;
-    const decision = nextRetry(policy, message.attemptCount + 1, message.queuedAt, at, result.retryAfterMs);
-    lastError = result.reason;
-    if (decision.retry) {
-      outcomes = claimed.map((r) => ({ id: r.id, status: "deferred", providerId, lastError: result.reason.slice(0, 1000) }));
-      notBefore = decision.retryAt;
-      later = { kind: "later", delaySeconds: queueDelaySeconds(decision.retryAt, at), reason: result.reason };
-    } else {
-      const reason = `gave up after ${message.attemptCount + 1} attempts: ${result.reason}`.slice(0, 1000);
-      outcomes = claimed.map((r) => ({ id: r.id, status: "failed", providerId, lastError: reason }));
-      lastError = reason;
-    }
+    return { ...base, outcomes, lastError: result.reason, ...(outcomes.some((o) => o.status === "queued") ? { retryAt: at } : {}) };
   }
+  const decision = nextRetry(policy, message.attemptCount + 1, message.queuedAt, at, result.retryAfterMs);
+  if (decision.retry) {
+    return {
+      ...base,
+      outcomes: claimed.map((r) => ({ id: r.id, status: "deferred", providerId, lastError: result.reason.slice(0, 1000) })),
+      retryAt: decision.retryAt,
+      lastError: result.reason,
+    };
+  }
+  const reason = `gave up after ${message.attemptCount + 1} attempts: ${result.reason}`.slice(0, 1000);
+  return { ...base, outcomes: claimed.map((r) => ({ id: r.id, status: "failed", providerId, lastError: reason })), lastError: reason };
+}
 
-  // Transient provider attempts were written as they happened; write the rest here.
-  const writeAttempt = result.status !== "transient" || provider === null;
+async function record(
+  deps: PipelineDeps,
+  loaded: Loaded,
+  policy: RetryPolicy,
+  claimed: MessageRecipientRow[],
+  others: RecipientStatus[],
+  delivered: Delivered[],
+  deliveryId: string,
+): Promise<JobOutcome> {
+  const { message } = loaded;
+  const at = deps.now();
+  const groups = delivered.map((d) => recordGroup(loaded, policy, d, deliveryId, at));
+  const outcomes = groups.flatMap((g) => g.outcomes);
+  const retryTimes = groups.map((g) => g.retryAt).filter((t): t is number => t !== undefined);
+  const notBefore = retryTimes.length ? Math.min(...retryTimes) : undefined;
+  const lastError = groups.find((g) => g.lastError !== null)?.lastError ?? null;
+
   const status = await recordDelivery(deps.db, {
     workspaceId: message.workspaceId,
     messageId: message.id,
     at,
     outcomes,
     otherStatuses: others,
-    ...(writeAttempt ? { attempt: attemptRow(message, provider, claimed, deliveryId, result, last.started, at) } : {}),
+    attempts: groups.flatMap((g) => (g.attempt ? [g.attempt] : [])),
     ...(notBefore !== undefined ? { notBefore, enqueuedAt: notBefore } : {}),
     lastError,
-    countAttempt: true,
+    countAttempt: groups.some((g) => g.called),
   });
+  const providerOf = new Map(groups.flatMap((g) => g.outcomes.map((o) => [o.id, g.providerId] as const)));
   await afterRecord(deps, {
     workspaceId: message.workspaceId,
     messageId: message.id,
     status,
     at,
-    providerId,
+    providerId: groups.find((g) => g.providerId !== null)?.providerId ?? null,
     recipients: outcomes.map((o) => {
       const r = claimed.find((c) => c.id === o.id)!;
-      return { id: o.id, email: r.email, status: o.status, providerMessageId: o.providerMessageId ?? null, reason: o.lastError ?? null };
+      return { id: o.id, email: r.email, status: o.status, providerMessageId: o.providerMessageId ?? null, reason: o.lastError ?? null, providerId: providerOf.get(o.id) ?? null };
     }),
   });
-  return later ?? { kind: "done", status };
+  if (notBefore === undefined) return { kind: "done", status };
+  return { kind: "later", delaySeconds: queueDelaySeconds(notBefore, at), reason: lastError ?? "retry" };
 }

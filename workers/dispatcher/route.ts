@@ -1,0 +1,110 @@
+// The route step (spec §3): enabled providers → strategy order → per call, the provider's
+// breaker (its Durable Object) must grant a permit → send → report the outcome back.
+// Strategies are pure (core/routing/strategies.ts); this file gathers the state they need
+// (round-robin position, loads) and walks the order with failover.
+import { domainOf } from "../../core/address";
+import { byPriority, domainBased, leastLoaded, roundRobin, weighted, type Load } from "../../core/routing/strategies";
+import type { RoutingConfig } from "../../core/workspace-config";
+import type { MessageRecipientRow } from "../../db/messages";
+import type { ProviderRow } from "../../db/providers";
+import { getProviderState } from "../../durable-objects/provider-state";
+import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
+import type { SendResult } from "./providers/types";
+
+export interface RouteGroup {
+  recipients: MessageRecipientRow[];
+  /** Providers in the order to try them: the strategy's choice first. */
+  order: ProviderRow[];
+}
+
+/**
+ * Orders the enabled providers by the workspace's strategy. domain_based can split one message:
+ * recipients whose domains map to different providers form separate groups.
+ */
+export async function planRoute(env: Env, workspaceId: string, routing: RoutingConfig, providers: ProviderRow[], recipients: MessageRecipientRow[], rng: () => number = Math.random): Promise<RouteGroup[]> {
+  switch (routing.strategy) {
+    case "round_robin": {
+      const position = providers.length > 1 ? await getWorkspaceLimiter(env, workspaceId).nextRoundRobin() : 0;
+      return [{ recipients, order: roundRobin(providers, position) }];
+    }
+    case "weighted":
+      return [{ recipients, order: weighted(providers, rng) }];
+    case "least_loaded": {
+      const loads = new Map<string, Load>(
+        await Promise.all(providers.map(async (p) => [p.id, await getProviderState(env, workspaceId, p.id).currentLoad()] as const)),
+      );
+      return [{ recipients, order: leastLoaded(providers, loads) }];
+    }
+    case "domain_based": {
+      const groups = new Map<string, RouteGroup>();
+      for (const r of recipients) {
+        const order = domainBased(providers, routing.domain_rules, routing.default_provider_id, domainOf(r.email));
+        const key = order.map((p) => p.id).join(",");
+        const g = groups.get(key) ?? { recipients: [], order };
+        g.recipients.push(r);
+        groups.set(key, g);
+      }
+      return [...groups.values()];
+    }
+    default:
+      return [{ recipients, order: byPriority(providers) }];
+  }
+}
+
+export interface CallRecord {
+  provider: ProviderRow;
+  result: SendResult;
+  started: number;
+  finished: number;
+}
+
+export type GroupOutcome =
+  | { kind: "called"; calls: CallRecord[] }
+  /** Every provider's breaker refused: nobody was called. */
+  | { kind: "blocked"; retryAt: number };
+
+/**
+ * Walks the order: a provider whose breaker refuses is skipped; a transient failure fails over
+ * to the next (up to max_failover more); sent or permanent ends the walk. With every breaker
+ * refusing, force_send calls the primary anyway; otherwise the group is blocked until the
+ * earliest time a breaker lets calls through again.
+ */
+export async function deliverGroup(
+  env: Env,
+  workspaceId: string,
+  routing: RoutingConfig,
+  order: ProviderRow[],
+  forceSend: boolean,
+  now: () => number,
+  send: (provider: ProviderRow) => Promise<SendResult>,
+): Promise<GroupOutcome> {
+  const calls: CallRecord[] = [];
+  let earliest = Infinity;
+  for (const provider of order) {
+    if (calls.length > routing.max_failover) break;
+    const state = getProviderState(env, workspaceId, provider.id);
+    // Provider quota joins the breaker here when rate limits land (one permit, both checks).
+    const grant = await state.acquire(workspaceId, provider.id, routing.breaker);
+    if (!grant.allowed) {
+      earliest = Math.min(earliest, grant.retryAt);
+      continue;
+    }
+    const call = await timed(provider, send, now);
+    calls.push(call);
+    await state.release(workspaceId, provider.id, routing.breaker, grant, breakerOutcome(call.result), call.finished - call.started);
+    if (call.result.status !== "transient") break;
+  }
+  if (calls.length > 0) return { kind: "called", calls };
+  const primary = order[0];
+  if (forceSend && primary) return { kind: "called", calls: [await timed(primary, send, now)] };
+  return { kind: "blocked", retryAt: Number.isFinite(earliest) ? earliest : now() + 60_000 };
+}
+
+async function timed(provider: ProviderRow, send: (p: ProviderRow) => Promise<SendResult>, now: () => number): Promise<CallRecord> {
+  const started = now();
+  const result = await send(provider);
+  return { provider, result, started, finished: now() };
+}
+
+/** Only transient failures are the provider's fault; a refused recipient is not. */
+const breakerOutcome = (r: SendResult) => (r.status === "transient" ? "failure" : r.status === "sent" ? "success" : "neutral");
