@@ -6,6 +6,7 @@ import { encryptText, loadKeyring } from "../../core/crypto";
 import { RelayError, notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { deleteProvider, getProvider, insertProvider, listProviders, updateProvider, type ProviderRow } from "../../db/providers";
+import { getProviderState } from "../../durable-objects/provider-state";
 import { ALL_PROVIDER_TYPES, providerType } from "../dispatcher/providers/registry";
 import { keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
@@ -38,6 +39,38 @@ const providerSchema = z
     updated_at: z.string(),
   })
   .openapi("Provider");
+
+const breakerSchema = z
+  .object({
+    state: z.enum(["closed", "open", "half_open"]),
+    consecutive_failures: z.number(),
+    recent_calls: z.number(),
+    recent_success_rate: z.number().nullable(),
+    latency_ms: z.number().nullable(),
+    in_flight: z.number(),
+    opened_at: z.string().nullable(),
+    changed_at: z.string(),
+    last_failure_at: z.string().nullable(),
+  })
+  .openapi("ProviderHealth");
+
+const providerWithHealthSchema = providerSchema.extend({ breaker: breakerSchema }).openapi("ProviderWithHealth");
+
+/** Live breaker state and recent performance, from the provider's Durable Object. */
+async function health(env: Env, p: ProviderRow) {
+  const s = await getProviderState(env, p.workspaceId, p.id).snapshot(p.workspaceId, p.id);
+  return {
+    state: s.state,
+    consecutive_failures: s.consecutiveFailures,
+    recent_calls: s.recentCalls,
+    recent_success_rate: s.recentCalls ? (s.recentCalls - s.recentFailures) / s.recentCalls : null,
+    latency_ms: s.latencyMs,
+    in_flight: s.inFlight,
+    opened_at: iso(s.openedAt),
+    changed_at: iso(s.changedAt)!,
+    last_failure_at: iso(s.lastFailureAt),
+  };
+}
 
 const view = (p: ProviderRow) => ({
   id: p.id,
@@ -106,11 +139,32 @@ providersApp.openapi(
   createRoute({
     method: "get",
     path: "/providers",
-    summary: "List providers in routing order",
+    summary: "List providers in priority order, with breaker state, recent success rate and latency",
     middleware: [requireScope("admin")] as const,
-    responses: { 200: { description: "Providers", content: { "application/json": { schema: z.object({ data: z.array(providerSchema) }) } } }, ...errorResponses },
+    responses: { 200: { description: "Providers", content: { "application/json": { schema: z.object({ data: z.array(providerWithHealthSchema) }) } } }, ...errorResponses },
   }),
-  async (c) => c.json({ data: (await listProviders(c.var.db, keyPrincipal(c.var.principal).workspaceId)).map(view) }, 200),
+  async (c) => {
+    const rows = await listProviders(c.var.db, keyPrincipal(c.var.principal).workspaceId);
+    return c.json({ data: await Promise.all(rows.map(async (p) => ({ ...view(p), breaker: await health(c.env, p) }))) }, 200);
+  },
+);
+
+providersApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/providers/{id}/breaker/reset",
+    summary: "Close a provider's circuit breaker now (after fixing what tripped it)",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam },
+    responses: { 200: { description: "Reset", content: { "application/json": { schema: providerWithHealthSchema } } }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const row = await getProvider(c.var.db, ws, c.req.valid("param").id);
+    if (!row) throw notFound("provider");
+    await getProviderState(c.env, ws, row.id).reset(ws, row.id);
+    return c.json({ ...view(row), breaker: await health(c.env, row) }, 200);
+  },
 );
 
 providersApp.openapi(
