@@ -15,6 +15,8 @@ export default defineConfig({
           TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, "migrations")),
           ADMIN_TOKEN: "test-admin-token",
           DATA_KEYS: TEST_DATA_KEYS,
+          LOG_TOKEN_KEY: "test-log-token-key-0123456789",
+          METRICS_TOKEN: "test-metrics-token",
           // Small limits so the oversize and R2 paths are exercised with small test bodies.
           MAX_MESSAGE_BYTES: "1048576",
           INLINE_BODY_MAX_BYTES: "4096",

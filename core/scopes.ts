@@ -1,6 +1,8 @@
-// Credential scopes. `admin` manages the workspace's configuration; `read` sees message
-// metadata and status; `send` submits mail.
-export const SCOPES = ["send", "read", "admin"] as const;
+// Credential scopes. `admin` manages the workspace's configuration (and holds every scope);
+// `read` sees message metadata and status; `read_bodies` reads message content (the rendered
+// copy), kept apart so a dashboard can show delivery status without seeing what was written;
+// `send` submits mail.
+export const SCOPES = ["send", "read", "read_bodies", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /**

@@ -13,7 +13,10 @@ import { prependHeaderField, readRawHeaders, removeHeaderFields, toCrlf } from "
 import type { WorkspacePrincipal } from "../core/scopes";
 import { readConfig } from "../core/config";
 import { encryptText } from "../core/crypto";
+import { dlpDecision } from "../core/dlp";
 import { discardBody, storeBody } from "../db/body-store";
+import { dlpPolicyQuery } from "../db/workspace-security";
+import { actorOf, recordAudit } from "./api/audit-logs";
 import type { Db } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
 import { findIdempotencyRecord, insertMessage, type NewMessage } from "../db/messages";
@@ -51,6 +54,8 @@ export interface AcceptContext {
   db: Db;
   principal: WorkspacePrincipal;
   now: number;
+  /** The accepting request's id; stored on the message so delivery logs can quote it. */
+  requestId?: string;
 }
 
 interface Prepared {
@@ -203,8 +208,9 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   const config = readConfig(env);
 
   // One round trip for every precondition the database decides.
-  const [providerRows, ...domainRows] = await db.batch([
+  const [providerRows, dlpRows, ...domainRows] = await db.batch([
     enabledProvidersQuery(db, ws).limit(1),
+    dlpPolicyQuery(db, ws),
     ...p.senderDomains.map((d) => verifiedDomainQuery(db, ws, d)),
   ]);
   p.senderDomains.forEach((d, i) => {
@@ -215,6 +221,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   if (providerRows.length === 0) {
     throw new RelayError("no_provider", "this workspace has no enabled provider; add one with POST /v1/providers");
   }
+  await enforceDlp(ctx, messageId, p, dlpRows[0]?.dlp);
 
   const ring = await loadKeyring(env.DATA_KEYS, config.dataKeyId);
   const body: AcceptedBody = {
@@ -257,6 +264,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
       enqueuedAt: now,
       queuedAt: now,
       updatedAt: now,
+      requestId: ctx.requestId ?? null,
     },
     recipients: p.recipients.map((r) => ({
       id: newId("mr"),
@@ -302,4 +310,23 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     log.error("enqueue_failed", { workspace_id: ws, message_id: messageId, error: safeErrorMessage(e) });
   }
   return { status: 202, body, replayed: false };
+}
+
+/** Data-loss prevention (core/dlp.ts): reject, or accept with a `dlp:flagged` tag; audited either way. */
+async function enforceDlp(ctx: AcceptContext, messageId: string, p: Prepared, policy: unknown): Promise<void> {
+  const decision = dlpDecision(policy, p.content);
+  if (decision.action === "pass") return;
+  await recordAudit(ctx.db, {
+    ...actorOf(ctx.principal),
+    action: decision.action === "reject" ? "message.dlp.rejected" : "message.dlp.flagged",
+    resource: `message:${messageId}`,
+    ip: null,
+    outcome: decision.action === "reject" ? "denied" : "success",
+    requestId: ctx.requestId ?? null,
+    detail: { rules: decision.rules },
+  });
+  if (decision.action === "reject") {
+    throw new RelayError("unprocessable", `the message matches forbidden identifier rule(s): ${decision.rules.join(", ")}`);
+  }
+  if (!p.tags.includes("dlp:flagged")) p.tags = [...p.tags, "dlp:flagged"];
 }

@@ -4,6 +4,7 @@ import { app } from "./api/app";
 import { handleQueue } from "./dispatcher/consumer";
 import { handleEmail } from "./email-ingest/handler";
 import { sweepOutbox } from "./outbox";
+import { runRetention } from "./retention";
 import { getSweeper } from "../durable-objects/sweeper";
 
 export { ProviderState } from "../durable-objects/provider-state";
@@ -19,6 +20,7 @@ export default {
   },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(getSweeper(env).arm());
+    ctx.waitUntil(runRetention(env));
     await sweepOutbox(env);
   },
 } satisfies ExportedHandler<Env>;

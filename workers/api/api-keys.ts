@@ -14,7 +14,7 @@ import { validationHook } from "./validation";
 export const createKeyInput = z
   .object({
     name: z.string().min(1).max(100),
-    scopes: z.array(z.enum(SCOPES)).min(1).max(3),
+    scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
     expires_at: z.string().datetime().optional(),
   })
   .strict()

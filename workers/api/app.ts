@@ -7,13 +7,17 @@ import { RelayError } from "../../core/errors";
 import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
 import { log } from "../log";
+import { metricsHandler, readyHandler } from "../observability/metrics";
 import { apiKeysApp } from "./api-keys";
+import { auditLogsApp, auditTrail } from "./audit-logs";
+import { declareRouteSecurity } from "./auth";
 import type { AppEnv } from "./context";
 import { domainsApp } from "./domains";
 import { meApp } from "./me";
 import { messagesApp } from "./messages";
 import { providersApp } from "./providers";
 import { providerTestApp } from "./provider-test";
+import { securitySettingsApp } from "./security-settings";
 import { validationHook } from "./validation";
 import { workspaceSettingsApp } from "./workspace-settings";
 import { workspacesApp } from "./workspaces";
@@ -24,9 +28,24 @@ app.use(async (c, next) => {
   const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
   c.set("requestId", requestId);
   c.set("db", getDb(c.env.DB));
+  const started = Date.now();
   await next();
   c.header("X-Request-Id", requestId);
+  // The access log: ids and codes only (the path holds ids, never addresses; no query string).
+  const p = c.get("principal");
+  log.info("request", {
+    request_id: requestId,
+    method: c.req.method,
+    path: new URL(c.req.url).pathname,
+    status: c.res.status,
+    ms: Date.now() - started,
+    workspace_id: p && p.kind !== "admin" ? p.workspaceId : null,
+    auth: p ? (p.kind === "admin" ? "platform_admin" : p.kind) : null,
+  });
 });
+
+// Configuration changes and reads of content or recipient data leave an audit row.
+app.use("/v1/*", auditTrail);
 
 // Refuse oversize bodies before reading them: JSON carries attachments as base64 (4/3 of the
 // bytes) plus field overhead, so the raw limit is scaled; the exact check follows decoding.
@@ -41,9 +60,19 @@ app.on("POST", ["/v1/messages", "/v1/messages/*"], async (c, next) => {
 });
 
 app.get("/health", (c) => c.json({ status: "ok" }));
+app.get("/ready", readyHandler);
+app.get("/metrics", metricsHandler);
 
 for (const sub of [meApp, messagesApp, domainsApp, providersApp, apiKeysApp, workspaceSettingsApp, workspacesApp]) app.route("/v1", sub);
 app.route("/v1", providerTestApp);
+app.route("/v1", securitySettingsApp);
+app.route("/v1", auditLogsApp);
+
+// Each route's scope, read from its auth middleware, goes into the document before it is built.
+app.use("/openapi.json", async (_c, next) => {
+  declareRouteSecurity(app);
+  await next();
+});
 
 app.doc31("/openapi.json", {
   openapi: "3.1.0",

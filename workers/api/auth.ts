@@ -1,11 +1,18 @@
-// Bearer authentication: workspace API keys (`rk_...`, looked up by SHA-256) and the platform
-// admin token (from a secret, compared in constant time). Each route states the scope it needs.
+// Bearer authentication: workspace API keys (`rk_...`, looked up by SHA-256), JWTs from a
+// workspace's configured identity provider (core/jwt.ts), and the platform admin token (from a
+// secret, compared in constant time). Each route states the scope it needs; the scope is also
+// written into the OpenAPI document (see `declareRouteSecurity`) so the route-scope test and
+// clients read the same declaration.
+import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { sha256Hex, timingSafeEqualString } from "../../core/encoding";
 import { RelayError } from "../../core/errors";
+import { newId } from "../../core/ids";
+import { jwtConfigSchema, looksLikeJwt, peekIssuer, verifyJwt } from "../../core/jwt";
 import type { Principal, Scope, WorkspacePrincipal } from "../../core/scopes";
 import { findApiKeyByHash } from "../../db/api-keys";
 import type { Db } from "../../db/client";
+import { findJwtIssuerWorkspaces, findOrCreateJwtUser } from "../../db/workspace-security";
 import type { AppEnv } from "./context";
 
 import { API_KEY_PREFIX } from "../../core/api-key";
@@ -30,30 +37,116 @@ export async function authenticate(db: Db, env: Env, header: string | undefined,
   if (env.ADMIN_TOKEN && env.ADMIN_TOKEN.length >= 16 && timingSafeEqualString(token, env.ADMIN_TOKEN)) {
     return { kind: "admin" };
   }
+  if (looksLikeJwt(token)) return authenticateJwt(db, token, now);
   throw new RelayError("unauthorized", "the API key is not valid");
 }
 
-/** Requires a workspace API key holding `scope` (an `admin` key holds every scope). */
-export const requireScope = (scope: Scope) =>
-  createMiddleware<AppEnv>(async (c, next) => {
-    const p = await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now());
-    if (p.kind === "admin") throw new RelayError("forbidden", "this route needs a workspace API key");
-    if (!p.scopes.includes(scope) && !p.scopes.includes("admin")) {
-      throw new RelayError("forbidden", `this API key lacks the '${scope}' scope`);
+/**
+ * A JWT is matched to the workspace(s) trusting its (unverified) issuer, then verified against
+ * each one's settings; the first that verifies it (issuer, audience, algorithm, key, times) wins.
+ */
+async function authenticateJwt(db: Db, token: string, now: number): Promise<WorkspacePrincipal> {
+  const iss = peekIssuer(token);
+  const candidates = iss ? await findJwtIssuerWorkspaces(db, iss) : [];
+  if (candidates.length === 0) throw new RelayError("unauthorized", "the token's issuer is not configured for any workspace");
+  let refusal: unknown = null;
+  for (const ws of candidates) {
+    const config = jwtConfigSchema.safeParse(ws.jwt);
+    if (!config.success) continue;
+    try {
+      const verified = await verifyJwt(token, config.data, now);
+      if (ws.workspaceStatus !== "active") throw new RelayError("forbidden", "the workspace is suspended");
+      const user = await findOrCreateJwtUser(db, ws.workspaceId, verified.subject, verified.email, config.data.auto_provision, () => newId("usr"));
+      if (!user) throw new RelayError("unauthorized", "the token's subject is not a user of this workspace");
+      return { kind: "jwt", workspaceId: ws.workspaceId, keyId: null, userId: user.id, scopes: verified.scopes };
+    } catch (e) {
+      refusal = e;
     }
+  }
+  throw refusal instanceof RelayError ? refusal : new RelayError("unauthorized", "the token is not valid");
+}
+
+/** What a route's auth middleware demands; read back by `declareRouteSecurity`. */
+export type RouteRequirement = Scope | "platform_admin" | "any_credential";
+const REQUIREMENT = Symbol("relay.requirement");
+type Tagged = MiddlewareHandler<AppEnv> & { [REQUIREMENT]?: RouteRequirement };
+
+function tag(mw: MiddlewareHandler<AppEnv>, requirement: RouteRequirement): MiddlewareHandler<AppEnv> {
+  (mw as Tagged)[REQUIREMENT] = requirement;
+  return mw;
+}
+
+export const requirementOf = (handler: unknown): RouteRequirement | undefined =>
+  typeof handler === "function" ? (handler as Tagged)[REQUIREMENT] : undefined;
+
+const credentialName = (p: WorkspacePrincipal) => (p.kind === "jwt" ? "token" : "API key");
+
+/** Requires a workspace credential holding `scope` (an `admin` credential holds every scope). */
+export const requireScope = (scope: Scope) =>
+  tag(
+    createMiddleware<AppEnv>(async (c, next) => {
+      const p = await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now());
+      // Set before the check so the audit trail can attribute a refusal.
+      c.set("principal", p);
+      if (p.kind === "admin") throw new RelayError("forbidden", "this route needs a workspace API key");
+      if (!p.scopes.includes(scope) && !p.scopes.includes("admin")) {
+        throw new RelayError("forbidden", `this ${credentialName(p)} lacks the '${scope}' scope`);
+      }
+      await next();
+    }),
+    scope,
+  );
+
+/** Any valid workspace credential, whatever its scopes (e.g. /v1/me). */
+export const requireWorkspaceCredential = tag(
+  createMiddleware<AppEnv>(async (c, next) => {
+    const p = keyPrincipal(await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now()));
     c.set("principal", p);
     await next();
-  });
+  }),
+  "any_credential",
+);
 
 /** Requires the platform admin token (workspace creation and bootstrap). */
-export const requirePlatformAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  const p = await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now());
-  if (p.kind !== "admin") throw new RelayError("forbidden", "this route needs the platform admin token");
-  c.set("principal", p);
-  await next();
-});
+export const requirePlatformAdmin = tag(
+  createMiddleware<AppEnv>(async (c, next) => {
+    const p = await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now());
+    c.set("principal", p);
+    if (p.kind !== "admin") throw new RelayError("forbidden", "this route needs the platform admin token");
+    await next();
+  }),
+  "platform_admin",
+);
 
 export function keyPrincipal(p: Principal): WorkspacePrincipal {
   if (p.kind === "admin") throw new RelayError("forbidden", "this route needs a workspace API key");
   return p;
+}
+
+interface RegistryRoute {
+  type: string;
+  route?: { method: string; path: string; security?: Record<string, string[]>[] };
+}
+
+/**
+ * Writes each route's requirement into the OpenAPI document as `security: [{bearer: [scope]}]`
+ * (OpenAPI 3.1 allows role names for http schemes), taken from the auth middleware actually
+ * mounted on the route. A route without one is left without `security` and the route-scope test
+ * fails on it. Idempotent; run before the document is generated.
+ */
+export function declareRouteSecurity(app: {
+  routes: { method: string; path: string; handler: unknown }[];
+  openAPIRegistry: { definitions: unknown[] };
+}): void {
+  const required = new Map<string, RouteRequirement>();
+  for (const r of app.routes) {
+    const req = requirementOf(r.handler);
+    if (req) required.set(`${r.method.toUpperCase()} ${r.path}`, req);
+  }
+  for (const def of app.openAPIRegistry.definitions as RegistryRoute[]) {
+    if (def.type !== "route" || !def.route) continue;
+    const key = `${def.route.method.toUpperCase()} ${def.route.path.replaceAll(/\{(.+?)\}/g, ":$1")}`;
+    const req = required.get(key);
+    if (req) def.route.security = [{ bearer: req === "any_credential" ? [] : [req] }];
+  }
 }

@@ -1,6 +1,6 @@
 // /v1/me: who the credential is. The SMTP bridge uses it to check AUTH passwords (API keys).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { authenticate, keyPrincipal } from "./auth";
+import { keyPrincipal, requireWorkspaceCredential } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses } from "./schemas";
 import { validationHook } from "./validation";
@@ -12,6 +12,7 @@ meApp.openapi(
     method: "get",
     path: "/me",
     summary: "The calling API key's workspace and scopes",
+    middleware: [requireWorkspaceCredential] as const,
     responses: {
       200: {
         description: "The credential",
@@ -21,7 +22,7 @@ meApp.openapi(
     },
   }),
   async (c) => {
-    const p = keyPrincipal(await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now()));
+    const p = keyPrincipal(c.var.principal);
     return c.json({ workspace_id: p.workspaceId, key_id: p.keyId, kind: p.kind, scopes: p.scopes }, 200);
   },
 );

@@ -315,8 +315,8 @@ messagesApp.openapi(
   createRoute({
     method: "get",
     path: "/messages/{id}/rendered",
-    middleware: [requireScope("read")] as const,
-    summary: "The exact RFC 5322 message the sandbox provider 'delivered'",
+    middleware: [requireScope("read_bodies")] as const,
+    summary: "The exact RFC 5322 message the sandbox provider 'delivered' (message content: needs `read_bodies`)",
     request: { params: idParam },
     responses: {
       200: { description: "The rendered message", content: { "message/rfc822": { schema: z.string() } } },
@@ -362,5 +362,5 @@ messagesApp.openapi(
 );
 
 function ctx(c: { env: Env; var: AppEnv["Variables"] }) {
-  return { env: c.env, db: c.var.db, principal: keyPrincipal(c.var.principal), now: Date.now() };
+  return { env: c.env, db: c.var.db, principal: keyPrincipal(c.var.principal), now: Date.now(), requestId: c.var.requestId };
 }

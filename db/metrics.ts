@@ -1,0 +1,52 @@
+// Aggregates for /metrics, computed from D1 at scrape time (the rows are the source of truth,
+// so counters survive isolate restarts and agree with the API). One batch, one round trip.
+import { sql } from "drizzle-orm";
+import type { Db } from "./client";
+
+export const LATENCY_BUCKETS_MS = [50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
+
+export interface MetricsSnapshot {
+  accepted: { workspace: string; n: number }[];
+  recipients: { workspace: string; provider: string; status: string; n: number }[];
+  attempts: { workspace: string; provider: string; outcome: string; n: number }[];
+  latency: { workspace: string; provider: string; count: number; sumMs: number; buckets: number[] }[];
+  breakers: { workspace: string; provider: string; state: string }[];
+  oldestQueuedAt: number | null;
+  purged: { workspace: string; n: number }[];
+}
+
+export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
+  const bucketCols = LATENCY_BUCKETS_MS.map((b) => `SUM(CASE WHEN latency_ms <= ${b} THEN 1 ELSE 0 END) AS le_${b}`).join(", ");
+  const [accepted, recipients, attempts, latency, breakers, oldest, purged] = await db.batch([
+    db.all<{ workspace: string; n: number }>(sql`SELECT workspace_id AS workspace, COUNT(*) AS n FROM messages GROUP BY workspace_id`),
+    db.all<{ workspace: string; provider: string; status: string; n: number }>(
+      sql`SELECT workspace_id AS workspace, COALESCE(provider_id, '') AS provider, status, COUNT(*) AS n FROM message_recipients GROUP BY workspace_id, provider_id, status`,
+    ),
+    db.all<{ workspace: string; provider: string; outcome: string; n: number }>(
+      sql`SELECT workspace_id AS workspace, COALESCE(provider_id, '') AS provider, outcome, COUNT(*) AS n FROM delivery_attempts GROUP BY workspace_id, provider_id, outcome`,
+    ),
+    db.all<Record<string, number | string>>(
+      sql.raw(
+        `SELECT workspace_id AS workspace, provider_id AS provider, COUNT(*) AS count, SUM(latency_ms) AS sum_ms, ${bucketCols} FROM delivery_attempts WHERE latency_ms IS NOT NULL AND provider_id IS NOT NULL GROUP BY workspace_id, provider_id`,
+      ),
+    ),
+    db.all<{ workspace: string; provider: string; state: string }>(sql`SELECT workspace_id AS workspace, provider_id AS provider, state FROM circuit_breakers`),
+    db.all<{ t: number | null }>(sql`SELECT MIN(queued_at) AS t FROM messages WHERE status = 'queued'`),
+    db.all<{ workspace: string; n: number }>(sql`SELECT workspace_id AS workspace, COUNT(*) AS n FROM messages WHERE body_purged_at IS NOT NULL GROUP BY workspace_id`),
+  ]);
+  return {
+    accepted,
+    recipients,
+    attempts,
+    latency: latency.map((r) => ({
+      workspace: String(r["workspace"]),
+      provider: String(r["provider"]),
+      count: Number(r["count"]),
+      sumMs: Number(r["sum_ms"] ?? 0),
+      buckets: LATENCY_BUCKETS_MS.map((b) => Number(r[`le_${b}`] ?? 0)),
+    })),
+    breakers,
+    oldestQueuedAt: oldest[0]?.t ?? null,
+    purged,
+  };
+}

@@ -1,0 +1,195 @@
+// The audit trail over HTTP: one middleware records every configuration change and every read
+// of message content or recipient data (including refusals), and GET /v1/audit-logs lets a
+// workspace admin read the rows. Sends are not audited here: the message row itself records the
+// credential, user and request that submitted it.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { matchedRoutes } from "hono/route";
+import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
+import { RelayError } from "../../core/errors";
+import { newId } from "../../core/ids";
+import type { Principal } from "../../core/scopes";
+import { insertAudit, listAudit, type AuditRow, type NewAudit } from "../../db/audit";
+import type { Db } from "../../db/client";
+import { safeErrorMessage } from "../../db/errors";
+import { log } from "../log";
+import { keyPrincipal, requireScope } from "./auth";
+import type { AppEnv } from "./context";
+import { errorResponses, iso } from "./schemas";
+import { validationHook } from "./validation";
+
+/** Reads that expose message content or recipient data, by route; each gets an audit row. */
+export const AUDITED_READS: Record<string, string> = {
+  "GET /v1/messages": "messages.list",
+  "GET /v1/messages/:id": "message.read",
+  "GET /v1/messages/:id/rendered": "message.content.read",
+  "GET /v1/audit-logs": "audit_logs.read",
+  "GET /v1/workspace/security": "workspace.security.read",
+};
+
+/** Writes that are submissions, not configuration; recorded on the message row instead. */
+const SUBMISSIONS = new Set(["POST /v1/messages", "POST /v1/messages/batch", "POST /v1/messages/mime"]);
+
+const NAMED_WRITES: Record<string, string> = {
+  "POST /v1/messages/:id/cancel": "message.cancel",
+  "PATCH /v1/workspace": "workspace.update",
+  "PUT /v1/workspace/jwt": "workspace.jwt.set",
+  "DELETE /v1/workspace/jwt": "workspace.jwt.delete",
+  "PUT /v1/workspace/retention": "workspace.retention.set",
+  "PUT /v1/workspace/dlp": "workspace.dlp.set",
+  "POST /v1/providers": "provider.create",
+  "PATCH /v1/providers/:id": "provider.update",
+  "DELETE /v1/providers/:id": "provider.delete",
+  "POST /v1/providers/:id/test": "provider.test",
+  "POST /v1/api-keys": "api_key.create",
+  "DELETE /v1/api-keys/:id": "api_key.revoke",
+  "POST /v1/domains": "domain.create",
+  "POST /v1/domains/:id/verify": "domain.verify",
+  "DELETE /v1/domains/:id": "domain.delete",
+  "POST /v1/workspaces": "platform.workspace.create",
+  "POST /v1/workspaces/:id/api-keys": "platform.api_key.create",
+  "POST /v1/workspaces/:id/domains": "platform.domain.create",
+};
+
+/** The audit action for a matched route, or null when the route is not audited. */
+export function auditAction(method: string, routePath: string): string | null {
+  const key = `${method.toUpperCase()} ${routePath}`;
+  if (AUDITED_READS[key]) return AUDITED_READS[key];
+  if (method === "GET" || method === "HEAD" || method === "OPTIONS") return null;
+  if (SUBMISSIONS.has(key) || !routePath.startsWith("/v1/")) return null;
+  // Every other write under /v1 is a configuration change; unnamed ones keep their route.
+  return NAMED_WRITES[key] ?? key;
+}
+
+export function actorOf(p: Principal): { actor: string; credentialId: string | null; workspaceId: string | null } {
+  if (p.kind === "admin") return { actor: "platform_admin", credentialId: null, workspaceId: null };
+  if (p.kind === "jwt") return { actor: `user:${p.userId}`, credentialId: p.userId, workspaceId: p.workspaceId };
+  if (p.kind === "inbound") return { actor: "inbound", credentialId: null, workspaceId: p.workspaceId };
+  return { actor: p.userId ? `user:${p.userId}` : `api_key:${p.keyId}`, credentialId: p.keyId, workspaceId: p.workspaceId };
+}
+
+/** Appends one row; used by the middleware and by jobs (retention) and the accept path (DLP). */
+export async function recordAudit(db: Db, row: Omit<NewAudit, "createdAt"> & { createdAt?: number }): Promise<void> {
+  await insertAudit(db, { ...row, createdAt: row.createdAt ?? Date.now() }, newId("aud"));
+}
+
+function handlerPath(c: Context<AppEnv>): string | null {
+  const routes = matchedRoutes(c).filter((r) => r.method !== "ALL");
+  return routes.length > 0 ? routes[routes.length - 1]!.path : null;
+}
+
+export const auditTrail = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  const path = handlerPath(c);
+  const action = path ? auditAction(c.req.method, path) : null;
+  const principal = c.get("principal") as Principal | undefined;
+  // Unauthenticated attempts are not attributable to a workspace; they are in the request log.
+  if (!action || !principal) return;
+  const status = c.res.status;
+  const outcome = status < 400 ? "success" : status === 401 || status === 403 ? "denied" : "error";
+  const who = actorOf(principal);
+  const platformTarget = path!.startsWith("/v1/workspaces/:id") ? c.req.param("id") ?? null : null;
+  try {
+    await recordAudit(c.var.db, {
+      ...who,
+      workspaceId: who.workspaceId ?? platformTarget,
+      action,
+      resource: new URL(c.req.url).pathname,
+      ip: c.req.header("cf-connecting-ip") ?? null,
+      outcome,
+      requestId: c.var.requestId,
+      detail: { method: c.req.method, status },
+    });
+  } catch (e) {
+    log.error("audit_write_failed", { request_id: c.var.requestId, action, error: safeErrorMessage(e) });
+    // Fail closed: content that could not be audited is not handed out.
+    if (outcome === "success") {
+      c.res = new Response(JSON.stringify(new RelayError("unavailable", "audit trail unavailable; try again").toJSON()), {
+        status: 503,
+        headers: { "content-type": "application/json" },
+      });
+    }
+  }
+});
+
+// ---- GET /v1/audit-logs ------------------------------------------------------------------
+const auditSchema = z
+  .object({
+    id: z.string(),
+    actor: z.string(),
+    credential_id: z.string().nullable(),
+    action: z.string(),
+    resource: z.string(),
+    ip: z.string().nullable(),
+    outcome: z.enum(["success", "denied", "error"]),
+    request_id: z.string().nullable(),
+    detail: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+  })
+  .openapi("AuditLog");
+
+const view = (r: AuditRow) => ({
+  id: r.id,
+  actor: r.actor,
+  credential_id: r.credentialId,
+  action: r.action,
+  resource: r.resource,
+  ip: r.ip,
+  outcome: r.outcome,
+  request_id: r.requestId,
+  detail: r.detail,
+  created_at: iso(r.createdAt)!,
+});
+
+const encodeCursor = (r: AuditRow) => toBase64Url(utf8.encode(`${r.createdAt}:${r.id}`));
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  const bytes = fromBase64(cursor.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(cursor.length / 4) * 4, "="));
+  const m = bytes && fromUtf8.decode(bytes).match(/^(\d{1,16}):(aud_[\w-]{1,40})$/);
+  if (!m) throw new RelayError("validation_error", "cursor: not a cursor this API returned");
+  return { createdAt: Number(m[1]), id: m[2]! };
+}
+
+const dateParam = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO 8601 date-time")
+  .optional();
+
+export const auditLogsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+auditLogsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/audit-logs",
+    summary: "This workspace's audit trail, newest first (read-only: rows are never changed or removed)",
+    middleware: [requireScope("admin")] as const,
+    request: {
+      query: z.object({
+        action: z.string().max(100).optional(),
+        since: dateParam,
+        until: dateParam,
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        cursor: z.string().max(200).optional(),
+      }),
+    },
+    responses: {
+      200: {
+        description: "A page of audit rows",
+        content: { "application/json": { schema: z.object({ data: z.array(auditSchema), next_cursor: z.string().nullable() }) } },
+      },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const rows = await listAudit(c.var.db, keyPrincipal(c.var.principal).workspaceId, {
+      ...(q.action ? { action: q.action } : {}),
+      ...(q.since ? { since: Date.parse(q.since) } : {}),
+      ...(q.until ? { until: Date.parse(q.until) } : {}),
+      ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}),
+      limit: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    return c.json({ data: page.map(view), next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!) : null }, 200);
+  },
+);

@@ -1,0 +1,51 @@
+// Body retention: per workspace (default 30 days), message content past its time is deleted —
+// the encrypted body (D1 column or R2 object), the rendered copy in R2, attachment names —
+// while the message row, recipients, attempts and events stay. Runs from scheduled(); each run
+// handles a bounded batch per workspace and leaves one audit row per workspace it touched.
+import { getDb } from "../db/client";
+import { safeErrorMessage } from "../db/errors";
+import { findExpiredBodies, markBodiesPurged, workspaceRetention } from "../db/retention";
+import { recordAudit } from "./api/audit-logs";
+import { log } from "./log";
+
+const BATCH = 200;
+const DAY_MS = 86_400_000;
+
+export interface RetentionReport {
+  workspaces: number;
+  purged: number;
+}
+
+export async function runRetention(env: Env, now = Date.now()): Promise<RetentionReport> {
+  const db = getDb(env.DB);
+  let purged = 0;
+  let touched = 0;
+  for (const { workspaceId, days } of await workspaceRetention(db)) {
+    try {
+      const expired = await findExpiredBodies(db, workspaceId, now - days * DAY_MS, BATCH);
+      if (expired.length === 0) continue;
+      // R2 first: if this fails the rows stay unpurged and the next run tries again.
+      const keys = expired.flatMap((m) => [...(m.bodyR2Key ? [m.bodyR2Key] : []), `rendered/${workspaceId}/${m.id}`]);
+      for (let i = 0; i < keys.length; i += 1000) await env.BODIES.delete(keys.slice(i, i + 1000));
+      await markBodiesPurged(db, workspaceId, expired.map((m) => m.id), now);
+      await recordAudit(db, {
+        workspaceId,
+        actor: "system:retention",
+        credentialId: null,
+        action: "retention.bodies_purged",
+        resource: `workspace:${workspaceId}`,
+        ip: null,
+        outcome: "success",
+        requestId: null,
+        detail: { messages: expired.length, retention_days: days, cutoff: new Date(now - days * DAY_MS).toISOString() },
+        createdAt: now,
+      });
+      purged += expired.length;
+      touched++;
+    } catch (e) {
+      log.error("retention_failed", { workspace_id: workspaceId, error: safeErrorMessage(e) });
+    }
+  }
+  if (purged > 0) log.info("retention_ran", { workspaces: touched, purged });
+  return { workspaces: touched, purged };
+}
