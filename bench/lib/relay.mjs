@@ -1,0 +1,139 @@
+// The relay under test: the Worker bundled exactly as deployed (`wrangler deploy --dry-run
+// --outdir`), run by Miniflare directly from this process (no `wrangler dev` proxy), with the
+// bindings read from wrangler.toml, D1 migrations applied, and the bench-only Worker beside it
+// on the same D1 database.
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, readFileSync, readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { unstable_readConfig } from "wrangler";
+
+export const BARE_HOST = "bare.bench.internal";
+
+export function build(root, outdir) {
+  const r = spawnSync(path.join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${r.stdout}\n${r.stderr}`);
+  const files = readdirSync(outdir).filter((f) => /\.(m?js|wasm)$/.test(f));
+  let raw = 0;
+  let gzip = 0;
+  for (const f of files) {
+    const bytes = readFileSync(path.join(outdir, f));
+    raw += bytes.length;
+    gzip += gzipSync(bytes, { level: 9 }).length;
+  }
+  copyFileSync(path.join(root, "bench", "bare-worker.js"), path.join(outdir, "bench-bare-worker.js"));
+  return { raw_bytes: raw, gzip_bytes: gzip, files, wrangler_summary: /Total Upload: ([^\n]*)/.exec(r.stdout)?.[1]?.trim() ?? null };
+}
+
+/** Start-up CPU from `wrangler check startup` (its cpuprofile: every sample that is not idle). */
+export function startupCpu(root, outdir, tmpDir, i) {
+  const file = path.join(tmpDir, `startup-${i}.cpuprofile`);
+  const r = spawnSync(
+    path.join(root, "node_modules", ".bin", "wrangler"),
+    ["check", "startup", "--outfile", file],
+    { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
+  );
+  if (r.status !== 0) throw new Error(`wrangler check startup failed:\n${r.stdout}\n${r.stderr}`);
+  const prof = JSON.parse(readFileSync(file, "utf8"));
+  const idle = new Set(prof.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
+  let busy = 0;
+  prof.timeDeltas.forEach((d, k) => {
+    if (!idle.has(prof.samples[k])) busy += d;
+  });
+  return { busy_ms: busy / 1000, span_ms: (prof.endTime - prof.startTime) / 1000 };
+}
+
+export async function startRelay({ root, outdir, stateDir, consumers, extraVars = {}, simInfo, inspectorPort }) {
+  const cfg = unstable_readConfig({ config: path.join(root, "wrangler.toml") });
+  const adminToken = `bench-admin-${randomBytes(12).toString("hex")}`;
+  const dataKeys = JSON.stringify({ [cfg.vars.DATA_KEY_ID ?? "k1"]: randomBytes(32).toString("base64") });
+  const queueConsumer = (c) => ({
+    maxBatchSize: c.max_batch_size,
+    maxBatchTimeout: c.max_batch_timeout,
+    ...(c.max_retries !== undefined ? { maxRetries: c.max_retries } : {}),
+    ...(c.dead_letter_queue ? { deadLetterQueue: c.dead_letter_queue } : {}),
+  });
+  const relayConsumer = cfg.queues.consumers.find((c) => c.queue === cfg.queues.producers[0].queue);
+  const relay = {
+    name: cfg.name,
+    rootPath: outdir,
+    modules: true,
+    scriptPath: "index.js",
+    compatibilityDate: cfg.compatibility_date,
+    compatibilityFlags: cfg.compatibility_flags,
+    bindings: { ...cfg.vars, ...extraVars, ADMIN_TOKEN: adminToken, DATA_KEYS: dataKeys },
+    d1Databases: Object.fromEntries(cfg.d1_databases.map((d) => [d.binding, d.database_id])),
+    r2Buckets: Object.fromEntries(cfg.r2_buckets.map((b) => [b.binding, b.bucket_name])),
+    queueProducers: Object.fromEntries(cfg.queues.producers.map((p) => [p.binding, { queueName: p.queue }])),
+    queueConsumers: consumers ? Object.fromEntries(cfg.queues.consumers.map((c) => [c.queue, queueConsumer(c)])) : {},
+    durableObjects: Object.fromEntries(cfg.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: true }])),
+  };
+  const bare = {
+    name: "bench-bare",
+    rootPath: outdir,
+    modules: true,
+    scriptPath: "bench-bare-worker.js",
+    compatibilityDate: cfg.compatibility_date,
+    routes: [`${BARE_HOST}/*`],
+    bindings: { MAILGUN_BASE_URL: simInfo.mailgun.baseUrl, MAILGUN_API_KEY: simInfo.mailgun.apiKey, MAILGUN_DOMAIN: "min.bench.example" },
+    d1Databases: relay.d1Databases,
+    queueProducers: { BARE_QUEUE: { queueName: "bench-bare" } },
+    // the minimal consumer runs with the relay's own queue settings
+    queueConsumers: consumers ? { "bench-bare": queueConsumer(relayConsumer) } : {},
+  };
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({ resourcePersistencePath: stateDir, host: "127.0.0.1", port: 0, ...(inspectorPort ? { inspectorPort } : {}), workers: [relay, bare] }),
+  );
+  const url = (await mf.ready).href.replace(/\/$/, "");
+  const db = await mf.getD1Database(cfg.d1_databases[0].binding);
+  await applyMigrations(db, path.join(root, cfg.d1_databases[0].migrations_dir ?? "migrations"));
+  return { mf, url, db, adminToken };
+}
+
+async function applyMigrations(db, dir) {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sql") && statSync(path.join(dir, f)).isFile()).sort();
+  for (const f of files) {
+    const stmts = readFileSync(path.join(dir, f), "utf8")
+      .split("--> statement-breakpoint")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    await db.batch(stmts.map((s) => db.prepare(s)));
+  }
+}
+
+async function call(base, method, pathname, token, body) {
+  const res = await fetch(base + pathname, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${pathname}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** Workspaces bench0..bench{n-1}: a verified domain, an API key, a Mailgun provider pointed at the simulator. */
+export async function seedWorkspaces(relay, simInfo, n, from = 0) {
+  const out = [];
+  for (let i = from; i < from + n; i++) {
+    const domain = `bench${i}.example`;
+    const ws = await call(relay.url, "POST", "/v1/workspaces", relay.adminToken, { slug: `bench${i}`, display_name: `Bench ${i}` });
+    await call(relay.url, "POST", `/v1/workspaces/${ws.id}/domains`, relay.adminToken, { domain, verified: true });
+    const key = await call(relay.url, "POST", `/v1/workspaces/${ws.id}/api-keys`, relay.adminToken, { name: "bench", scopes: ["send", "read", "admin"] });
+    const mailgunDomain = `mg.bench${i}.example`;
+    await call(relay.url, "POST", "/v1/providers", key.key, {
+      name: "mailgun simulator",
+      type: "mailgun",
+      config: { domain: mailgunDomain, base_url: simInfo.mailgun.baseUrl },
+      credentials: { api_key: simInfo.mailgun.apiKey },
+    });
+    out.push({ id: ws.id, key: key.key, domain, mailgunDomain });
+  }
+  return out;
+}
