@@ -1,6 +1,103 @@
-// email(): Email Routing's entry point. Submission by email and bounce (DSN) processing are the
-// inbound-mail issue's work; until then every message is refused with a clear reason, never
-// silently dropped (Email Routing returns the reason to the sending server).
-export async function handleEmail(message: ForwardableEmailMessage, _env: Env): Promise<void> {
-  message.setReject("550 5.7.1 inbound mail is not accepted by this relay yet");
+// email(): Email Routing's entry point. Three kinds of mail arrive here:
+// - bounces and complaints at the bounce domain (VERP `bounces+<id>@…`, or forwarded reports),
+// - submissions at a submission address from an authenticated sender of a workspace,
+// - anything else, which is refused with a reason (never dropped silently).
+// Refusals use setReject (a permanent SMTP error with the reason). An unexpected failure
+// (database unavailable) is thrown so the message is not accepted and the sender retries.
+import { RelayError } from "../../core/errors";
+import { readConfig } from "../../core/config";
+import { getDb } from "../../db/client";
+import { safeErrorMessage } from "../../db/errors";
+import { log, pii } from "../log";
+import { processBounce } from "./bounces";
+import { inboundConfig, submissionTarget } from "./config";
+import { Rejection } from "./rejection";
+import { processSubmission } from "./submission";
+import { decodeVerp } from "../../core/verp";
+
+export async function handleEmail(message: ForwardableEmailMessage, env: Env, _ctx?: ExecutionContext): Promise<void> {
+  try {
+    await route(message, env);
+  } catch (e) {
+    if (e instanceof Rejection) {
+      log.info("inbound_rejected", { to: pii(message.to), reason: e.reason });
+      message.setReject(e.reason);
+      return;
+    }
+    if (e instanceof RelayError && e.status < 500) {
+      const reason = smtpReasonFor(e);
+      log.info("inbound_rejected", { to: pii(message.to), code: e.code });
+      message.setReject(reason);
+      return;
+    }
+    log.error("inbound_failed", { to: pii(message.to), error: safeErrorMessage(e) });
+    throw e;
+  }
+}
+
+async function route(message: ForwardableEmailMessage, env: Env): Promise<void> {
+  const cfg = inboundConfig(env);
+  const max = readConfig(env).maxMessageBytes;
+  if (message.rawSize > max) throw new Rejection(`552 5.3.4 message is ${message.rawSize} bytes; the limit is ${max}`);
+  const raw = await readLimited(message.raw, max);
+  const db = getDb(env.DB);
+  const to = message.to.trim().toLowerCase();
+
+  const verp = cfg.bounceDomain ? decodeVerp(to, cfg.bounceDomain) : null;
+  if (verp) {
+    await processBounce(env, db, raw, verp.kind === "plain" ? null : verp);
+    return;
+  }
+  const target = submissionTarget(cfg, to);
+  if (target !== null) {
+    // Reports sent to a submission address (a null sender cannot submit mail) are read as bounces.
+    if (message.from === "" || message.from === "<>") {
+      await processBounce(env, db, raw, null);
+      return;
+    }
+    await processSubmission(env, db, message, raw, target);
+    return;
+  }
+  throw new Rejection("550 5.1.1 no such mailbox at this relay");
+}
+
+async function readLimited(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw new Rejection(`552 5.3.4 message exceeds the limit of ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+function smtpReasonFor(e: RelayError): string {
+  const text = e.message.replace(/[\r\n]+/g, " ").slice(0, 300);
+  switch (e.code) {
+    case "message_too_large":
+      return `552 5.3.4 ${text}`;
+    case "sender_domain_not_verified":
+    case "forbidden":
+    case "unauthorized":
+      return `550 5.7.1 ${text}`;
+    case "invalid_address":
+      return `553 5.1.3 ${text}`;
+    case "rate_limited":
+      return `550 5.7.1 rate limited: ${text}`;
+    default:
+      return `550 5.6.0 ${text}`;
+  }
 }

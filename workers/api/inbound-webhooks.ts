@@ -1,0 +1,170 @@
+// Provider webhooks in. Mailgun posts delivery events to /webhooks/mailgun/{providerId}; each
+// is signed with the provider's webhook signing key (HMAC-SHA256 of timestamp + token). We
+// check the signature in constant time, refuse timestamps more than 5 minutes off and tokens
+// seen before, then apply the event to the recipient it names (by Mailgun's message id).
+// The signing key is set per provider with PUT /v1/providers/{id}/webhook-signing-key and
+// stored encrypted.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { readConfig } from "../../core/config";
+import { decryptText, encryptText, loadKeyring } from "../../core/crypto";
+import { RelayError, notFound } from "../../core/errors";
+import { checkMailgunSignature } from "../../core/webhook-signature";
+import { findDeliveryByMessage, findDeliveryByProviderMessageId } from "../../db/inbound";
+import { getProvider } from "../../db/providers";
+import { deleteSigningKey, getSigningKey, putSigningKey, useToken } from "../../db/webhooks";
+import { recordReport, type Report } from "../email-ingest/outcomes";
+import { log } from "../log";
+import { keyPrincipal, requireScope } from "./auth";
+import type { AppEnv } from "./context";
+import { errorResponses, errorSchema, idParam, notFoundResponse } from "./schemas";
+import { validationHook } from "./validation";
+
+const MAX_AGE_MS = 5 * 60 * 1000;
+const signingKeyAad = (workspaceId: string, providerId: string) => `${workspaceId}/${providerId}/webhook-signing-key`;
+
+export const providerWebhookKeysApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+providerWebhookKeysApp.openapi(
+  createRoute({
+    method: "put",
+    path: "/providers/{id}/webhook-signing-key",
+    summary: "Set the provider's webhook signing key (write-only, encrypted at rest)",
+    middleware: [requireScope("admin")] as const,
+    request: {
+      params: idParam,
+      body: { content: { "application/json": { schema: z.object({ signing_key: z.string().min(8).max(200).regex(/^\S+$/) }).strict() } }, required: true },
+    },
+    responses: {
+      200: { description: "Set", content: { "application/json": { schema: z.object({ provider_id: z.string(), webhook_url_path: z.string() }) } } },
+      ...errorResponses,
+      ...notFoundResponse,
+    },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const id = c.req.valid("param").id;
+    const provider = await getProvider(c.var.db, ws, id);
+    if (!provider) throw notFound("provider");
+    if (provider.type !== "mailgun") throw new RelayError("validation_error", `provider type ${provider.type} has no inbound webhooks`);
+    const ring = await loadKeyring(c.env.DATA_KEYS, readConfig(c.env).dataKeyId);
+    await putSigningKey(c.var.db, ws, id, await encryptText(ring, c.req.valid("json").signing_key, signingKeyAad(ws, id)), Date.now());
+    return c.json({ provider_id: id, webhook_url_path: `/webhooks/mailgun/${id}` }, 200);
+  },
+);
+
+providerWebhookKeysApp.openapi(
+  createRoute({
+    method: "delete",
+    path: "/providers/{id}/webhook-signing-key",
+    summary: "Remove the provider's webhook signing key (its webhooks are refused from then on)",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam },
+    responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    if (!(await deleteSigningKey(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id))) throw notFound("signing key");
+    return c.body(null, 204);
+  },
+);
+
+const mailgunBody = z
+  .object({
+    signature: z.object({ timestamp: z.string().max(20), token: z.string().min(1).max(200), signature: z.string().max(128) }),
+    "event-data": z
+      .object({
+        event: z.string(),
+        recipient: z.string().optional(),
+        severity: z.string().optional(),
+        reason: z.string().optional(),
+        url: z.string().optional(),
+        message: z.object({ headers: z.record(z.string(), z.unknown()).optional() }).passthrough().optional(),
+        "user-variables": z.record(z.string(), z.unknown()).optional(),
+        "delivery-status": z
+          .object({ code: z.union([z.number(), z.string()]).optional(), message: z.string().optional(), description: z.string().optional() })
+          .passthrough()
+          .optional(),
+      })
+      .passthrough(),
+  })
+  .openapi("MailgunWebhook");
+
+const okSchema = z.object({ status: z.string() });
+
+export const inboundWebhooksApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+inboundWebhooksApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/webhooks/mailgun/{providerId}",
+    summary: "Mailgun event webhook (signed with the provider's webhook signing key)",
+    request: {
+      params: z.object({ providerId: z.string().min(1).max(64).openapi({ param: { name: "providerId", in: "path" } }) }),
+      body: { content: { "application/json": { schema: mailgunBody } }, required: true },
+    },
+    responses: {
+      200: { description: "Processed (or ignored: not a message of ours)", content: { "application/json": { schema: okSchema } } },
+      400: { description: "Invalid body", content: { "application/json": { schema: errorSchema } } },
+      401: { description: "Bad signature", content: { "application/json": { schema: errorSchema } } },
+      404: { description: "Unknown provider or no signing key", content: { "application/json": { schema: errorSchema } } },
+      406: { description: "Timestamp outside the 5-minute window (Mailgun does not retry a 406)", content: { "application/json": { schema: errorSchema } } },
+      409: { description: "Token already used (replay)", content: { "application/json": { schema: errorSchema } } },
+    },
+  }),
+  async (c) => {
+    const providerId = c.req.valid("param").providerId;
+    const body = c.req.valid("json");
+    const key = await getSigningKey(c.var.db, providerId);
+    if (!key) throw notFound("webhook");
+    const ring = await loadKeyring(c.env.DATA_KEYS, readConfig(c.env).dataKeyId);
+    const signingKey = await decryptText(ring, key.signingKeyEnc, signingKeyAad(key.workspaceId, providerId));
+    const now = Date.now();
+    const check = await checkMailgunSignature(signingKey, body.signature, now, MAX_AGE_MS);
+    if (check === "forged") throw new RelayError("unauthorized", "webhook signature does not verify");
+    if (check === "stale") return c.json({ error: { code: "validation_error", message: "webhook timestamp is outside the 5-minute window" } }, 406);
+    if (!(await useToken(c.var.db, providerId, body.signature.token, now, 2 * MAX_AGE_MS))) {
+      return c.json({ error: { code: "conflict", message: "webhook token was already used" } }, 409);
+    }
+
+    const ev = body["event-data"];
+    const report = mailgunReport(ev);
+    const recipient = ev.recipient?.toLowerCase();
+    if (!report || !recipient) return c.json({ status: "ignored" }, 200);
+    const mgId = String(ev.message?.headers?.["message-id"] ?? "").replace(/^<|>$/g, "");
+    const relayId = ev["user-variables"]?.["relay-message-id"];
+    const ref =
+      (mgId ? await findDeliveryByProviderMessageId(c.var.db, key.workspaceId, mgId, recipient) : undefined) ??
+      (typeof relayId === "string" ? await findDeliveryByMessage(c.var.db, key.workspaceId, relayId, recipient) : undefined);
+    if (!ref) {
+      log.info("mailgun_event_unmatched", { provider_id: providerId, event: ev.event });
+      return c.json({ status: "ignored" }, 200);
+    }
+    await recordReport(c.env, c.var.db, ref, report, now);
+    return c.json({ status: "processed" }, 200);
+  },
+);
+
+type MailgunEvent = z.infer<typeof mailgunBody>["event-data"];
+
+function mailgunReport(ev: MailgunEvent): Report | null {
+  const ds = ev["delivery-status"];
+  const code = ds?.code !== undefined ? String(ds.code) : null;
+  const diagnostic = [code, ds?.message || ds?.description].filter(Boolean).join(" ") || ev.reason || null;
+  switch (ev.event) {
+    case "delivered":
+      return { kind: "delivered", source: "mailgun" };
+    case "failed":
+      return ev.severity === "temporary"
+        ? { kind: "soft", source: "mailgun", status: code, diagnostic }
+        : { kind: "hard", source: "mailgun", status: code, diagnostic, extra: ev.reason ? { mailgun_reason: ev.reason } : {} };
+    case "complained":
+      return { kind: "complaint", source: "mailgun" };
+    case "unsubscribed":
+      return { kind: "unsubscribed", source: "mailgun" };
+    case "opened":
+      return { kind: "opened", source: "mailgun" };
+    case "clicked":
+      return { kind: "clicked", source: "mailgun", extra: ev.url ? { url: ev.url } : {} };
+    default:
+      return null;
+  }
+}

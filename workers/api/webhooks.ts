@@ -1,0 +1,279 @@
+// /v1/webhooks: the workspace's webhook endpoints (the secret is shown once, at creation or
+// rotation), the events queued for each with every delivery attempt, and replay.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { RelayError, notFound } from "../../core/errors";
+import { newId } from "../../core/ids";
+import { generateWebhookSecret } from "../../core/webhook-signature";
+import {
+  deleteEndpoint,
+  getEndpoint,
+  getEvent,
+  insertEndpoint,
+  listAttempts,
+  listEndpoints,
+  listEvents,
+  requeueEvent,
+  updateEndpoint,
+  type WebhookEndpointRow,
+} from "../../db/webhooks";
+import { webhookConfig } from "../webhooks/config";
+import { deliverNow } from "../webhooks/deliver";
+import { sealSecret, WEBHOOK_EVENT_TYPES } from "../webhooks/events";
+import { checkEndpointUrl } from "../webhooks/url-policy";
+import { keyPrincipal, requireScope } from "./auth";
+import type { AppEnv } from "./context";
+import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
+import { validationHook } from "./validation";
+
+const eventTypes = z.array(z.enum([...WEBHOOK_EVENT_TYPES, "*"])).min(1).max(WEBHOOK_EVENT_TYPES.length + 1);
+
+const createInput = z
+  .object({
+    url: z.string().min(1).max(2000),
+    events: eventTypes.openapi({ description: 'Event types to receive; "*" for all' }),
+    description: z.string().max(200).optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .openapi("CreateWebhookEndpoint");
+
+const updateInput = z
+  .object({
+    url: z.string().min(1).max(2000).optional(),
+    events: eventTypes.optional(),
+    description: z.string().max(200).nullable().optional(),
+    enabled: z.boolean().optional(),
+    rotate_secret: z.boolean().optional(),
+  })
+  .strict()
+  .openapi("UpdateWebhookEndpoint");
+
+const endpointSchema = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    events: z.array(z.string()),
+    description: z.string().nullable(),
+    enabled: z.boolean(),
+    failing_since: z.string().nullable(),
+    disabled_at: z.string().nullable(),
+    disabled_reason: z.string().nullable(),
+    created_at: z.string(),
+    secret: z.string().optional().openapi({ description: "whsec_…; returned only when created or rotated" }),
+  })
+  .openapi("WebhookEndpoint");
+
+const attemptSchema = z.object({
+  attempt: z.number(),
+  status_code: z.number().nullable(),
+  latency_ms: z.number(),
+  error: z.string().nullable(),
+  next_attempt_at: z.string().nullable(),
+  at: z.string(),
+});
+
+const eventSchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    status: z.enum(["pending", "delivered", "failed"]),
+    attempts: z.number(),
+    next_attempt_at: z.string().nullable(),
+    last_status_code: z.number().nullable(),
+    last_error: z.string().nullable(),
+    created_at: z.string(),
+    delivered_at: z.string().nullable(),
+    payload: z.record(z.string(), z.unknown()),
+    attempt_log: z.array(attemptSchema),
+  })
+  .openapi("WebhookEvent");
+
+const view = (e: WebhookEndpointRow, secret?: string) => ({
+  id: e.id,
+  url: e.url,
+  events: e.events,
+  description: e.description,
+  enabled: e.enabled,
+  failing_since: iso(e.failingSince),
+  disabled_at: iso(e.disabledAt),
+  disabled_reason: e.disabledReason,
+  created_at: iso(e.createdAt)!,
+  ...(secret ? { secret } : {}),
+});
+
+function checkedUrl(env: Env, url: string): string {
+  const r = checkEndpointUrl(url, webhookConfig(env).allowPrivateUrls);
+  if (!r.ok) throw new RelayError("validation_error", `url: ${r.reason}`);
+  return r.url.toString();
+}
+
+export const webhooksApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+webhooksApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/webhooks",
+    summary: "Add a webhook endpoint (the signing secret is returned once)",
+    middleware: [requireScope("admin")] as const,
+    request: { body: { content: { "application/json": { schema: createInput } }, required: true } },
+    responses: { 201: { description: "Created", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const input = c.req.valid("json");
+    const id = newId("whe");
+    const secret = generateWebhookSecret();
+    const row = await insertEndpoint(c.var.db, {
+      id,
+      workspaceId: ws,
+      url: checkedUrl(c.env, input.url),
+      events: [...new Set(input.events)],
+      description: input.description ?? null,
+      enabled: input.enabled ?? true,
+      secretEnc: await sealSecret(c.env, ws, id, secret),
+    });
+    return c.json(view(row, secret), 201);
+  },
+);
+
+webhooksApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/webhooks",
+    summary: "List webhook endpoints",
+    middleware: [requireScope("admin")] as const,
+    responses: { 200: { description: "Endpoints", content: { "application/json": { schema: z.object({ data: z.array(endpointSchema) }) } } }, ...errorResponses },
+  }),
+  async (c) => c.json({ data: (await listEndpoints(c.var.db, keyPrincipal(c.var.principal).workspaceId)).map((e) => view(e)) }, 200),
+);
+
+webhooksApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/webhooks/{id}",
+    summary: "One webhook endpoint",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam },
+    responses: { 200: { description: "Endpoint", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const row = await getEndpoint(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id);
+    if (!row) throw notFound("webhook endpoint");
+    return c.json(view(row), 200);
+  },
+);
+
+webhooksApp.openapi(
+  createRoute({
+    method: "patch",
+    path: "/webhooks/{id}",
+    summary: "Change an endpoint; re-enabling clears the disabled state; rotate_secret returns a new secret once",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam, body: { content: { "application/json": { schema: updateInput } }, required: true } },
+    responses: { 200: { description: "Updated", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const id = c.req.valid("param").id;
+    const input = c.req.valid("json");
+    if (!(await getEndpoint(c.var.db, ws, id))) throw notFound("webhook endpoint");
+    const secret = input.rotate_secret ? generateWebhookSecret() : undefined;
+    const row = await updateEndpoint(
+      c.var.db,
+      ws,
+      id,
+      {
+        ...(input.url !== undefined ? { url: checkedUrl(c.env, input.url) } : {}),
+        ...(input.events !== undefined ? { events: [...new Set(input.events)] } : {}),
+        ...(input.description !== undefined ? { description: input.description } : {}),
+        ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+        ...(input.enabled === true ? { disabledAt: null, disabledReason: null, failingSince: null } : {}),
+        ...(secret ? { secretEnc: await sealSecret(c.env, ws, id, secret) } : {}),
+      },
+      Date.now(),
+    );
+    if (!row) throw notFound("webhook endpoint");
+    return c.json(view(row, secret), 200);
+  },
+);
+
+webhooksApp.openapi(
+  createRoute({
+    method: "delete",
+    path: "/webhooks/{id}",
+    summary: "Remove a webhook endpoint",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam },
+    responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    if (!(await deleteEndpoint(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id))) throw notFound("webhook endpoint");
+    return c.body(null, 204);
+  },
+);
+
+webhooksApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/webhooks/{id}/events",
+    summary: "Events queued for an endpoint, newest first, each with its delivery attempts",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam, query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }) },
+    responses: { 200: { description: "Events", content: { "application/json": { schema: z.object({ data: z.array(eventSchema) }) } } }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const id = c.req.valid("param").id;
+    if (!(await getEndpoint(c.var.db, ws, id))) throw notFound("webhook endpoint");
+    const events = await listEvents(c.var.db, ws, id, c.req.valid("query").limit);
+    const attempts = await listAttempts(c.var.db, ws, events.map((e) => e.id));
+    return c.json(
+      {
+        data: events.map((e) => ({
+          id: e.id,
+          type: e.type,
+          status: e.status,
+          attempts: e.attempts,
+          next_attempt_at: iso(e.nextAttemptAt),
+          last_status_code: e.lastStatusCode,
+          last_error: e.lastError,
+          created_at: iso(e.createdAt)!,
+          delivered_at: iso(e.deliveredAt),
+          payload: e.payload,
+          attempt_log: attempts
+            .filter((a) => a.eventId === e.id)
+            .map((a) => ({ attempt: a.attempt, status_code: a.statusCode, latency_ms: a.latencyMs, error: a.error, next_attempt_at: iso(a.nextAttemptAt), at: iso(a.createdAt)! })),
+        })),
+      },
+      200,
+    );
+  },
+);
+
+webhooksApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/webhook-events/{id}/replay",
+    summary: "Deliver an event again now (same webhook-id, fresh signature)",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam },
+    responses: {
+      202: { description: "Queued again", content: { "application/json": { schema: z.object({ id: z.string(), status: z.string() }) } } },
+      ...errorResponses,
+      ...notFoundResponse,
+    },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const id = c.req.valid("param").id;
+    const existing = await getEvent(c.var.db, ws, id);
+    if (!existing || !existing.endpointId) throw notFound("webhook event");
+    const endpoint = await getEndpoint(c.var.db, ws, existing.endpointId);
+    if (!endpoint?.enabled) throw new RelayError("conflict", "the endpoint is disabled; enable it first");
+    const row = await requeueEvent(c.var.db, ws, id, Date.now());
+    if (!row) throw notFound("webhook event");
+    await deliverNow({ env: c.env, db: c.var.db, now: Date.now }, [row]);
+    const after = await getEvent(c.var.db, ws, id);
+    return c.json({ id, status: after?.status ?? row.status }, 202);
+  },
+);

@@ -1,0 +1,77 @@
+// The bounce mailbox: classify the report, find the delivery it is about (by VERP id, else by
+// the original Message-ID and the failed address), and record it.
+import { classifyMail, UnparseableMail, type Classification } from "../../core/bounce/classify";
+import type { VerpMatch } from "../../core/verp";
+import type { Db } from "../../db/client";
+import { findDeliveriesOfMessage, findDeliveryById, findDeliveryByMessageIdHeader, type DeliveryRef } from "../../db/inbound";
+import { log } from "../log";
+import { recordReport, type ReportKind } from "./outcomes";
+import { Rejection } from "./rejection";
+
+export async function processBounce(env: Env, db: Db, raw: Uint8Array, verp: Exclude<VerpMatch, { kind: "plain" } | null> | null): Promise<Classification> {
+  let c: Classification;
+  try {
+    c = await classifyMail(raw);
+  } catch (e) {
+    if (e instanceof UnparseableMail) throw new Rejection("550 5.6.0 message could not be parsed as MIME");
+    throw e;
+  }
+  if (c.kind === "not_bounce") throw new Rejection("550 5.7.1 not a delivery status notification or complaint; this address only takes bounces");
+
+  const targets = await findTargets(db, c, verp);
+  if (targets.length === 0) {
+    if (verp) throw new Rejection("550 5.1.1 unknown bounce address");
+    throw new Rejection("550 5.1.1 report does not match any message sent by this relay");
+  }
+  const at = Date.now();
+  for (const { ref, kind, status, diagnostic } of targets) {
+    await recordReport(
+      env,
+      db,
+      ref,
+      {
+        kind,
+        source: c.format === "arf" ? "arf" : c.kind === "auto_reply" ? "auto_reply" : "bounce",
+        status,
+        diagnostic,
+        extra: c.feedbackType ? { feedback_type: c.feedbackType } : {},
+      },
+      at,
+    );
+  }
+  log.info("inbound_report", { kind: c.kind, format: c.format, deliveries: targets.length });
+  return c;
+}
+
+interface Target {
+  ref: DeliveryRef;
+  kind: ReportKind;
+  status: string | null;
+  diagnostic: string | null;
+}
+
+async function findTargets(db: Db, c: Classification, verp: Exclude<VerpMatch, { kind: "plain" } | null> | null): Promise<Target[]> {
+  const kind = c.kind as ReportKind;
+  const whole = (ref: DeliveryRef): Target => ({ ref, kind, status: c.status, diagnostic: c.diagnostic });
+  if (verp?.kind === "recipient") {
+    // The envelope names the delivery; the report's own recipient may be an alias of it.
+    const ref = await findDeliveryById(db, verp.messageRecipientId);
+    return ref ? [whole(ref)] : [];
+  }
+  const candidates = verp?.kind === "message" ? await findDeliveriesOfMessage(db, verp.messageId) : null;
+  const lookup = async (email: string | null): Promise<DeliveryRef | undefined> => {
+    if (candidates) return candidates.find((r) => email !== null && r.email.toLowerCase() === email) ?? (candidates.length === 1 ? candidates[0] : undefined);
+    return c.originalMessageId ? findDeliveryByMessageIdHeader(db, c.originalMessageId, email) : undefined;
+  };
+  const failed = c.recipients.filter((r) => r.kind !== "delivered");
+  if (failed.length > 0) {
+    const out: Target[] = [];
+    for (const r of failed) {
+      const ref = await lookup(r.email);
+      if (ref && !out.some((t) => t.ref.messageRecipientId === ref.messageRecipientId)) out.push({ ref, kind: r.kind as ReportKind, status: r.status, diagnostic: r.diagnostic });
+    }
+    return out;
+  }
+  const ref = await lookup(c.recipient);
+  return ref ? [whole(ref)] : [];
+}

@@ -1,0 +1,60 @@
+// Submission by email: a workspace's app or staff mail the submission address; the message goes
+// through the same accept path as POST /v1/messages/mime. The workspace is the one owning the
+// From domain, and the From domain must be authenticated (DMARC, or aligned DKIM/SPF) by the
+// Authentication-Results header Email Routing adds.
+//
+// Recipients: the `X-Relay-Rcpt-To` header when present (comma-separated), otherwise the To
+// and Cc addresses other than the submission address itself.
+import { domainOf, parseAddressList } from "../../core/address";
+import { readRawHeaders, removeHeaderFields, toCrlf } from "../../core/raw-message";
+import type { WorkspacePrincipal } from "../../core/scopes";
+import type { Db } from "../../db/client";
+import { findWorkspaceBySenderDomain } from "../../db/inbound";
+import { acceptRaw } from "../accept";
+import { log } from "../log";
+import { authorizeSender, parseAuthResults } from "./auth-results";
+import { inboundConfig, submissionTarget } from "./config";
+import { Rejection } from "./rejection";
+
+export const RCPT_HEADER = "x-relay-rcpt-to";
+
+// Added by the receiving side or meant only for us; not part of what is relayed.
+const STRIP = ["authentication-results", "arc-seal", "arc-message-signature", "arc-authentication-results", "received-spf", "return-path", "delivered-to", "x-original-to", RCPT_HEADER];
+
+export async function processSubmission(env: Env, db: Db, message: ForwardableEmailMessage, raw: Uint8Array, slug: string): Promise<void> {
+  const cfg = inboundConfig(env);
+  const crlf = toCrlf(raw);
+  const headers = await readRawHeaders(crlf);
+  const fromDomain = domainOf(headers.from.address);
+  const owner = await findWorkspaceBySenderDomain(db, fromDomain);
+  if (!owner) throw new Rejection(`550 5.7.1 sender domain ${fromDomain} is not a verified sender domain of any workspace`);
+  if (owner.status !== "active") throw new Rejection("550 5.7.1 the sender's workspace is suspended");
+  if (slug !== "" && slug !== owner.slug) throw new Rejection(`550 5.7.1 ${fromDomain} may not submit to this address`);
+
+  const auth = authorizeSender(
+    parseAuthResults(
+      headers.parsed.headers.filter((h) => h.key === "authentication-results").map((h) => h.value),
+      cfg.authservId,
+    ),
+    fromDomain,
+  );
+  if (!auth.ok) throw new Rejection(`550 5.7.26 sender not authenticated: ${auth.reason}`);
+
+  const explicit = headers.parsed.headers.find((h) => h.key === RCPT_HEADER)?.value;
+  let rcptTo: string[];
+  if (explicit) {
+    const list = parseAddressList(explicit);
+    if (list.invalid.length > 0) throw new Rejection(`553 5.1.3 ${RCPT_HEADER}: not a valid address list`);
+    rcptTo = list.valid.map((m) => m.address);
+  } else {
+    rcptTo = [...headers.to, ...headers.cc].filter((a) => submissionTarget(cfg, a) === null && a.toLowerCase() !== message.to.toLowerCase());
+  }
+  if (rcptTo.length === 0) throw new Rejection("554 5.5.1 no recipients: put them in To/Cc or X-Relay-Rcpt-To");
+
+  const principal: WorkspacePrincipal = { kind: "inbound", workspaceId: owner.workspaceId, keyId: null, userId: null, scopes: ["send"] };
+  const outcome = await acceptRaw(
+    { env, db, principal, now: Date.now() },
+    { raw: removeHeaderFields(crlf, STRIP), mailFrom: headers.from.address, rcptTo, source: "email" },
+  );
+  log.info("inbound_submitted", { workspace_id: owner.workspaceId, message_id: outcome.body.id, replayed: outcome.replayed, auth: auth.by });
+}

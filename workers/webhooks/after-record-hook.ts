@@ -1,0 +1,51 @@
+// The dispatcher's post-processing seam: each recorded outcome becomes customer webhook events
+// (message.sent / deferred / failed / ...), delivered at once with a short timeout; what does
+// not get through is retried by the sweep.
+import { and, eq, inArray } from "drizzle-orm";
+import type { RecipientStatus } from "../../core/status";
+import { messageRecipients, providers } from "../../db/schema";
+import type { AfterRecordHook } from "../dispatcher/after-record";
+import { deliverNow } from "./deliver";
+import { queueEvents, type NewEvent, type WebhookEventType } from "./events";
+
+const EVENT_FOR: Partial<Record<RecipientStatus, WebhookEventType>> = {
+  sent: "message.sent",
+  delivered: "message.delivered",
+  deferred: "message.deferred",
+  failed: "message.failed",
+  bounced: "message.bounced",
+  complained: "message.complained",
+  suppressed: "message.suppressed",
+};
+
+export const webhookAfterRecord: AfterRecordHook = async ({ env, db }, outcome) => {
+  const relevant = outcome.recipients.filter((r) => EVENT_FOR[r.status]);
+  if (relevant.length === 0) return;
+  // Attempt numbers and the provider's type, in one round trip.
+  const [attempts, provider] = await db.batch([
+    db
+      .select({ id: messageRecipients.id, attempts: messageRecipients.attempts })
+      .from(messageRecipients)
+      .where(and(eq(messageRecipients.workspaceId, outcome.workspaceId), inArray(messageRecipients.id, relevant.map((r) => r.id)))),
+    db
+      .select({ id: providers.id, type: providers.type })
+      .from(providers)
+      .where(and(eq(providers.workspaceId, outcome.workspaceId), eq(providers.id, outcome.providerId ?? ""))),
+  ]);
+  const attemptOf = new Map(attempts.map((a) => [a.id, a.attempts]));
+  const events: NewEvent[] = relevant.map((r) => ({
+    type: EVENT_FOR[r.status]!,
+    data: {
+      message_id: outcome.messageId,
+      message_status: outcome.status,
+      recipient: r.email,
+      status: r.status,
+      provider: outcome.providerId ? { id: outcome.providerId, type: provider[0]?.type ?? null } : null,
+      provider_message_id: r.providerMessageId,
+      attempt: attemptOf.get(r.id) ?? null,
+      reason: r.reason,
+    },
+  }));
+  const queued = await queueEvents(db, outcome.workspaceId, events, outcome.at);
+  if (queued.length > 0) await deliverNow({ env, db, now: Date.now }, queued);
+};

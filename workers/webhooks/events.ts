@@ -1,0 +1,83 @@
+// Customer-facing events: one format whichever provider delivered. Each event is queued once
+// per subscribed endpoint (webhook_events row; its id is the `webhook-id`), then delivered by
+// deliver.ts right away and by the sweep until it succeeds or is given up.
+import { decryptText, encryptText, loadKeyring } from "../../core/crypto";
+import { readConfig } from "../../core/config";
+import { newId } from "../../core/ids";
+import type { Db } from "../../db/client";
+import { insertEvents, subscribedEndpoints, type WebhookEventRow } from "../../db/webhooks";
+
+export const WEBHOOK_EVENT_TYPES = [
+  "message.queued",
+  "message.sent",
+  "message.delivered",
+  "message.deferred",
+  "message.bounced",
+  "message.failed",
+  "message.complained",
+  "message.suppressed",
+  "message.opened",
+  "message.clicked",
+  "recipient.unsubscribed",
+  "provider.circuit_opened",
+  "provider.circuit_closed",
+  "endpoint.disabled",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export interface EventData {
+  message_id?: string | null;
+  recipient?: string | null;
+  status?: string | null;
+  provider?: { id: string; type: string | null } | null;
+  attempt?: number | null;
+  reason?: string | null;
+  [k: string]: unknown;
+}
+
+export interface NewEvent {
+  type: WebhookEventType;
+  data: EventData;
+}
+
+export const secretAad = (workspaceId: string, endpointId: string) => `${workspaceId}/${endpointId}/webhook-secret`;
+
+export async function sealSecret(env: Env, workspaceId: string, endpointId: string, secret: string): Promise<string> {
+  const ring = await loadKeyring(env.DATA_KEYS, readConfig(env).dataKeyId);
+  return encryptText(ring, secret, secretAad(workspaceId, endpointId));
+}
+
+export async function openSecret(env: Env, workspaceId: string, endpointId: string, sealed: string): Promise<string> {
+  const ring = await loadKeyring(env.DATA_KEYS, readConfig(env).dataKeyId);
+  return decryptText(ring, sealed, secretAad(workspaceId, endpointId));
+}
+
+/** The JSON body every endpoint receives. */
+export function eventPayload(type: string, at: number, data: EventData): Record<string, unknown> {
+  return { type, timestamp: new Date(at).toISOString(), data };
+}
+
+/** Queues events for every subscribed endpoint of the workspace; returns the queued rows. */
+export async function queueEvents(db: Db, workspaceId: string, events: NewEvent[], at: number): Promise<WebhookEventRow[]> {
+  if (events.length === 0) return [];
+  const endpoints = await subscribedEndpoints(db, workspaceId, events.map((e) => e.type));
+  if (endpoints.length === 0) return [];
+  const rows = [];
+  for (const e of events) {
+    for (const ep of endpoints) {
+      if (!ep.events.includes("*") && !ep.events.includes(e.type)) continue;
+      rows.push({
+        id: newId("wev"),
+        workspaceId,
+        endpointId: ep.id,
+        messageId: typeof e.data.message_id === "string" ? e.data.message_id : null,
+        type: e.type,
+        payload: eventPayload(e.type, at, e.data),
+        status: "pending" as const,
+        nextAttemptAt: at,
+        createdAt: at,
+      });
+    }
+  }
+  return insertEvents(db, rows);
+}
