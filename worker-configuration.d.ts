@@ -11,6 +11,7 @@ interface __BaseEnv_Env {
 	OUTBOX_GRACE_SECONDS: "60";
 	DATA_KEY_ID: "k1";
 	SWEEP_INTERVAL_SECONDS: "30";
+	HEALTH_CHECK_INTERVAL_SECONDS: "300";
 	DNS_RESOLVER_URL: "https://cloudflare-dns.com/dns-query";
 	ENVIRONMENT: "development";
 	ADMIN_TOKEN: string;

@@ -3,6 +3,7 @@
 // lost alarm is restored within a minute.
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../core/config";
+import { runHealthChecksIfDue } from "../workers/health-checks";
 import { sweepOutbox } from "../workers/outbox";
 
 export class Sweeper extends DurableObject<Env> {
@@ -13,9 +14,18 @@ export class Sweeper extends DurableObject<Env> {
     }
   }
 
+  /** Provider health checks run at most once per interval, whether cron or this alarm asks. */
+  async claimHealthRun(now: number, intervalMs: number): Promise<boolean> {
+    const last = (await this.ctx.storage.get<number>("health_run_at")) ?? 0;
+    if (now - last < intervalMs) return false;
+    await this.ctx.storage.put("health_run_at", now);
+    return true;
+  }
+
   override async alarm(): Promise<void> {
     try {
       await sweepOutbox(this.env);
+      await runHealthChecksIfDue(this.env, Date.now(), this);
     } finally {
       await this.ctx.storage.setAlarm(Date.now() + readConfig(this.env).sweepIntervalMs);
     }

@@ -3,6 +3,7 @@
 import { app } from "./api/app";
 import { handleQueue } from "./dispatcher/consumer";
 import { handleEmail } from "./email-ingest/handler";
+import { runHealthChecksIfDue } from "./health-checks";
 import { sweepOutbox } from "./outbox";
 import { runRetention } from "./retention";
 import { getSweeper } from "../durable-objects/sweeper";
@@ -19,7 +20,9 @@ export default {
     await handleQueue(batch, env);
   },
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(getSweeper(env).arm());
+    const sweeper = getSweeper(env);
+    ctx.waitUntil(sweeper.arm());
+    ctx.waitUntil(runHealthChecksIfDue(env, Date.now(), { claimHealthRun: (now, intervalMs) => sweeper.claimHealthRun(now, intervalMs) }));
     ctx.waitUntil(runRetention(env));
     await sweepOutbox(env);
   },

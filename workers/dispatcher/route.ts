@@ -9,6 +9,7 @@ import type { MessageRecipientRow } from "../../db/messages";
 import type { ProviderRow } from "../../db/providers";
 import { getProviderState } from "../../durable-objects/provider-state";
 import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
+import { withoutUnhealthy } from "../health-checks";
 import type { SendResult } from "./providers/types";
 
 export interface RouteGroup {
@@ -22,6 +23,9 @@ export interface RouteGroup {
  * recipients whose domains map to different providers form separate groups.
  */
 export async function planRoute(env: Env, workspaceId: string, routing: RoutingConfig, providers: ProviderRow[], recipients: MessageRecipientRow[], rng: () => number = Math.random): Promise<RouteGroup[]> {
+  // A provider whose latest health check failed recently is left out, like an open breaker
+  // (kept when it would leave nobody: see withoutUnhealthy).
+  providers = await withoutUnhealthy(env, workspaceId, providers);
   switch (routing.strategy) {
     case "round_robin": {
       const position = providers.length > 1 ? await getWorkspaceLimiter(env, workspaceId).nextRoundRobin() : 0;

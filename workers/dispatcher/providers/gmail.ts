@@ -9,7 +9,8 @@ import {
   type TokenRequest,
 } from "./gmail-token";
 import { classifyHttpStatus, describeError, excerpt, isAbortOrTimeout, parseRetryAfter, permanent, transient } from "./outcome";
-import type { OutboundMessage, Provider, ProviderContext, SendResult } from "./types";
+import { degraded, fromOutcome, healthy, probeTimeout } from "./probe";
+import type { OutboundMessage, ProbeContext, ProbeResult, Provider, ProviderContext, SendResult } from "./types";
 
 export { GMAIL_SEND_SCOPE };
 
@@ -198,6 +199,19 @@ export function createGmailProvider(configInput: GmailConfigInput, credentials: 
         }
       }
       return transient("unreachable");
+    },
+    /**
+     * Obtains an access token through the shared cache: a cached token proves a recent exchange
+     * worked, a fresh exchange proves the key and the delegation. Nothing else is called: the
+     * gmail.send scope allows no read-only endpoint (users.getProfile needs a wider scope).
+     */
+    async probe(ctx: ProbeContext): Promise<ProbeResult> {
+      const started = ctx.now();
+      const tok = await getGmailAccessToken({ ...tokenReq, timeoutMs: probeTimeout(ctx, config.timeout_ms) }, ctx);
+      const ms = ctx.now() - started;
+      if (tok.ok) return healthy(ms);
+      if (tok.result.status === "transient" && / 429\b/.test(tok.result.reason)) return degraded(ms, tok.result.reason);
+      return fromOutcome(tok.result, ms);
     },
   };
 }

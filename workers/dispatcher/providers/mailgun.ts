@@ -13,8 +13,9 @@
 //   recognise those codes so a network failure is not mistaken for a bad message.
 import Mailgun from "mailgun.js";
 import { z } from "zod";
-import { classifyHttpStatus, describeError, excerpt, permanent, transient } from "./outcome";
-import type { OutboundMessage, Provider, ProviderContext, SendResult } from "./types";
+import { classifyHttpStatus, describeError, excerpt, fetchWithTimeout, isAbortOrTimeout, permanent, transient } from "./outcome";
+import { degraded, healthy, probeTimeout, unhealthy } from "./probe";
+import type { OutboundMessage, ProbeContext, ProbeResult, Provider, ProviderContext, SendResult } from "./types";
 
 export const MAILGUN_BASE_URLS = { us: "https://api.mailgun.net", eu: "https://api.eu.mailgun.net" } as const;
 
@@ -100,6 +101,46 @@ export function classifyMailgunError(e: unknown): SendResult {
   return transient(`Mailgun request failed: ${describeError(e)}`);
 }
 
+/**
+ * Health probe: GET /v3/domains/{domain} (plain fetch, so the answer's status is ours to read).
+ * 401 means the key is rejected; 403 is only `degraded` because a domain sending key may send
+ * but not read the domain; 404 means the domain is unknown; a disabled domain cannot send.
+ */
+export async function probeMailgun(config: MailgunConfig, creds: MailgunCredentials, ctx: ProbeContext): Promise<ProbeResult> {
+  const url = `${mailgunBaseUrl(config)}/v3/domains/${encodeURIComponent(config.domain)}`;
+  const started = ctx.now();
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetchWithTimeout(ctx.fetch, url, { method: "GET", headers: { authorization: `Basic ${btoa(`api:${creds.api_key}`)}`, accept: "application/json" } }, probeTimeout(ctx, config.timeout_ms));
+    text = await res.text();
+  } catch (e) {
+    const ms = ctx.now() - started;
+    return unhealthy(ms, isAbortOrTimeout(e) ? `Mailgun domain check timed out after ${ms} ms` : `Mailgun unreachable (${describeError(e)})`);
+  }
+  const ms = ctx.now() - started;
+  const said = text ? `: ${excerpt(text, 200)}` : "";
+  if (res.ok) {
+    let state: unknown;
+    let disabled: unknown;
+    try {
+      const j = JSON.parse(text) as { domain?: { state?: unknown; is_disabled?: unknown } };
+      state = j.domain?.state;
+      disabled = j.domain?.is_disabled;
+    } catch {
+      return unhealthy(ms, `Mailgun domain check answered ${res.status} with invalid JSON`);
+    }
+    if (state === "disabled" || disabled === true) return unhealthy(ms, `Mailgun domain ${config.domain} is disabled`);
+    if (state === "unverified") return degraded(ms, `Mailgun domain ${config.domain} is unverified (DNS records not verified)`);
+    return healthy(ms);
+  }
+  if (res.status === 401) return unhealthy(ms, `Mailgun 401${said} (API key rejected)`);
+  if (res.status === 403) return degraded(ms, `Mailgun 403${said} (the key may not read the domain; a domain sending key cannot)`);
+  if (res.status === 404) return unhealthy(ms, `Mailgun 404${said} (domain ${config.domain} not found in Mailgun)`);
+  if (res.status === 429) return degraded(ms, `Mailgun 429${said} (rate limited)`);
+  return unhealthy(ms, `Mailgun domain check ${res.status}${said}`);
+}
+
 export function createMailgunProvider(configInput: MailgunConfigInput, credentials: MailgunCredentials): Provider {
   const config = mailgunConfigSchema.parse(configInput);
   const creds = mailgunCredentialsSchema.parse(credentials);
@@ -129,5 +170,6 @@ export function createMailgunProvider(configInput: MailgunConfigInput, credentia
         return classifyMailgunError(e);
       }
     },
+    probe: (ctx) => probeMailgun(config, creds, ctx),
   };
 }

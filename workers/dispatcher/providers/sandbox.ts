@@ -2,6 +2,7 @@
 // read back (GET /v1/messages/:id/rendered). It can also simulate failures, so the retry and
 // give-up paths can be exercised locally with no credentials.
 import { z } from "@hono/zod-openapi";
+import { healthy, unhealthy } from "./probe";
 import type { Provider, SendResult } from "./types";
 
 export const sandboxConfigSchema = z
@@ -35,6 +36,10 @@ export function createSandboxProvider(
         return { status: "permanent", reason: "sandbox: some mailboxes unavailable", providerMessageId: `sandbox-${message.deliveryId}`, recipients: bad.map((email) => ({ email, reason: "550 5.1.1 mailbox unavailable" })) };
       }
       return { status: "sent", providerMessageId: `sandbox-${message.deliveryId}` };
+    },
+    async probe() {
+      // A sandbox set to fail every send is reported unhealthy, so the health filter can be tried locally.
+      return config.simulate === "deliver" ? healthy(0) : unhealthy(0, `sandbox: simulating ${config.simulate} failures`);
     },
   };
 }

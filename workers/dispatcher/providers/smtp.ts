@@ -3,7 +3,8 @@
 import { z } from "zod";
 import { describeError, permanent, transient } from "./outcome";
 import { encodeDataPayload, SmtpCapabilityError, SmtpClient, SmtpConnectionError, SmtpReplyError, type SmtpReply } from "./smtp-client";
-import type { OutboundMessage, Provider, ProviderContext, SendResult } from "./types";
+import { fromOutcome, healthy, probeTimeout } from "./probe";
+import type { OutboundMessage, ProbeContext, ProbeResult, Provider, ProviderContext, SendResult } from "./types";
 
 const hostname = z
   .string()
@@ -147,6 +148,26 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
       } catch (e) {
         await client?.abort();
         return classifyFailure(e, where);
+      }
+    },
+    /** Connect, EHLO, STARTTLS and AUTH as configured, then QUIT: everything a send needs but MAIL. */
+    async probe(ctx: ProbeContext): Promise<ProbeResult> {
+      const started = ctx.now();
+      let client: SmtpClient | undefined;
+      try {
+        client = await SmtpClient.open({
+          host: config.host,
+          port: config.port,
+          security: config.security,
+          heloName: config.helo_name ?? "localhost",
+          timeoutMs: probeTimeout(ctx, config.timeout_ms),
+        });
+        if (config.username) await client.authenticate(config.username, creds.password ?? "");
+        await client.quit();
+        return healthy(ctx.now() - started);
+      } catch (e) {
+        await client?.abort();
+        return fromOutcome(classifyFailure(e, where), ctx.now() - started);
       }
     },
   };

@@ -63,7 +63,22 @@ export interface ProviderContext {
   fetch: typeof fetch;
 }
 
+/** A cheap liveness check of a provider (token/domain endpoint, SMTP handshake); sends nothing. */
+export interface ProbeResult {
+  status: "healthy" | "degraded" | "unhealthy";
+  latencyMs: number;
+  /** Short, log-safe explanation; never a credential. */
+  detail?: string;
+}
+
+export interface ProbeContext extends ProviderContext {
+  /** Deadline for the whole probe; providers use the smaller of this and their own timeout. */
+  timeoutMs?: number;
+}
+
 export interface Provider {
   readonly type: string;
   send(message: OutboundMessage, ctx: ProviderContext): Promise<SendResult>;
+  /** Optional health probe used by the periodic health-check job and the API. */
+  probe?(ctx: ProbeContext): Promise<ProbeResult>;
 }

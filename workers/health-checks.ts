@@ -1,0 +1,152 @@
+// Provider health checks (spec: "healthy" in the provider selection): a periodic job probes every
+// enabled provider cheaply (Mailgun's domain endpoint, Gmail's token exchange, an SMTP handshake)
+// and records the result in health_checks; routing drops providers whose latest check is
+// unhealthy and recent, the same way it skips an open breaker.
+import { z } from "zod";
+import { readConfig } from "../core/config";
+import { loadKeyring, type Keyring } from "../core/crypto";
+import { newId } from "../core/ids";
+import { getDb, type Db } from "../db/client";
+import { enabledProvidersEverywhere, insertHealthCheckQuery, latestHealth, pruneHealthChecksQuery, type HealthCheckRow } from "../db/health-checks";
+import type { ProviderRow } from "../db/providers";
+import { buildProvider } from "./dispatcher/pipeline";
+import { describeError } from "./dispatcher/providers/outcome";
+import { PROBE_DEFAULT_TIMEOUT_MS } from "./dispatcher/providers/probe";
+import type { ProbeResult } from "./dispatcher/providers/types";
+import { log } from "./log";
+
+/** Checks are kept this long; at the default 5-minute interval that is ~2,000 rows per provider. */
+export const HEALTH_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** Probes running at once in one job run. */
+export const HEALTH_CONCURRENCY = 6;
+
+const intervalSchema = z.coerce.number().int().min(10).max(86_400).default(300);
+
+/** HEALTH_CHECK_INTERVAL_SECONDS (wrangler.toml [vars]) in milliseconds. */
+export function healthCheckIntervalMs(env: object): number {
+  const raw = (env as { HEALTH_CHECK_INTERVAL_SECONDS?: unknown }).HEALTH_CHECK_INTERVAL_SECONDS;
+  const parsed = intervalSchema.safeParse(raw);
+  return (parsed.success ? parsed.data : 300) * 1000;
+}
+
+/**
+ * A check older than this no longer vouches for anything: twice the interval, so one late or
+ * lost run does not flip a provider back, but a stopped job does not exclude it forever.
+ */
+export const healthMaxAgeMs = (env: object) => 2 * healthCheckIntervalMs(env);
+
+/** Probes one provider under a hard deadline; never throws. */
+export async function probeProvider(env: Env, ring: Keyring, row: ProviderRow, timeoutMs = PROBE_DEFAULT_TIMEOUT_MS): Promise<ProbeResult> {
+  const started = Date.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // Providers bound their own network steps; this also bounds the sum (an SMTP step timeout is per step).
+  const deadline = new Promise<ProbeResult>((resolve) => {
+    timer = setTimeout(() => resolve({ status: "unhealthy", latencyMs: Date.now() - started, detail: `health check timed out after ${timeoutMs} ms` }), timeoutMs + 1000);
+  });
+  const run = (async (): Promise<ProbeResult> => {
+    try {
+      const provider = await buildProvider(env, ring, row);
+      if (!provider.probe) return { status: "healthy", latencyMs: 0, detail: `no health probe for type ${row.type}` };
+      return await provider.probe({ now: Date.now, fetch: (input, init) => fetch(input, init), timeoutMs });
+    } catch (e) {
+      // A provider that cannot even be built (undecryptable credentials, bad stored config) cannot send either.
+      return { status: "unhealthy", latencyMs: Date.now() - started, detail: `health check failed: ${describeError(e).slice(0, 300)}` };
+    }
+  })();
+  try {
+    return await Promise.race([run, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const toRow = (row: ProviderRow, r: ProbeResult, checkedAt: number) => ({
+  id: newId("hc"),
+  providerId: row.id,
+  workspaceId: row.workspaceId,
+  status: r.status,
+  latencyMs: Math.max(0, Math.round(r.latencyMs)),
+  detail: r.detail?.slice(0, 500) ?? null,
+  checkedAt,
+});
+
+/** Probes one provider now and records the result (POST /v1/providers/{id}/health-check). */
+export async function checkProviderNow(env: Env, db: Db, row: ProviderRow, now: () => number = Date.now): Promise<HealthCheckRow> {
+  const ring = await loadKeyring(env.DATA_KEYS, readConfig(env).dataKeyId);
+  const result = await probeProvider(env, ring, row);
+  const rec = toRow(row, result, now());
+  await db.batch([insertHealthCheckQuery(db, rec), pruneHealthChecksQuery(db, row.id, rec.checkedAt - HEALTH_RETENTION_MS)]);
+  return rec;
+}
+
+export interface HealthRunSummary {
+  checked: number;
+  healthy: number;
+  degraded: number;
+  unhealthy: number;
+}
+
+/** Probes every enabled provider of every workspace, records the results and prunes old ones. */
+export async function runHealthChecks(env: Env, now: number): Promise<HealthRunSummary> {
+  const db = getDb(env.DB);
+  const providers = await enabledProvidersEverywhere(db);
+  const summary: HealthRunSummary = { checked: 0, healthy: 0, degraded: 0, unhealthy: 0 };
+  if (providers.length === 0) return summary;
+  const ring = await loadKeyring(env.DATA_KEYS, readConfig(env).dataKeyId);
+  const rows: ReturnType<typeof toRow>[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < providers.length) {
+      const row = providers[next++]!;
+      const result = await probeProvider(env, ring, row);
+      rows.push(toRow(row, result, now));
+      summary[result.status]++;
+      if (result.status !== "healthy") {
+        log.warn("provider_health", { workspace_id: row.workspaceId, provider_id: row.id, status: result.status, detail: result.detail ?? null });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(HEALTH_CONCURRENCY, providers.length) }, worker));
+  summary.checked = rows.length;
+  const before = now - HEALTH_RETENTION_MS;
+  // Insert and prune together; D1 batches are transactions, so keep each one small.
+  for (let i = 0; i < rows.length; i += 50) {
+    const chunk = rows.slice(i, i + 50);
+    const [first, ...rest] = chunk.flatMap((r) => [insertHealthCheckQuery(db, r), pruneHealthChecksQuery(db, r.providerId, before)]);
+    if (first) await db.batch([first, ...rest]);
+  }
+  return summary;
+}
+
+/** Where the last run time lives (the Sweeper Durable Object): one test-and-set, shared by cron and alarm. */
+export interface HealthRunClaim {
+  claimHealthRun(now: number, intervalMs: number): Promise<boolean>;
+}
+
+/** Runs the job if the last run is at least HEALTH_CHECK_INTERVAL_SECONDS old. Never throws. */
+export async function runHealthChecksIfDue(env: Env, now: number, claim: HealthRunClaim): Promise<HealthRunSummary | null> {
+  try {
+    if (!(await claim.claimHealthRun(now, healthCheckIntervalMs(env)))) return null;
+    return await runHealthChecks(env, now);
+  } catch (e) {
+    log.error("health_checks_failed", { error: describeError(e) });
+    return null;
+  }
+}
+
+/**
+ * Routing's health filter: drops providers whose latest check is unhealthy and recent. Only asked
+ * when there is a choice (more than one provider). If every provider would be dropped the order
+ * is kept as it was: health checks are a hint, and the breakers (which see real sends) and
+ * force_send / defer then decide, rather than the probe alone stopping all mail.
+ */
+export async function withoutUnhealthy(env: Env, workspaceId: string, providers: ProviderRow[], now: number = Date.now()): Promise<ProviderRow[]> {
+  if (providers.length <= 1) return providers;
+  const latest = await latestHealth(getDb(env.DB), workspaceId, providers.map((p) => p.id));
+  const maxAge = healthMaxAgeMs(env);
+  const kept = providers.filter((p) => {
+    const h = latest.get(p.id);
+    return !(h && h.status === "unhealthy" && now - h.checkedAt <= maxAge);
+  });
+  return kept.length > 0 ? kept : providers;
+}
