@@ -5,9 +5,11 @@ import { readConfig } from "../../core/config";
 import { encryptText, loadKeyring } from "../../core/crypto";
 import { RelayError, notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
+import { latestHealth, type HealthCheckRow } from "../../db/health-checks";
 import { deleteProvider, getProvider, insertProvider, listProviders, updateProvider, type ProviderRow } from "../../db/providers";
 import { getProviderState } from "../../durable-objects/provider-state";
 import { ALL_PROVIDER_TYPES, providerType } from "../dispatcher/providers/registry";
+import { checkProviderNow } from "../health-checks";
 import { keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
@@ -54,7 +56,21 @@ const breakerSchema = z
   })
   .openapi("ProviderHealth");
 
-const providerWithHealthSchema = providerSchema.extend({ breaker: breakerSchema }).openapi("ProviderWithHealth");
+const healthCheckSchema = z
+  .object({
+    status: z.enum(["healthy", "degraded", "unhealthy"]),
+    latency_ms: z.number().nullable(),
+    detail: z.string().nullable(),
+    checked_at: z.string(),
+  })
+  .openapi("ProviderHealthCheck");
+
+const providerWithHealthSchema = providerSchema
+  .extend({ breaker: breakerSchema, health: healthCheckSchema.nullable().openapi({ description: "The latest health check; null before the first" }) })
+  .openapi("ProviderWithHealth");
+
+const healthView = (h: HealthCheckRow | undefined) =>
+  h ? { status: h.status, latency_ms: h.latencyMs, detail: h.detail, checked_at: iso(h.checkedAt)! } : null;
 
 /** Live breaker state and recent performance, from the provider's Durable Object. */
 async function health(env: Env, p: ProviderRow) {
@@ -144,8 +160,10 @@ providersApp.openapi(
     responses: { 200: { description: "Providers", content: { "application/json": { schema: z.object({ data: z.array(providerWithHealthSchema) }) } } }, ...errorResponses },
   }),
   async (c) => {
-    const rows = await listProviders(c.var.db, keyPrincipal(c.var.principal).workspaceId);
-    return c.json({ data: await Promise.all(rows.map(async (p) => ({ ...view(p), breaker: await health(c.env, p) }))) }, 200);
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const rows = await listProviders(c.var.db, ws);
+    const checks = await latestHealth(c.var.db, ws, rows.map((p) => p.id));
+    return c.json({ data: await Promise.all(rows.map(async (p) => ({ ...view(p), breaker: await health(c.env, p), health: healthView(checks.get(p.id)) }))) }, 200);
   },
 );
 
@@ -163,7 +181,24 @@ providersApp.openapi(
     const row = await getProvider(c.var.db, ws, c.req.valid("param").id);
     if (!row) throw notFound("provider");
     await getProviderState(c.env, ws, row.id).reset(ws, row.id);
-    return c.json({ ...view(row), breaker: await health(c.env, row) }, 200);
+    const checks = await latestHealth(c.var.db, ws, [row.id]);
+    return c.json({ ...view(row), breaker: await health(c.env, row), health: healthView(checks.get(row.id)) }, 200);
+  },
+);
+
+providersApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/providers/{id}/health-check",
+    summary: "Probe a provider now (also a disabled one), record the result and return it",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam },
+    responses: { 200: { description: "The check just made", content: { "application/json": { schema: healthCheckSchema } } }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const row = await getProvider(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id);
+    if (!row) throw notFound("provider");
+    return c.json(healthView(await checkProviderNow(c.env, c.var.db, row))!, 200);
   },
 );
 
