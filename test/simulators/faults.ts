@@ -4,6 +4,7 @@
 
 export type FaultTarget =
   | "mailgun"
+  | "mailgun-domain"
   | "gmail-token"
   | "gmail-send"
   | "smtp-connect"

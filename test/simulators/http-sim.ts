@@ -1,4 +1,4 @@
-// One HTTP server speaking Mailgun's messages endpoints, Google's OAuth token endpoint and
+// One HTTP server speaking Mailgun's messages and domain endpoints, Google's OAuth token endpoint and
 // Gmail's users.messages.send (simple and media upload), plus a control API under /__sim/
 // so code running inside workerd can set failure modes and read what was received.
 import http from "node:http";
@@ -93,6 +93,8 @@ export async function startHttpSim(state: SimulatorState, opts: HttpSimOptions):
     if (p.startsWith("/__sim/")) return control(req.method ?? "GET", url, body);
     const mg = /^\/v3\/([^/]+)\/(messages\.mime|messages)$/.exec(p);
     if (mg && req.method === "POST") return mailgun(req, decodeURIComponent(mg[1]!), mg[2] as "messages.mime" | "messages", body);
+    const mgDomain = /^\/v3\/domains\/([^/]+)$/.exec(p);
+    if (mgDomain && req.method === "GET") return mailgunDomain(req, decodeURIComponent(mgDomain[1]!));
     if (p === "/token" && req.method === "POST") return gmailToken(req, url, body);
     if (p === "/gmail/v1/users/me/messages/send" && req.method === "POST") return gmailSend(req, body, "send");
     if (p === "/upload/gmail/v1/users/me/messages/send" && req.method === "POST") {
@@ -138,6 +140,17 @@ export async function startHttpSim(state: SimulatorState, opts: HttpSimOptions):
     state.record({ kind: "mailgun", at: Date.now(), scope: domain, domain, endpoint, apiUser: user, to, tags, variables, fields, mime, parsed });
     const id = parsed?.messageId ?? `<${Date.now()}.${crypto.randomBytes(6).toString("hex")}@${domain}>`;
     return new Reply(200, { id, message: "Queued. Thank you." });
+  }
+
+  /** GET /v3/domains/{domain}: the health probe's target. Faults: target "mailgun-domain", scope = domain. */
+  async function mailgunDomain(req: http.IncomingMessage, domain: string): Promise<Reply | "handled"> {
+    state.count("mailgun-domain", domain);
+    const fault = await applyFault(state.faults.pick("mailgun-domain", domain), req);
+    if (fault) return fault;
+    const auth = req.headers.authorization ?? "";
+    const decoded = auth.startsWith("Basic ") ? Buffer.from(auth.slice(6), "base64").toString("utf8") : "";
+    if (decoded !== `api:${settings.mailgunApiKey}`) return new Reply(401, "Forbidden");
+    return new Reply(200, { domain: { name: domain, state: "active", is_disabled: false, type: "custom", created_at: new Date(0).toUTCString() }, receiving_dns_records: [], sending_dns_records: [] });
   }
 
   async function gmailToken(req: http.IncomingMessage, url: URL, body: Buffer): Promise<Reply | "handled"> {

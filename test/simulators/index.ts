@@ -1,5 +1,5 @@
 // Provider simulators for tests and benchmarks, in one Node process:
-//   - HTTP: Mailgun (/v3/{domain}/messages[.mime]), Google OAuth (/token), Gmail
+//   - HTTP: Mailgun (/v3/{domain}/messages[.mime], GET /v3/domains/{domain}), Google OAuth (/token), Gmail
 //     (/gmail/v1/users/me/messages/send, /upload/gmail/v1/users/me/messages/send?uploadType=media)
 //     and a control API under /__sim/ (faults, received, counts, reset, settings)
 //   - SMTP sink: STARTTLS/plain port and an implicit-TLS port, AUTH PLAIN/LOGIN
