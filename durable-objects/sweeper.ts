@@ -5,6 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../core/config";
 import { runHealthChecksIfDue } from "../workers/health-checks";
 import { sweepOutbox } from "../workers/outbox";
+import { sweepWebhooks } from "../workers/webhooks/deliver";
 
 export class Sweeper extends DurableObject<Env> {
   /** Arms the alarm if it is not already set. Idempotent. */
@@ -25,6 +26,7 @@ export class Sweeper extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     try {
       await sweepOutbox(this.env);
+      await sweepWebhooks(this.env);
       await runHealthChecksIfDue(this.env, Date.now(), this);
     } finally {
       await this.ctx.storage.setAlarm(Date.now() + readConfig(this.env).sweepIntervalMs);

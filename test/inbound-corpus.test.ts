@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 // The shared bounce corpus (../shared/corpus/bounces, real messages from many MTAs): every file
 // parses and classifies without throwing, and a table of files whose classification was checked
 // by reading each message (Action/Status fields, or the prose and its quoted SMTP reply).

@@ -5,6 +5,7 @@ import { handleQueue } from "./dispatcher/consumer";
 import { handleEmail } from "./email-ingest/handler";
 import { runHealthChecksIfDue } from "./health-checks";
 import { sweepOutbox } from "./outbox";
+import { sweepWebhooks } from "./webhooks/deliver";
 import { runRetention } from "./retention";
 import { getSweeper } from "../durable-objects/sweeper";
 
@@ -24,6 +25,7 @@ export default {
     ctx.waitUntil(sweeper.arm());
     ctx.waitUntil(runHealthChecksIfDue(env, Date.now(), { claimHealthRun: (now, intervalMs) => sweeper.claimHealthRun(now, intervalMs) }));
     ctx.waitUntil(runRetention(env));
+    ctx.waitUntil(sweepWebhooks(env));
     await sweepOutbox(env);
   },
 } satisfies ExportedHandler<Env>;

@@ -21,6 +21,8 @@ import { securitySettingsApp } from "./security-settings";
 import { validationHook } from "./validation";
 import { workspaceSettingsApp } from "./workspace-settings";
 import { workspacesApp } from "./workspaces";
+import { webhooksApp } from "./webhooks";
+import { inboundWebhooksApp, providerWebhookKeysApp } from "./inbound-webhooks";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -65,6 +67,9 @@ app.get("/metrics", metricsHandler);
 
 for (const sub of [meApp, messagesApp, domainsApp, providersApp, apiKeysApp, workspaceSettingsApp, workspacesApp]) app.route("/v1", sub);
 app.route("/v1", providerTestApp);
+app.route("/v1", webhooksApp);
+app.route("/v1", providerWebhookKeysApp);
+app.route("/", inboundWebhooksApp);
 app.route("/v1", securitySettingsApp);
 app.route("/v1", auditLogsApp);
 

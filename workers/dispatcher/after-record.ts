@@ -5,6 +5,7 @@ import type { Db } from "../../db/client";
 import type { RecipientStatus, MessageStatus } from "../../core/status";
 import { safeErrorMessage } from "../../db/errors";
 import { log } from "../log";
+import { webhookAfterRecord } from "../webhooks/after-record-hook";
 import { deliveryLogHook } from "../observability/delivery-log";
 
 export interface RecordedOutcome {
@@ -32,7 +33,7 @@ export interface HookContext {
 export type AfterRecordHook = (ctx: HookContext, outcome: RecordedOutcome) => Promise<void>;
 
 // Registered hooks, in order. (Webhook events and metrics register here as they land.)
-const hooks: AfterRecordHook[] = [deliveryLogHook];
+const hooks: AfterRecordHook[] = [deliveryLogHook, webhookAfterRecord];
 
 export async function afterRecord(ctx: HookContext, outcome: RecordedOutcome): Promise<void> {
   for (const hook of hooks) {

@@ -41,7 +41,8 @@ async function route(message: ForwardableEmailMessage, env: Env): Promise<void> 
   if (message.rawSize > max) throw new Rejection(`552 5.3.4 message is ${message.rawSize} bytes; the limit is ${max}`);
   const raw = await readLimited(message.raw, max);
   const db = getDb(env.DB);
-  const to = message.to.trim().toLowerCase();
+  // Not lowercased: VERP ids are case-sensitive (decodeVerp folds the domain itself).
+  const to = message.to.trim();
 
   const verp = cfg.bounceDomain ? decodeVerp(to, cfg.bounceDomain) : null;
   if (verp) {
