@@ -17,6 +17,7 @@ import { meApp } from "./me";
 import { messagesApp } from "./messages";
 import { providersApp } from "./providers";
 import { providerTestApp } from "./provider-test";
+import { privacyApp } from "./privacy";
 import { securitySettingsApp } from "./security-settings";
 import { validationHook } from "./validation";
 import { workspaceSettingsApp } from "./workspace-settings";
@@ -72,6 +73,7 @@ app.route("/v1", providerWebhookKeysApp);
 app.route("/", inboundWebhooksApp);
 app.route("/v1", securitySettingsApp);
 app.route("/v1", auditLogsApp);
+app.route("/v1", privacyApp);
 
 // Each route's scope, read from its auth middleware, goes into the document before it is built.
 app.use("/openapi.json", async (_c, next) => {

@@ -47,6 +47,7 @@ const NAMED_WRITES: Record<string, string> = {
   "POST /v1/domains": "domain.create",
   "POST /v1/domains/:id/verify": "domain.verify",
   "DELETE /v1/domains/:id": "domain.delete",
+  "POST /v1/privacy/erasure": "recipient.erase",
   "POST /v1/workspaces": "platform.workspace.create",
   "POST /v1/workspaces/:id/api-keys": "platform.api_key.create",
   "POST /v1/workspaces/:id/domains": "platform.domain.create",
