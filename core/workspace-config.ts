@@ -5,6 +5,7 @@ import { z } from "@hono/zod-openapi";
 import { DEFAULT_RETRY_POLICY, retryPolicySchema } from "./retry-policy";
 import { breakerConfigSchema, DEFAULT_BREAKER_CONFIG } from "./routing/breaker";
 import { domainRuleSchema, STRATEGIES } from "./routing/strategies";
+import { DEFAULT_WORKSPACE_LIMITS, workspaceLimitsSchema, type WorkspaceLimits } from "./limits/config";
 
 export const routingConfigSchema = z
   .object({
@@ -27,11 +28,13 @@ export const DEFAULT_ROUTING: RoutingConfig = routingConfigSchema.parse({});
 export const workspaceConfigSchema = z.object({
   retry_policy: retryPolicySchema.optional(),
   routing: routingConfigSchema.optional(),
+  limits: workspaceLimitsSchema.optional(),
 });
 
 export interface WorkspaceConfig {
   retry_policy: z.infer<typeof retryPolicySchema>;
   routing: RoutingConfig;
+  limits: WorkspaceLimits;
 }
 
 export function parseWorkspaceConfig(value: unknown): WorkspaceConfig {
@@ -39,5 +42,6 @@ export function parseWorkspaceConfig(value: unknown): WorkspaceConfig {
   return {
     retry_policy: (parsed.success && parsed.data.retry_policy) || DEFAULT_RETRY_POLICY,
     routing: (parsed.success && parsed.data.routing) || DEFAULT_ROUTING,
+    limits: (parsed.success && parsed.data.limits) || DEFAULT_WORKSPACE_LIMITS,
   };
 }

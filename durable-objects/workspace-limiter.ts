@@ -1,20 +1,26 @@
-// One Durable Object per workspace. Today it keeps the round-robin position, so every Worker
-// instance takes turns in the same order; the rate-limit issue adds the workspace and user
-// counters here. Until then its fetch() refuses clearly instead of pretending to limit.
+// One Durable Object per workspace: the workspace's and its users' counters (check-and-consume
+// keyed by message id, with refunds), and the round-robin position so every Worker instance
+// takes turns in the same order.
 import { DurableObject } from "cloudflare:workers";
-import { RelayError } from "../core/errors";
+import type { Decision, LimitRule } from "../core/limits/ledger";
+import { LedgerStore } from "./ledger-store";
 
 export class WorkspaceLimiter extends DurableObject<Env> {
+  private readonly ledger = new LedgerStore(this.ctx.storage);
+
+  consume(key: string, rules: LimitRule[], n: number, tz: string, now = Date.now()): Promise<Decision> {
+    return this.ledger.consume(key, rules, n, tz, now);
+  }
+
+  refund(key: string): Promise<void> {
+    return this.ledger.refund(key);
+  }
+
   /** Returns the current round-robin position and advances it (serialised by the object). */
   async nextRoundRobin(): Promise<number> {
     const position = (await this.ctx.storage.get<number>("rr")) ?? 0;
     await this.ctx.storage.put("rr", position + 1);
     return position;
-  }
-
-  override async fetch(): Promise<Response> {
-    const err = new RelayError("not_implemented", "workspace rate limits are not implemented yet");
-    return Response.json(err.toJSON(), { status: err.status });
   }
 }
 

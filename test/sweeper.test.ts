@@ -16,10 +16,4 @@ describe("sweeper", () => {
     const second = await runInDurableObject(stub, (_i: Sweeper, state) => state.storage.getAlarm());
     expect(second).toBeGreaterThan(Date.now());
   });
-
-  it("Durable Objects that later issues fill refuse clearly instead of pretending", async () => {
-    const res = await env.GLOBAL_LIMITER.getByName("x").fetch("https://do/");
-    expect(res.status).toBe(501);
-    expect(((await res.json()) as any).error.code).toBe("not_implemented");
-  });
 });

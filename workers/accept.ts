@@ -21,6 +21,10 @@ import type { Db } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
 import { findIdempotencyRecord, insertMessage, type NewMessage } from "../db/messages";
 import { enabledProvidersQuery } from "../db/providers";
+import { workspaceConfigQuery } from "../db/workspaces";
+import { userRules } from "../core/limits/config";
+import { parseWorkspaceConfig } from "../core/workspace-config";
+import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
 import { verifiedDomainQuery } from "../db/sender-domains";
 import { log } from "./log";
 
@@ -208,9 +212,10 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   const config = readConfig(env);
 
   // One round trip for every precondition the database decides.
-  const [providerRows, dlpRows, ...domainRows] = await db.batch([
+  const [providerRows, dlpRows, settingsRows, ...domainRows] = await db.batch([
     enabledProvidersQuery(db, ws).limit(1),
     dlpPolicyQuery(db, ws),
+    workspaceConfigQuery(db, ws),
     ...p.senderDomains.map((d) => verifiedDomainQuery(db, ws, d)),
   ]);
   p.senderDomains.forEach((d, i) => {
@@ -222,6 +227,19 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     throw new RelayError("no_provider", "this workspace has no enabled provider; add one with POST /v1/providers");
   }
   await enforceDlp(ctx, messageId, p, dlpRows[0]?.dlp);
+
+  // The user layer is decided here, before anything is stored: over the limit is a refusal
+  // (429), never a deferral. Consumed under the message id; refunded if the commit fails.
+  const limits = parseWorkspaceConfig(settingsRows[0]?.configuration).limits;
+  const owner = principal.userId ?? principal.keyId ?? principal.kind;
+  const limiter = getWorkspaceLimiter(env, ws);
+  const decision = await limiter.consume(`user:${messageId}`, userRules(limits, owner), p.recipients.length, limits.time_zone, now);
+  if (!decision.allowed) {
+    const seconds = Math.max(1, Math.ceil((decision.retryAt - now) / 1000));
+    throw new RelayError("rate_limited", `daily sending limit for this user reached; try again after ${new Date(decision.retryAt).toISOString()}`, {
+      "Retry-After": String(seconds),
+    });
+  }
 
   const ring = await loadKeyring(env.DATA_KEYS, config.dataKeyId);
   const body: AcceptedBody = {
@@ -296,6 +314,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     await insertMessage(db, row);
   } catch (e) {
     await discardBody(env.BODIES, stored).catch(() => {});
+    await limiter.refund(`user:${messageId}`).catch(() => {});
     // A concurrent request with the same key won the race: answer what it answered.
     const replay = idem ? await replayIfSeen(db, ws, idem).catch(() => null) : null;
     if (replay) return replay;

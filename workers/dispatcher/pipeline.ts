@@ -28,6 +28,7 @@ import type { ProviderRow } from "../../db/providers";
 import { credentialsAad } from "../api/providers";
 import { log } from "../log";
 import { afterRecord } from "./after-record";
+import { checkSendLimits, describeHold, type LimitHold } from "./limit";
 import { deliverGroup, planRoute, type GroupOutcome, type RouteGroup } from "./route";
 import { providerType } from "./providers/registry";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
@@ -61,6 +62,11 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   }
   const pending = loaded.recipients.filter((r) => isPending(r.status));
   if (pending.length === 0) return { kind: "done", status: message.status };
+  const settings = parseWorkspaceConfig(loaded.workspaceConfig);
+
+  // limit: global and workspace windows; over means wait for the window, not fail.
+  const hold = await checkSendLimits(deps.env, workspaceId, messageId, pending.length, settings.limits, now);
+  if (hold) return deferForLimit(deps, loaded, pending, hold, deliveryId);
 
   // 2. render
   const ring = await loadKeyring(deps.env.DATA_KEYS, config.dataKeyId);
@@ -77,7 +83,6 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   const others = loaded.recipients.filter((r) => !claimed.some((c) => c.id === r.id)).map((r) => r.status);
 
   // 3. route
-  const settings = parseWorkspaceConfig(loaded.workspaceConfig);
   const groups = await planRoute(deps.env, workspaceId, settings.routing, loaded.providers, claimed);
 
   // 4. deliver (groups in parallel: domain-based routing can split a message across providers)
@@ -105,6 +110,28 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
 interface Delivered {
   group: RouteGroup;
   outcome: GroupOutcome;
+}
+
+/** Over a global or workspace limit: recipients wait (no attempt spent) until the window opens. */
+async function deferForLimit(deps: PipelineDeps, loaded: Loaded, pending: MessageRecipientRow[], hold: LimitHold, deliveryId: string): Promise<JobOutcome> {
+  const { message } = loaded;
+  const at = deps.now();
+  const waiting = pending.filter((r) => r.status !== "sending");
+  const reason = describeHold(hold);
+  await recordDelivery(deps.db, {
+    workspaceId: message.workspaceId,
+    messageId: message.id,
+    at,
+    outcomes: waiting.map((r) => ({ id: r.id, status: "deferred", lastError: reason })),
+    otherStatuses: loaded.recipients.filter((r) => !waiting.includes(r)).map((r) => r.status),
+    attempts: [{ ...attemptRow(message, null, waiting, deliveryId, { status: "transient", reason }, at, at), outcome: "deferred" }],
+    notBefore: hold.retryAt,
+    enqueuedAt: hold.retryAt,
+    lastError: reason,
+    countAttempt: false,
+  });
+  log.info("delivery_deferred_by_limit", { message_id: message.id, rule: hold.rule, retry_at: hold.retryAt });
+  return { kind: "later", delaySeconds: queueDelaySeconds(hold.retryAt, at), reason };
 }
 
 /** A job that will run again later: record when, so the outbox does not add a second job meanwhile. */

@@ -1,0 +1,36 @@
+// The limit step (spec §4): global, then workspace. Over either means defer until the window
+// opens — accepted mail is never refused here (the user layer refuses at accept time).
+// Both consumptions are keyed by the message id, so redelivery never counts twice, and the
+// global one is refunded when the workspace refuses (all or nothing).
+import { globalShardRules, readGlobalLimits, workspaceRules, type WorkspaceLimits } from "../../core/limits/config";
+import { getGlobalLimiter } from "../../durable-objects/global-limiter";
+import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
+
+export interface LimitHold {
+  retryAt: number;
+  rule: string;
+}
+
+export async function checkSendLimits(env: Env, workspaceId: string, messageId: string, n: number, limits: WorkspaceLimits, now: number): Promise<LimitHold | null> {
+  const g = readGlobalLimits(env);
+  const global = getGlobalLimiter(env, messageId, g.shards);
+  // Keys carry the layer: one object may hold several layers' consumptions of one message.
+  const gd = await global.consume(`global:${messageId}`, globalShardRules(g), n, now);
+  if (!gd.allowed) return { retryAt: gd.retryAt, rule: gd.rule };
+  const wd = await getWorkspaceLimiter(env, workspaceId).consume(`workspace:${messageId}`, workspaceRules(limits), n, limits.time_zone, now);
+  if (!wd.allowed) {
+    await global.refund(`global:${messageId}`);
+    return { retryAt: wd.retryAt, rule: wd.rule };
+  }
+  return null;
+}
+
+const RULE_NAMES: Record<string, string> = {
+  "global:rate": "the relay's burst limit",
+  "global:hour": "the relay's hourly limit",
+  "global:day": "the relay's daily limit",
+  "workspace:hour": "the workspace's hourly limit",
+  "workspace:day": "the workspace's daily limit",
+};
+
+export const describeHold = (h: LimitHold) => `${RULE_NAMES[h.rule] ?? h.rule} is reached; sending resumes at ${new Date(h.retryAt).toISOString()}`;
