@@ -17,6 +17,7 @@ export default defineConfig({
           DATA_KEYS: TEST_DATA_KEYS,
           LOG_TOKEN_KEY: "test-log-token-key-0123456789",
           METRICS_TOKEN: "test-metrics-token",
+          SENTRY_DSN: "https://publickey@sentry.test/42",
           // Small limits so the oversize and R2 paths are exercised with small test bodies.
           MAX_MESSAGE_BYTES: "1048576",
           INLINE_BODY_MAX_BYTES: "4096",

@@ -1,13 +1,16 @@
 // The HTTP API: one Hono app, one sub-app per resource under /v1, one error handler.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { matchedRoutes } from "hono/route";
 import { readConfig } from "../../core/config";
 import { RelayError } from "../../core/errors";
 import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
 import { log } from "../log";
-import { metricsHandler, readyHandler } from "../observability/metrics";
+import { metricsHandler, optionalSecret, readyHandler } from "../observability/metrics";
+import { reportError } from "../observability/sentry";
 import { apiKeysApp } from "./api-keys";
 import { auditLogsApp, auditTrail } from "./audit-logs";
 import { declareRouteSecurity } from "./auth";
@@ -90,9 +93,26 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http
 
 app.notFound((c) => c.json(new RelayError("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`).toJSON(), 404));
 
+// Unexpected failures also go to Sentry when SENTRY_DSN is set (workers/observability/sentry.ts).
+function report(c: Context<AppEnv>, err: unknown, code: string): void {
+  const sent = reportError(optionalSecret(c.env, "SENTRY_DSN"), err, {
+    requestId: c.var.requestId,
+    route: matchedRoutes(c).filter((r) => r.method !== "ALL").at(-1)?.path ?? "",
+    code,
+  });
+  try {
+    c.executionCtx.waitUntil(sent);
+  } catch {
+    // No execution context (app.request in unit tests): the report runs unawaited.
+  }
+}
+
 app.onError((err, c) => {
   if (err instanceof RelayError) {
-    if (err.status >= 500) log.error("request_failed", { request_id: c.var.requestId, code: err.code, error: err.message });
+    if (err.status >= 500) {
+      log.error("request_failed", { request_id: c.var.requestId, code: err.code, error: err.message });
+      report(c, err, err.code);
+    }
     return c.json(err.toJSON(), err.status as 400, err.headers);
   }
   if (err instanceof HTTPException) {
@@ -102,5 +122,6 @@ app.onError((err, c) => {
     return c.json({ error: { code, message: err.message || "invalid request" } }, err.status);
   }
   log.error("unhandled_error", { request_id: c.var.requestId, error: safeErrorMessage(err) });
+  report(c, err, "internal_error");
   return c.json(new RelayError("internal_error", "internal error; quote the X-Request-Id header when reporting it").toJSON(), 500);
 });
