@@ -160,6 +160,7 @@ async function main() {
   }
   pidsA = workerdPids();
   results.phase_a_peak_rss_mib = peakRssMiB(pidsA);
+  results.worker_logs = { phase_a: relayA.logs };
   await relayA.mf.dispose();
   relayA = null;
 
@@ -207,6 +208,7 @@ async function main() {
     peak_rss_mib: Math.max(results.phase_a_peak_rss_mib, peakRssMiB(workerdPids())),
     workerd_processes: pidsB.length,
   };
+  results.worker_logs.phase_b = relayB.logs;
   await relayB.mf.dispose();
   relayB = null;
   stop(sims.child);

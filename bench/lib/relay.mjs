@@ -87,13 +87,27 @@ export async function startRelay({ root, outdir, stateDir, consumers, extraVars 
     // the minimal consumer runs with the relay's own queue settings
     queueConsumers: consumers ? { "bench-bare": queueConsumer(relayConsumer) } : {},
   };
+  // The Workers' console output (the relay logs every request) is counted, not printed; the
+  // first errors are kept for the report.
+  const logs = { lines: 0, errors: [] };
+  const handleStructuredLogs = ({ level, message }) => {
+    logs.lines++;
+    if ((level === "error" || /"level":"error"/.test(message)) && logs.errors.length < 10) logs.errors.push(String(message).slice(0, 500));
+  };
   const mf = new Miniflare(
-    convertV4MiniflareOptions({ resourcePersistencePath: stateDir, host: "127.0.0.1", port: 0, ...(inspectorPort ? { inspectorPort } : {}), workers: [relay, bare] }),
+    convertV4MiniflareOptions({
+      resourcePersistencePath: stateDir,
+      host: "127.0.0.1",
+      port: 0,
+      handleStructuredLogs,
+      ...(inspectorPort ? { inspectorPort } : {}),
+      workers: [relay, bare],
+    }),
   );
   const url = (await mf.ready).href.replace(/\/$/, "");
   const db = await mf.getD1Database(cfg.d1_databases[0].binding);
   await applyMigrations(db, path.join(root, cfg.d1_databases[0].migrations_dir ?? "migrations"));
-  return { mf, url, db, adminToken };
+  return { mf, url, db, adminToken, logs };
 }
 
 async function applyMigrations(db, dir) {
