@@ -13,6 +13,7 @@ import {
   workspaces,
 } from "./schema";
 import { enabledProvidersQuery } from "./providers";
+import { providerQuotaQuery } from "./provider-quotas";
 import { deriveMessageStatus, type MessageStatus, type RecipientStatus } from "../core/status";
 
 export type MessageRow = typeof messages.$inferSelect;
@@ -140,14 +141,15 @@ async function refreshMessageStatus(db: Db, workspaceId: string, id: string, at:
 
 /** Everything one delivery needs, in one round trip: message, recipients, workspace settings, providers. */
 export async function loadForDelivery(db: Db, workspaceId: string, id: string) {
-  const [msg, rcpts, ws, provs] = await db.batch([
+  const [msg, rcpts, ws, provs, quotas] = await db.batch([
     db.select().from(messages).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id))),
     db.select().from(messageRecipients).where(and(eq(messageRecipients.workspaceId, workspaceId), eq(messageRecipients.messageId, id))),
     db.select({ configuration: workspaces.configuration }).from(workspaces).where(eq(workspaces.id, workspaceId)),
     enabledProvidersQuery(db, workspaceId),
+    providerQuotaQuery(db, workspaceId),
   ]);
   const message = msg[0];
-  return message ? { message, recipients: rcpts, workspaceConfig: ws[0]?.configuration ?? {}, providers: provs } : undefined;
+  return message ? { message, recipients: rcpts, workspaceConfig: ws[0]?.configuration ?? {}, providers: provs, quotas } : undefined;
 }
 
 /**

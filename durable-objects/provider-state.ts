@@ -22,6 +22,8 @@ import { getDb } from "../db/client";
 import { recordBreakerTransitions } from "../db/breakers";
 import { safeErrorMessage } from "../db/errors";
 import { log } from "../workers/log";
+import type { LimitRule } from "../core/limits/ledger";
+import { LedgerStore } from "./ledger-store";
 
 interface Stored {
   workspaceId: string;
@@ -32,7 +34,7 @@ interface Stored {
   latencyMs: number | null;
 }
 
-export type Grant = { allowed: true; permit: Permit; startedAt: number } | { allowed: false; retryAt: number };
+export type Grant = { allowed: true; permit: Permit; startedAt: number } | { allowed: false; retryAt: number; reason: string };
 
 export interface ProviderSnapshot {
   state: BreakerState["state"];
@@ -51,6 +53,7 @@ const EWMA_ALPHA = 0.2;
 
 export class ProviderState extends DurableObject<Env> {
   private stored: Stored | null = null;
+  private readonly quota = new LedgerStore(this.ctx.storage);
 
   private async load(workspaceId: string, providerId: string): Promise<Stored> {
     if (!this.stored) {
@@ -82,14 +85,32 @@ export class ProviderState extends DurableObject<Env> {
     }
   }
 
-  /** Asks to call the provider now. */
-  async acquire(workspaceId: string, providerId: string, cfg: BreakerConfig, now = Date.now()): Promise<Grant> {
+  /**
+   * Asks to call the provider now: its breaker must allow a call and its quota (keyed by the
+   * message, so retries of one message count once) must have room. One permit, both checks.
+   */
+  async acquire(
+    workspaceId: string,
+    providerId: string,
+    cfg: BreakerConfig,
+    quota: { key: string; rules: LimitRule[]; n: number } | null = null,
+    now = Date.now(),
+  ): Promise<Grant> {
     const s = await this.load(workspaceId, providerId);
     const a = acquire(s.breaker, cfg, now);
     const inFlight = s.inFlight.filter((t) => now - t < TRIAL_PERMIT_TTL_MS);
     if (!a.allowed) {
       await this.save({ ...s, breaker: a.state, inFlight }, a.transitions);
-      return { allowed: false, retryAt: a.retryAt };
+      return { allowed: false, retryAt: a.retryAt, reason: "circuit breaker open" };
+    }
+    if (quota && quota.rules.length > 0) {
+      const d = await this.quota.consume(quota.key, quota.rules, quota.n, "UTC", now);
+      if (!d.allowed) {
+        // The trial permit (if any) was not used: do not keep it.
+        const breaker = a.permit === "trial" ? { ...a.state, trials: a.state.trials.filter((t) => t !== now) } : a.state;
+        await this.save({ ...s, breaker, inFlight }, a.transitions);
+        return { allowed: false, retryAt: d.retryAt, reason: "quota used up" };
+      }
     }
     await this.save({ ...s, breaker: a.state, inFlight: [...inFlight, now] }, a.transitions);
     return { allowed: true, permit: a.permit, startedAt: now };

@@ -79,7 +79,9 @@ export function checkCounter(c: Counter | undefined, limit: CounterLimit, n: num
 export function checkGcra(tat: number | undefined, ratePerSecond: number, burst: number, n: number, now: number): { ok: true; tat: number } | { ok: false; retryAt: number } {
   const interval = 1000 / ratePerSecond;
   const tolerance = interval * burst;
-  const base = Math.max(tat ?? now, now);
+  // An admitted request never leaves tat beyond now + tolerance; a larger value can only come
+  // from a clock that ran ahead (another machine, a test's fake clock) and must not block now.
+  const base = tat === undefined || tat > now + tolerance ? now : Math.max(tat, now);
   const newTat = base + interval * n;
   const allowAt = newTat - tolerance;
   if (allowAt > now) return { ok: false, retryAt: Math.ceil(allowAt) };

@@ -6,6 +6,8 @@ import { encryptText, loadKeyring } from "../../core/crypto";
 import { RelayError, notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { latestHealth, type HealthCheckRow } from "../../db/health-checks";
+import { providerQuotaQuery, setProviderQuota } from "../../db/provider-quotas";
+import { quotaFor } from "../../core/limits/quota";
 import { deleteProvider, getProvider, insertProvider, listProviders, updateProvider, type ProviderRow } from "../../db/providers";
 import { getProviderState } from "../../durable-objects/provider-state";
 import { ALL_PROVIDER_TYPES, providerType } from "../dispatcher/providers/registry";
@@ -22,6 +24,14 @@ const common = {
   enabled: z.boolean().optional(),
   config: z.record(z.string(), z.unknown()).optional(),
   credentials: z.record(z.string(), z.unknown()).optional().openapi({ description: "Write-only; never returned" }),
+  quota: z
+    .object({
+      daily: z.number().int().min(0).max(100_000_000).nullable().optional(),
+      per_second: z.number().int().min(1).max(100_000).nullable().optional(),
+    })
+    .strict()
+    .optional()
+    .openapi({ description: "Recipients per UTC day / per second this provider may take; null restores the type's default (Gmail 2,000/day, Mailgun 100,000/day)" }),
 };
 
 export const createProviderInput = z.object({ ...common, type: z.enum(ALL_PROVIDER_TYPES) }).strict().openapi("CreateProvider");
@@ -66,7 +76,7 @@ const healthCheckSchema = z
   .openapi("ProviderHealthCheck");
 
 const providerWithHealthSchema = providerSchema
-  .extend({ breaker: breakerSchema, health: healthCheckSchema.nullable().openapi({ description: "The latest health check; null before the first" }) })
+  .extend({ quota: z.object({ daily: z.number().nullable(), per_second: z.number().nullable() }).optional(), breaker: breakerSchema, health: healthCheckSchema.nullable().openapi({ description: "The latest health check; null before the first" }) })
   .openapi("ProviderWithHealth");
 
 const healthView = (h: HealthCheckRow | undefined) =>
@@ -147,6 +157,7 @@ providersApp.openapi(
       priority: input.priority ?? 100,
       weight: input.weight ?? 1,
     });
+    if (input.quota) await setProviderQuota(c.var.db, ws, id, input.quota, () => newId("rl"));
     return c.json(view(row), 201);
   },
 );
@@ -162,8 +173,18 @@ providersApp.openapi(
   async (c) => {
     const ws = keyPrincipal(c.var.principal).workspaceId;
     const rows = await listProviders(c.var.db, ws);
-    const checks = await latestHealth(c.var.db, ws, rows.map((p) => p.id));
-    return c.json({ data: await Promise.all(rows.map(async (p) => ({ ...view(p), breaker: await health(c.env, p), health: healthView(checks.get(p.id)) }))) }, 200);
+    const [checks, quotas] = await Promise.all([latestHealth(c.var.db, ws, rows.map((p) => p.id)), providerQuotaQuery(c.var.db, ws)]);
+    return c.json(
+      {
+        data: await Promise.all(
+          rows.map(async (p) => {
+            const q = quotaFor(p.type, quotas.filter((r) => r.providerId === p.id));
+            return { ...view(p), quota: { daily: q.daily, per_second: q.perSecond }, breaker: await health(c.env, p), health: healthView(checks.get(p.id)) };
+          }),
+        ),
+      },
+      200,
+    );
   },
 );
 
@@ -234,6 +255,7 @@ providersApp.openapi(
       Date.now(),
     );
     if (!row) throw notFound("provider");
+    if (input.quota) await setProviderQuota(c.var.db, ws, id, input.quota, () => newId("rl"));
     return c.json(view(row), 200);
   },
 );

@@ -29,6 +29,7 @@ import { credentialsAad } from "../api/providers";
 import { log } from "../log";
 import { afterRecord } from "./after-record";
 import { checkSendLimits, describeHold, type LimitHold } from "./limit";
+import { quotaFor, quotaRules } from "../../core/limits/quota";
 import { deliverGroup, planRoute, type GroupOutcome, type RouteGroup } from "./route";
 import { providerType } from "./providers/registry";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
@@ -98,7 +99,11 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
           await recordAttempt(deps, { loaded, provider, claimed: group.recipients, deliveryId, result, started, others });
         }
         return result;
-      });
+      }, (provider) => ({
+        key: `provider:${messageId}`,
+        rules: quotaRules(quotaFor(provider.type, loaded.quotas.filter((q) => q.providerId === provider.id))),
+        n: group.recipients.length,
+      }));
       return { group, outcome };
     }),
   );
@@ -251,8 +256,8 @@ function recordGroup(loaded: Loaded, policy: RetryPolicy, d: Delivered, delivery
   const { message } = loaded;
   const claimed = d.group.recipients;
   if (d.outcome.kind === "blocked") {
-    // No breaker would take a call: wait for the earliest to let one through (no attempt spent).
-    const reason = "every provider's circuit breaker is open";
+    // No provider would take a call: wait for the earliest to let one through (no attempt spent).
+    const reason = `no provider can take it now (${d.outcome.reason})`;
     if (d.outcome.retryAt - message.queuedAt > policy.max_age_seconds * 1000) {
       const gaveUp = `gave up: ${reason} past the maximum age`;
       return { outcomes: claimed.map((r) => ({ id: r.id, status: "failed", lastError: gaveUp })), lastError: gaveUp, providerId: null, called: false };

@@ -11,6 +11,7 @@ import { getProviderState } from "../../durable-objects/provider-state";
 import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
 import { withoutUnhealthy } from "../health-checks";
 import type { SendResult } from "./providers/types";
+import type { LimitRule } from "../../core/limits/ledger";
 
 export interface RouteGroup {
   recipients: MessageRecipientRow[];
@@ -65,7 +66,7 @@ export interface CallRecord {
 export type GroupOutcome =
   | { kind: "called"; calls: CallRecord[] }
   /** Every provider's breaker refused: nobody was called. */
-  | { kind: "blocked"; retryAt: number };
+  | { kind: "blocked"; retryAt: number; reason: string };
 
 /**
  * Walks the order: a provider whose breaker refuses is skipped; a transient failure fails over
@@ -81,16 +82,19 @@ export async function deliverGroup(
   forceSend: boolean,
   now: () => number,
   send: (provider: ProviderRow) => Promise<SendResult>,
+  /** The provider's quota check for this message (null: no quota). */
+  quota: (provider: ProviderRow) => { key: string; rules: LimitRule[]; n: number } | null = () => null,
 ): Promise<GroupOutcome> {
   const calls: CallRecord[] = [];
+  const reasons = new Set<string>();
   let earliest = Infinity;
   for (const provider of order) {
     if (calls.length > routing.max_failover) break;
     const state = getProviderState(env, workspaceId, provider.id);
-    // Provider quota joins the breaker here when rate limits land (one permit, both checks).
-    const grant = await state.acquire(workspaceId, provider.id, routing.breaker);
+    const grant = await state.acquire(workspaceId, provider.id, routing.breaker, quota(provider));
     if (!grant.allowed) {
       earliest = Math.min(earliest, grant.retryAt);
+      reasons.add(grant.reason);
       continue;
     }
     const call = await timed(provider, send, now);
@@ -101,7 +105,7 @@ export async function deliverGroup(
   if (calls.length > 0) return { kind: "called", calls };
   const primary = order[0];
   if (forceSend && primary) return { kind: "called", calls: [await timed(primary, send, now)] };
-  return { kind: "blocked", retryAt: Number.isFinite(earliest) ? earliest : now() + 60_000 };
+  return { kind: "blocked", retryAt: Number.isFinite(earliest) ? earliest : now() + 60_000, reason: [...reasons].join(" / ") || "no provider available" };
 }
 
 async function timed(provider: ProviderRow, send: (p: ProviderRow) => Promise<SendResult>, now: () => number): Promise<CallRecord> {
