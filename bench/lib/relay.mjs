@@ -11,6 +11,7 @@ import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_readConfig } from "wrangler";
 
 export const BARE_HOST = "bare.bench.internal";
+const UNLIMITED_GLOBAL = { GLOBAL_DAILY_LIMIT: "100000000", GLOBAL_HOURLY_LIMIT: "100000000", GLOBAL_BURST_PER_SECOND: "1000000" };
 
 export function build(root, outdir) {
   const r = spawnSync(path.join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
@@ -67,7 +68,8 @@ export async function startRelay({ root, outdir, stateDir, consumers, extraVars 
     scriptPath: "index.js",
     compatibilityDate: cfg.compatibility_date,
     compatibilityFlags: cfg.compatibility_flags,
-    bindings: { ...cfg.vars, ...extraVars, ADMIN_TOKEN: adminToken, DATA_KEYS: dataKeys },
+    // Global limits lifted: the bench measures the limiter's work, not its refusals or deferrals.
+    bindings: { ...cfg.vars, ...UNLIMITED_GLOBAL, ...extraVars, ADMIN_TOKEN: adminToken, DATA_KEYS: dataKeys },
     d1Databases: Object.fromEntries(cfg.d1_databases.map((d) => [d.binding, d.database_id])),
     r2Buckets: Object.fromEntries(cfg.r2_buckets.map((b) => [b.binding, b.bucket_name])),
     queueProducers: Object.fromEntries(cfg.queues.producers.map((p) => [p.binding, { queueName: p.queue }])),
@@ -140,6 +142,8 @@ export async function seedWorkspaces(relay, simInfo, n, from = 0) {
     const ws = await call(relay.url, "POST", "/v1/workspaces", relay.adminToken, { slug: `bench${i}`, display_name: `Bench ${i}` });
     await call(relay.url, "POST", `/v1/workspaces/${ws.id}/domains`, relay.adminToken, { domain, verified: true });
     const key = await call(relay.url, "POST", `/v1/workspaces/${ws.id}/api-keys`, relay.adminToken, { name: "bench", scopes: ["send", "read", "admin"] });
+    // Workspace and user limits lifted the same way (they are still checked on every message).
+    await call(relay.url, "PATCH", "/v1/workspace", key.key, { limits: { daily: 100_000_000, user_daily: 100_000_000 } });
     const mailgunDomain = `mg.bench${i}.example`;
     await call(relay.url, "POST", "/v1/providers", key.key, {
       name: "mailgun simulator",
