@@ -79,11 +79,13 @@ describe("logs carry no personal data", async () => {
       error: `Authorization: Bearer rk_abcdefghijklmnop failed, token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl`,
       message_id: "msg_abc",
       attempt: 2,
+      from: "closed",
     });
     vi.restoreAllMocks();
     const out = JSON.parse(lines[0]!);
     expect(out.message_id).toBe("msg_abc");
     expect(out.attempt).toBe(2);
+    expect(out.from).toBe("closed");
     expect(out.subject).toBe("[redacted]");
     expect(out.body).toBe("[redacted]");
     expect(out.text).toBe("[redacted]");

@@ -3,7 +3,8 @@
 // callers:
 //  - fields named like content (body, text, html, subject, raw, headers, attachments, variables)
 //    are replaced by "[redacted]";
-//  - fields named like a person or address (email, to, from, recipient, name, ...) are tokenized;
+//  - fields named like a person or address (email, recipient, name, ...) are tokenized, and so are
+//    envelope fields (to, from, cc, ...) holding an address;
 //  - every other string has email addresses (with any display name before them), API keys and
 //    JWTs replaced.
 // A token is a keyed HMAC-SHA256 of the lower-cased address (key: the LOG_TOKEN_KEY secret), so
@@ -40,7 +41,10 @@ export function piiToken(value: string): string {
 export const pii = (value: string | null | undefined): string | null => (value ? piiToken(value) : null);
 
 const CONTENT_KEY = /(^|_)(body|bodies|text|html|subject|content|raw|headers?|attachments?|variables|password|secret|token|authorization|credentials?)$/i;
-const PERSON_KEY = /(^|_)(e?mails?|addresse?s?|to|from|cc|bcc|recipients?|rcpt(_to)?|mail_from|sender|reply_to|(first_|last_|display_|file)?names?)$/i;
+const PERSON_KEY = /(^|_)(e?mails?|addresse?s?|recipients?|(first_|last_|display_|file)?names?)$/i;
+// Envelope-like keys also name non-personal things (a breaker going `from` closed `to` open), so
+// their values are tokenized only when they hold an address.
+const ENVELOPE_KEY = /(^|_)(to|from|cc|bcc|rcpt(_to)?|mail_from|sender|reply_to)$/i;
 
 // An address, optionally preceded by a display name ("Jane Doe <jane@x>", "\"Doe, J\" <j@x>").
 const NAMED_ADDRESS = /(?:"[^"\r\n]{0,200}"\s*|(?:[^\s<>"(),:;@]+[ \t]+){0,3})<\s*[^\s<>@]+@[^\s<>]+\s*>/g;
@@ -61,7 +65,7 @@ function clean(name: string, value: Scalar): Scalar {
   if (typeof value !== "string") return value;
   if (value.startsWith("pii_") && /^pii_[A-Za-z0-9_-]{22}$/.test(value)) return value;
   if (CONTENT_KEY.test(name)) return "[redacted]";
-  if (PERSON_KEY.test(name)) return piiToken(value);
+  if (PERSON_KEY.test(name) || (ENVELOPE_KEY.test(name) && value.includes("@"))) return piiToken(value);
   return scrub(value);
 }
 
