@@ -77,15 +77,19 @@ function keySource(config: JwtConfig): JWTVerifyGetKey {
   return set;
 }
 
-/** The unverified `iss`, used only to find which workspace's settings to verify against. */
-export function peekIssuer(token: string): string | null {
+/** The unverified `iss` and `aud`, used only to find which workspace's settings to verify against. */
+export function peekClaims(token: string): { iss: string; aud: string[] } | null {
   try {
-    const iss = decodeJwt(token).iss;
-    return typeof iss === "string" ? iss : null;
+    const { iss, aud } = decodeJwt(token);
+    if (typeof iss !== "string") return null;
+    return { iss, aud: typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud.filter((a) => typeof a === "string") : [] };
   } catch {
     return null;
   }
 }
+
+/** Whether a workspace's configured audience(s) and a token's audiences meet. */
+export const audienceMatches = (configured: string | string[], token: string[]) => [configured].flat().some((a) => token.includes(a));
 
 export function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);

@@ -22,14 +22,14 @@ export async function upsertWorkspaceSecurity(
   return row!;
 }
 
-/** Workspaces that trust tokens from `issuer`, with their status (usually one). */
+/** Workspaces that trust tokens from `issuer` (one per audience), with their status. */
 export const findJwtIssuerWorkspaces = (db: Db, issuer: string) =>
   db
     .select({ workspaceId: workspaceSecurity.workspaceId, jwt: workspaceSecurity.jwt, workspaceStatus: workspaces.status })
     .from(workspaceSecurity)
     .innerJoin(workspaces, eq(workspaces.id, workspaceSecurity.workspaceId))
     .where(eq(workspaceSecurity.jwtIssuer, issuer))
-    .limit(5)
+    .limit(500)
     .all();
 
 /**

@@ -153,6 +153,18 @@ describe("JWT bearer authentication", async () => {
     expect((await me(await sign(unknown, {}, { iss: "https://idp-remote.test/" }))).status).toBe(401);
   });
 
+  it("an issuer and audience trusted by one workspace cannot be claimed by another", async () => {
+    const intruder = await createWorkspace({ provider: null });
+    const res = await api("/v1/workspace/jwt", { method: "PUT", key: intruder.key, json: config });
+    expect(res.status).toBe(409);
+    expect((await me(await sign(k1))).status).toBe(200);
+    expect((await json(await me(await sign(k1)))).workspace_id).toBe(ws.id);
+    // A distinct audience at the same identity provider is fine.
+    expect((await api("/v1/workspace/jwt", { method: "PUT", key: intruder.key, json: { ...config, audience: "intruder-app" } })).status).toBe(200);
+    // and re-saving one's own settings is not a conflict
+    expect((await api("/v1/workspace/jwt", { method: "PUT", key: ws.key, json: config })).status).toBe(200);
+  });
+
   it("refuses unsafe issuer settings", async () => {
     const priv = { ...(await exportJWK(k1.privateKey)), kid: "x" };
     for (const bad of [

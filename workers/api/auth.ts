@@ -8,7 +8,7 @@ import { createMiddleware } from "hono/factory";
 import { sha256Hex, timingSafeEqualString } from "../../core/encoding";
 import { RelayError } from "../../core/errors";
 import { newId } from "../../core/ids";
-import { jwtConfigSchema, looksLikeJwt, peekIssuer, verifyJwt } from "../../core/jwt";
+import { audienceMatches, jwtConfigSchema, looksLikeJwt, peekClaims, verifyJwt } from "../../core/jwt";
 import type { Principal, Scope, WorkspacePrincipal } from "../../core/scopes";
 import { findApiKeyByHash } from "../../db/api-keys";
 import type { Db } from "../../db/client";
@@ -46,13 +46,14 @@ export async function authenticate(db: Db, env: Env, header: string | undefined,
  * each one's settings; the first that verifies it (issuer, audience, algorithm, key, times) wins.
  */
 async function authenticateJwt(db: Db, token: string, now: number): Promise<WorkspacePrincipal> {
-  const iss = peekIssuer(token);
-  const candidates = iss ? await findJwtIssuerWorkspaces(db, iss) : [];
+  const claims = peekClaims(token);
+  const candidates = claims ? await findJwtIssuerWorkspaces(db, claims.iss) : [];
   if (candidates.length === 0) throw new RelayError("unauthorized", "the token's issuer is not configured for any workspace");
-  let refusal: unknown = null;
+  // (issuer, audience) is unique per workspace (PUT /v1/workspace/jwt), so at most one remains.
+  let refusal: unknown = new RelayError("unauthorized", "the token's aud claim is not acceptable");
   for (const ws of candidates) {
     const config = jwtConfigSchema.safeParse(ws.jwt);
-    if (!config.success) continue;
+    if (!config.success || !audienceMatches(config.data.audience, claims!.aud)) continue;
     try {
       const verified = await verifyJwt(token, config.data, now);
       if (ws.workspaceStatus !== "active") throw new RelayError("forbidden", "the workspace is suspended");

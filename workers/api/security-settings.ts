@@ -2,12 +2,13 @@
 // settings. Admin scope; every change lands in the audit trail (see audit-logs.ts).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { dlpPolicySchema } from "../../core/dlp";
+import { RelayError } from "../../core/errors";
 import { jwtConfigSchema } from "../../core/jwt";
 import { DEFAULT_RETENTION_DAYS } from "../../db/retention";
-import { getWorkspaceSecurity, upsertWorkspaceSecurity, type WorkspaceSecurityRow } from "../../db/workspace-security";
+import { findJwtIssuerWorkspaces, getWorkspaceSecurity, upsertWorkspaceSecurity, type WorkspaceSecurityRow } from "../../db/workspace-security";
 import { keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
-import { errorResponses } from "./schemas";
+import { errorResponses, errorSchema } from "./schemas";
 import { validationHook } from "./validation";
 
 const securitySchema = z
@@ -40,11 +41,22 @@ securitySettingsApp.openapi(
     summary: "Trust bearer JWTs from an identity provider (replaces any previous issuer)",
     middleware: [requireScope("admin")] as const,
     request: { body: { content: { "application/json": { schema: jwtConfigSchema } }, required: true } },
-    responses: ok,
+    responses: { ...ok, 409: { description: "Issuer and audience already used by another workspace", content: { "application/json": { schema: errorSchema } } } },
   }),
   async (c) => {
     const config = c.req.valid("json");
-    const row = await upsertWorkspaceSecurity(c.var.db, keyPrincipal(c.var.principal).workspaceId, { jwt: config, jwtIssuer: config.issuer }, Date.now());
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    // One (issuer, audience) pair belongs to one workspace: otherwise another tenant could point
+    // at the same identity provider and have its users' tokens land in their workspace.
+    const audiences = new Set([config.audience].flat());
+    for (const other of await findJwtIssuerWorkspaces(c.var.db, config.issuer)) {
+      if (other.workspaceId === ws) continue;
+      const theirs = [(other.jwt as { audience?: string | string[] } | null)?.audience ?? []].flat();
+      if (theirs.some((a) => audiences.has(a))) {
+        throw new RelayError("conflict", "this issuer and audience are already trusted by another workspace; use a distinct audience");
+      }
+    }
+    const row = await upsertWorkspaceSecurity(c.var.db, ws, { jwt: config, jwtIssuer: config.issuer }, Date.now());
     return c.json(view(row), 200);
   },
 );
