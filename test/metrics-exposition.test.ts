@@ -208,6 +208,6 @@ describe("/health and /ready", () => {
     expect(await json(await api("/health"))).toEqual({ status: "ok" });
     const ready = await api("/ready");
     expect(ready.status).toBe(200);
-    expect(await json(ready)).toEqual({ status: "ready", checks: { d1: "ok", queue: "ok" } });
+    expect(await json(ready)).toEqual({ status: "ready", checks: { d1: "ok", queue: "ok" }, providers: { open_breakers: 0 } });
   });
 });

@@ -13,6 +13,7 @@ import type { Principal, Scope, WorkspacePrincipal } from "../../core/scopes";
 import { findApiKeyByHash } from "../../db/api-keys";
 import type { Db } from "../../db/client";
 import { findJwtIssuerWorkspaces, findOrCreateJwtUser } from "../../db/workspace-security";
+import { log } from "../log";
 import type { AppEnv } from "./context";
 
 import { API_KEY_PREFIX } from "../../core/api-key";
@@ -64,7 +65,11 @@ async function authenticateJwt(db: Db, token: string, now: number): Promise<Work
       refusal = e;
     }
   }
-  throw refusal instanceof RelayError ? refusal : new RelayError("unauthorized", "the token is not valid");
+  const err = refusal instanceof RelayError ? refusal : new RelayError("unauthorized", "the token is not valid");
+  // Failed logins against a configured issuer are logged (not audited: anyone can mint such a
+  // token, and an audit row per attempt would let them fill the table).
+  log.warn("jwt_refused", { workspace_ids: candidates.map((c) => c.workspaceId).join(","), reason: err.message });
+  throw err;
 }
 
 /** What a route's auth middleware demands; read back by `declareRouteSecurity`. */

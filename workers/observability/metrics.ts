@@ -74,7 +74,7 @@ export async function metricsHandler(c: Context<AppEnv>): Promise<Response> {
   return c.body(body, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" });
 }
 
-/** Readiness: D1 answers a query, the queue binding is present. */
+/** Readiness: D1 answers a query, the queue binding is present; open provider breakers are reported. */
 export async function readyHandler(c: Context<AppEnv>): Promise<Response> {
   const checks: Record<string, "ok" | "fail"> = {};
   try {
@@ -86,5 +86,11 @@ export async function readyHandler(c: Context<AppEnv>): Promise<Response> {
   }
   checks["queue"] = typeof c.env.DELIVERY_QUEUE?.send === "function" ? "ok" : "fail";
   const ready = Object.values(checks).every((v) => v === "ok");
-  return c.json({ status: ready ? "ready" : "not_ready", checks }, ready ? 200 : 503);
+  // Providers belong to tenants, so their state informs but never fails readiness.
+  let providers: { open_breakers: number } | null = null;
+  if (checks["d1"] === "ok") {
+    const row = await c.env.DB.prepare("SELECT COUNT(*) AS n FROM circuit_breakers WHERE state = 'open'").first<{ n: number }>().catch(() => null);
+    providers = row ? { open_breakers: row.n } : null;
+  }
+  return c.json({ status: ready ? "ready" : "not_ready", checks, providers }, ready ? 200 : 503);
 }
