@@ -19,6 +19,7 @@ let relayLog = "";
 let stateDir = "";
 let base = "";
 let apiKey = "";
+let adminKey = "";
 let domain = "";
 let bridge: TestBridge | null = null;
 
@@ -39,7 +40,15 @@ function startRelay(port: number): Promise<void> {
     // its own process group, so wrangler and both workerd processes go down together
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, RELAY_PERSIST_DIR: stateDir, RELAY_PORT: String(port), RELAY_NO_BRIDGE: "1", NO_COLOR: "1" },
+    env: {
+      ...process.env,
+      // wrangler starts with `#!/usr/bin/env node`: make that this Node (≥ 22), not an older system one
+      PATH: [path.dirname(process.execPath), process.env.PATH].join(path.delimiter),
+      RELAY_PERSIST_DIR: stateDir,
+      RELAY_PORT: String(port),
+      RELAY_NO_BRIDGE: "1",
+      NO_COLOR: "1",
+    },
   });
   relay = child;
   child.stdout!.on("data", (d: Buffer) => (relayLog += d.toString()));
@@ -74,12 +83,13 @@ beforeAll(async () => {
   await startRelay(port);
   const creds = JSON.parse(readFileSync(path.join(stateDir, "dev-credentials.json"), "utf8")) as { api_key: string; domain: string };
   domain = creds.domain;
+  adminKey = creds.api_key;
   // The dev key is admin-scoped; the bridge (unlike the relay) does not read `admin` as
-  // including `send`, so send through a dedicated send+read key, as a legacy client would.
+  // including `send`, so send through a dedicated send-only key, as a legacy client would.
   const res = await fetch(`${base}/v1/api-keys`, {
     method: "POST",
     headers: { authorization: `Bearer ${creds.api_key}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: "bridge-e2e", scopes: ["send", "read"] }),
+    body: JSON.stringify({ name: "bridge-e2e", scopes: ["send"] }),
   });
   if (res.status !== 201 && res.status !== 200) throw new Error(`creating a send key: ${res.status} ${await res.text()}`);
   apiKey = ((await res.json()) as { key: string }).key;
@@ -92,8 +102,9 @@ afterAll(async () => {
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 }, 30_000);
 
+// Reads go through the dev key (admin holds every scope, `read_bodies` for the rendered copy).
 const api = async (pathname: string): Promise<Response> =>
-  fetch(base + pathname, { headers: { authorization: `Bearer ${apiKey}` } });
+  fetch(base + pathname, { headers: { authorization: `Bearer ${adminKey}` } });
 
 function transport() {
   return nodemailer.createTransport({
