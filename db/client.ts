@@ -3,7 +3,17 @@ import * as schema from "./schema";
 
 export type Db = ReturnType<typeof drizzle<typeof schema>>;
 
-// drizzle's D1 driver is a thin wrapper (no connection state), so one per call site is cheap.
-export const getDb = (d1: D1Database): Db => drizzle(d1, { schema });
+// drizzle builds its relational config from the schema on construction (measurable per
+// request), so one instance is kept per D1 binding for the isolate's life.
+const instances = new WeakMap<D1Database, Db>();
+
+export function getDb(d1: D1Database): Db {
+  let db = instances.get(d1);
+  if (!db) {
+    db = drizzle(d1, { schema });
+    instances.set(d1, db);
+  }
+  return db;
+}
 
 export { schema };

@@ -1,32 +1,53 @@
-// Persistence for a limiter ledger (core/limits/ledger.ts) inside a Durable Object. The object
-// runs one event at a time and its storage calls hold the input gate, so check-and-consume is
-// atomic without locks.
-import { consume, emptyLedger, refund, type Decision, type LedgerState, type LimitRule } from "../core/limits/ledger";
+// Persistence for limiter counters inside a Durable Object. The counters are one small value;
+// each consumption is one SQLite row keyed by its key (message id), so "was this key already
+// counted?" is an indexed lookup and old keys are deleted in bulk, not copied on every call.
+// The object runs one event at a time and its storage calls hold the input gate, so
+// check-and-consume is atomic without locks.
+import { consume, emptyCounters, KEY_TTL_MS, refund, type Consumption, type Counters, type Decision, type LimitRule } from "../core/limits/ledger";
+
+const PRUNE_EVERY = 500;
 
 export class LedgerStore {
-  private cached: LedgerState | null = null;
+  private cached: Counters | null = null;
+  private sincePrune = 0;
+  private ready = false;
+
   constructor(private readonly storage: DurableObjectStorage) {}
 
-  private async state(): Promise<LedgerState> {
-    this.cached ??= (await this.storage.get<LedgerState>("ledger")) ?? emptyLedger();
+  private init(): void {
+    if (this.ready) return;
+    this.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS consumed (key TEXT PRIMARY KEY, at INTEGER NOT NULL, items TEXT NOT NULL); CREATE INDEX IF NOT EXISTS consumed_at ON consumed(at);",
+    );
+    this.ready = true;
+  }
+
+  private async counters(): Promise<Counters> {
+    this.cached ??= (await this.storage.get<Counters>("counters")) ?? emptyCounters();
     return this.cached;
   }
 
   async consume(key: string, rules: LimitRule[], n: number, tz: string, now: number): Promise<Decision> {
-    const r = consume(await this.state(), key, rules, n, now, tz);
-    if (r.decision.allowed && !r.decision.repeated) {
-      this.cached = r.state;
-      await this.storage.put("ledger", r.state);
+    this.init();
+    if (this.storage.sql.exec("SELECT 1 FROM consumed WHERE key = ?", key).toArray().length > 0) return { allowed: true, repeated: true };
+    const r = consume(await this.counters(), rules, n, now, tz);
+    if (!r.decision.allowed) return r.decision;
+    this.cached = r.state;
+    this.storage.sql.exec("INSERT INTO consumed (key, at, items) VALUES (?, ?, ?)", key, now, JSON.stringify(r.items));
+    await this.storage.put("counters", r.state);
+    if (++this.sincePrune >= PRUNE_EVERY) {
+      this.sincePrune = 0;
+      this.storage.sql.exec("DELETE FROM consumed WHERE at < ?", now - KEY_TTL_MS);
     }
     return r.decision;
   }
 
   async refund(key: string): Promise<void> {
-    const s = await this.state();
-    const next = refund(s, key);
-    if (next !== s) {
-      this.cached = next;
-      await this.storage.put("ledger", next);
-    }
+    this.init();
+    const row = this.storage.sql.exec<{ items: string }>("SELECT items FROM consumed WHERE key = ?", key).toArray()[0];
+    if (!row) return;
+    this.cached = refund(await this.counters(), JSON.parse(row.items) as Consumption[]);
+    this.storage.sql.exec("DELETE FROM consumed WHERE key = ?", key);
+    await this.storage.put("counters", this.cached);
   }
 }

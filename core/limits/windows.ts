@@ -24,13 +24,21 @@ export function tzOffsetMs(at: number, tz: string): number {
   return asUtc - Math.floor(at / 1000) * 1000;
 }
 
+// Settings are parsed on every accept and delivery; constructing a formatter is not free.
+const zoneValidity = new Map<string, boolean>();
+
 export function isValidTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
+  let ok = zoneValidity.get(tz);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: tz });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    if (zoneValidity.size < 1000) zoneValidity.set(tz, ok);
   }
+  return ok;
 }
 
 /** Start of the calendar window containing `now`, as a UTC instant. */

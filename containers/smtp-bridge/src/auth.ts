@@ -168,7 +168,8 @@ export class AuthGate {
         this.#byUser.fail(userKey);
         return { kind: "invalid" };
       case "valid":
-        if (!check.scopes.includes("send")) {
+        // The relay treats `admin` as holding every scope; so does the bridge.
+        if (!check.scopes.includes("send") && !check.scopes.includes("admin")) {
           this.#byIp.fail(ip);
           this.#byUser.fail(userKey);
           return { kind: "no_scope" };

@@ -84,15 +84,9 @@ beforeAll(async () => {
   const creds = JSON.parse(readFileSync(path.join(stateDir, "dev-credentials.json"), "utf8")) as { api_key: string; domain: string };
   domain = creds.domain;
   adminKey = creds.api_key;
-  // The dev key is admin-scoped; the bridge (unlike the relay) does not read `admin` as
-  // including `send`, so send through a dedicated send-only key, as a legacy client would.
-  const res = await fetch(`${base}/v1/api-keys`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${creds.api_key}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: "bridge-e2e", scopes: ["send"] }),
-  });
-  if (res.status !== 201 && res.status !== 200) throw new Error(`creating a send key: ${res.status} ${await res.text()}`);
-  apiKey = ((await res.json()) as { key: string }).key;
+  // The key `npm start` prints is admin-scoped (admin holds every scope): the README tells
+  // people to AUTH with exactly that key, so the test does too.
+  apiKey = creds.api_key;
   bridge = await startTestBridge(base, {}, { BRIDGE_LOG_LEVEL: "warn" });
 }, STARTUP_MS);
 
