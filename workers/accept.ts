@@ -22,6 +22,7 @@ import { safeErrorMessage } from "../db/errors";
 import { findIdempotencyRecord, insertMessage, type NewMessage } from "../db/messages";
 import { enabledProvidersQuery } from "../db/providers";
 import { workspaceConfigQuery } from "../db/workspaces";
+import { suppressedQuery } from "../db/suppressions";
 import { userRules } from "../core/limits/config";
 import { parseWorkspaceConfig } from "../core/workspace-config";
 import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
@@ -30,12 +31,12 @@ import { log } from "./log";
 
 export interface AcceptedRecipient {
   email: string;
-  status: "queued";
+  status: "queued" | "suppressed";
 }
 
 export interface AcceptedBody {
   id: string;
-  status: "queued";
+  status: "queued" | "failed";
   message_id: string;
   recipients: AcceptedRecipient[];
 }
@@ -212,10 +213,11 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   const config = readConfig(env);
 
   // One round trip for every precondition the database decides.
-  const [providerRows, dlpRows, settingsRows, ...domainRows] = await db.batch([
+  const [providerRows, dlpRows, settingsRows, suppressedRows, ...domainRows] = await db.batch([
     enabledProvidersQuery(db, ws).limit(1),
     dlpPolicyQuery(db, ws),
     workspaceConfigQuery(db, ws),
+    suppressedQuery(db, ws, p.recipients.map((r) => r.email)),
     ...p.senderDomains.map((d) => verifiedDomainQuery(db, ws, d)),
   ]);
   p.senderDomains.forEach((d, i) => {
@@ -233,7 +235,10 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   const limits = parseWorkspaceConfig(settingsRows[0]?.configuration).limits;
   const owner = principal.userId ?? principal.keyId ?? principal.kind;
   const limiter = getWorkspaceLimiter(env, ws);
-  const decision = await limiter.consume(`user:${messageId}`, userRules(limits, owner), p.recipients.length, limits.time_zone, now);
+  // Suppressed addresses (bounced, complained, unsubscribed) are dropped; the rest still go.
+  const suppressed = new Map(suppressedRows.map((r) => [r.email.toLowerCase(), r.status]));
+  const sendable = p.recipients.filter((r) => !suppressed.has(r.email.toLowerCase())).length;
+  const decision = await limiter.consume(`user:${messageId}`, userRules(limits, owner), sendable, limits.time_zone, now);
   if (!decision.allowed) {
     const seconds = Math.max(1, Math.ceil((decision.retryAt - now) / 1000));
     throw new RelayError("rate_limited", `daily sending limit for this user reached; try again after ${new Date(decision.retryAt).toISOString()}`, {
@@ -244,9 +249,9 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   const ring = await loadKeyring(env.DATA_KEYS, config.dataKeyId);
   const body: AcceptedBody = {
     id: messageId,
-    status: "queued",
+    status: sendable > 0 ? "queued" : "failed",
     message_id: p.messageIdHeader,
-    recipients: p.recipients.map((r) => ({ email: r.email, status: "queued" })),
+    recipients: p.recipients.map((r) => ({ email: r.email, status: suppressed.has(r.email.toLowerCase()) ? "suppressed" : "queued" })),
   };
   const stored = await storeBody(env.BODIES, ring, ws, messageId, encodeContent(p.content), config.inlineBodyMaxBytes);
   const attachmentRows = await Promise.all(
@@ -271,7 +276,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
       fromEmail: p.fromEmail,
       envelopeFrom: p.envelopeFrom,
       toEmails: p.recipients.filter((r) => r.kind !== "bcc").map((r) => r.email),
-      status: "queued",
+      status: sendable > 0 ? "queued" : "failed",
       tags: p.tags,
       metadata: p.metadata,
       bodyEnc: stored.bodyEnc,
@@ -290,7 +295,9 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
       workspaceId: ws,
       email: r.email,
       kind: r.kind,
-      status: "queued" as const,
+      ...(suppressed.has(r.email.toLowerCase())
+        ? { status: "suppressed" as const, lastError: `suppressed: the address ${suppressed.get(r.email.toLowerCase())}` }
+        : { status: "queued" as const }),
       updatedAt: now,
     })),
     headerNames: p.headerNames,
@@ -321,6 +328,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     throw e;
   }
 
+  if (sendable === 0) return { status: 202, body, replayed: false }; // nothing to deliver
   try {
     await env.DELIVERY_QUEUE.send(deliveryJob(ws, messageId));
   } catch (e) {

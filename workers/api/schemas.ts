@@ -22,9 +22,9 @@ export const idParam = z.object({ id: z.string().min(1).max(64).openapi({ param:
 export const acceptedSchema = z
   .object({
     id: z.string(),
-    status: z.literal("queued"),
+    status: z.enum(["queued", "failed"]).openapi({ description: "failed only when every recipient is suppressed" }),
     message_id: z.string().openapi({ description: "The RFC 5322 Message-ID header" }),
-    recipients: z.array(z.object({ email: z.string(), status: z.literal("queued") })),
+    recipients: z.array(z.object({ email: z.string(), status: z.enum(["queued", "suppressed"]) })),
   })
   .openapi("Accepted");
 

@@ -1,0 +1,16 @@
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
+import type { Db } from "./client";
+import { recipients } from "./schema";
+
+/** The accept path's suppression lookup: which of these addresses may not be mailed, and why. */
+export const suppressedQuery = (db: Db, workspaceId: string, emails: string[]) =>
+  db
+    .select({ email: recipients.email, status: recipients.status })
+    .from(recipients)
+    .where(
+      and(
+        eq(recipients.workspaceId, workspaceId),
+        ne(recipients.status, "active"),
+        inArray(sql`lower(${recipients.email})`, emails.length ? emails.map((e) => e.toLowerCase()) : [""]),
+      ),
+    );
