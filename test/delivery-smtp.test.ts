@@ -2,6 +2,7 @@
 // refusal that fails one recipient and delivers to the other.
 import { describe, expect, it } from "vitest";
 import { waitForStatus } from "./helpers";
+import { decodeVerp } from "../core/verp";
 import { accept, recipient, sim, sims, smtpProvider, workspaceWith } from "./simulators/delivery-fixtures";
 
 describe("SMTP smarthost through the queue", { timeout: 30_000 }, () => {
@@ -48,5 +49,17 @@ describe("SMTP smarthost through the queue", { timeout: 30_000 }, () => {
     expect(got.map((g) => g.rcptTo)).toEqual([["ok@example.net"]]);
     expect(got[0]?.parsed?.messageId).toBe(acc.message_id);
     await sim().clearFaults(from);
+  });
+  it("with VERP the envelope sender names the delivery, so a bounce can be traced back to it", async () => {
+    const ws = await workspaceWith(smtpProvider({ verp: true }));
+    const acc = await accept(ws, { to: ["solo@example.net"] });
+    const done = await waitForStatus(ws, acc.id, ["sent", "failed"], 10_000);
+    expect(done.status).toBe("sent");
+    const mr = await (await import("cloudflare:workers")).env.DB.prepare("select id from message_recipients where message_id = ?").bind(acc.id).first<{ id: string }>();
+    const verp = `bounces+${mr!.id}@bounces.relay.example`;
+    const [got] = await sim().received("smtp", verp);
+    expect(got?.mailFrom).toBe(verp);
+    expect(decodeVerp(got!.mailFrom, "bounces.relay.example")).toEqual({ kind: "recipient", messageRecipientId: mr!.id });
+    expect(got?.parsed?.from).toBe(`noreply@${ws.domain}`);
   });
 });

@@ -33,10 +33,13 @@ export const mailgunProvider = (domain: string, extra: { priority?: number; time
   credentials: { api_key: sims().mailgun.apiKey },
 });
 
-export const smtpProvider = (extra: { timeout_ms?: number } = {}) => ({
+export const smtpProvider = (extra: { timeout_ms?: number; verp?: boolean } = {}) => ({
   name: "smtp sink",
   type: "smtp",
   config: {
+    // The sink scopes faults and received mail by MAIL FROM, so tests keep the sender's own
+    // address unless they test VERP itself.
+    verp: extra.verp ?? false,
     // "localhost" is the name on the sink's test certificate, so STARTTLS verifies it.
     host: "localhost",
     port: sims().smtp.port,

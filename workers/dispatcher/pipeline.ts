@@ -28,6 +28,7 @@ import type { ProviderRow } from "../../db/providers";
 import { credentialsAad } from "../api/providers";
 import { log } from "../log";
 import { afterRecord } from "./after-record";
+import { encodeVerp } from "../../core/verp";
 import { checkSendLimits, describeHold, type LimitHold } from "./limit";
 import { quotaFor, quotaRules } from "../../core/limits/quota";
 import { deliverGroup, planRoute, type GroupOutcome, type RouteGroup } from "./route";
@@ -93,7 +94,7 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
       const outbound = await outboundFor(message, content, raw, group.recipients, deliveryId);
       const outcome = await deliverGroup(deps.env, workspaceId, settings.routing, group.order, message.forceSend || settings.routing.force_send, deps.now, async (provider) => {
         const started = deps.now();
-        const result = await sendSafely(await buildProvider(deps.env, ring, provider), outbound, deps.now);
+        const result = await sendSafely(await buildProvider(deps.env, ring, provider), envelopeFor(deps.env, provider, outbound, message, group.recipients), deps.now);
         if (result.status === "transient") {
           log.warn("provider_transient", { message_id: messageId, provider_id: provider.id, reason: result.reason });
           await recordAttempt(deps, { loaded, provider, claimed: group.recipients, deliveryId, result, started, others });
@@ -143,6 +144,17 @@ async function deferForLimit(deps: PipelineDeps, loaded: Loaded, pending: Messag
 async function wait(deps: PipelineDeps, message: MessageRow, delaySeconds: number, reason: string): Promise<JobOutcome> {
   await markDueAt(deps.db, message.workspaceId, message.id, deps.now() + delaySeconds * 1000);
   return { kind: "later", delaySeconds, reason };
+}
+
+/**
+ * Through an SMTP smarthost the envelope sender is a VERP address (bounces+<id>@BOUNCE_DOMAIN),
+ * so a bounce names the delivery it is about. API providers (Mailgun, Gmail) report bounces
+ * through their own webhooks and keep the message's sender.
+ */
+function envelopeFor(env: Env, provider: ProviderRow, outbound: OutboundMessage, message: MessageRow, recipients: MessageRecipientRow[]): OutboundMessage {
+  const domain = (env as { BOUNCE_DOMAIN?: string }).BOUNCE_DOMAIN;
+  if (provider.type !== "smtp" || !domain || (provider.config as { verp?: boolean }).verp === false) return outbound;
+  return { ...outbound, envelopeFrom: encodeVerp(recipients.length === 1 ? recipients[0]!.id : message.id, domain) };
 }
 
 async function sendSafely(provider: Provider, message: OutboundMessage, now: () => number): Promise<SendResult> {

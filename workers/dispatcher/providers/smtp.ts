@@ -30,6 +30,8 @@ export const smtpConfigSchema = z
     timeout_ms: z.number().int().min(1000).max(300_000).default(30_000),
     /** AUTH over an unencrypted connection sends the password in clear; only for loopback tests. */
     allow_plaintext_auth: z.boolean().default(false),
+    /** Envelope sender bounces+<delivery id>@BOUNCE_DOMAIN, so bounces can be matched (needs BOUNCE_DOMAIN routed to the relay). */
+    verp: z.boolean().default(true),
   })
   .strict()
   .refine((c) => !(c.username && c.security === "none" && !c.allow_plaintext_auth), {
