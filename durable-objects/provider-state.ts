@@ -24,6 +24,7 @@ import { safeErrorMessage } from "../db/errors";
 import { log } from "../workers/log";
 import type { LimitRule } from "../core/limits/ledger";
 import { LedgerStore } from "./ledger-store";
+import { queueEvents } from "../workers/webhooks/events";
 
 interface Stored {
   workspaceId: string;
@@ -78,7 +79,16 @@ export class ProviderState extends DurableObject<Env> {
       log.warn("breaker_transition", { workspace_id: s.workspaceId, provider_id: s.providerId, from: t.from, to: t.to, reason: t.reason });
     }
     try {
-      await recordBreakerTransitions(getDb(this.env.DB), s.workspaceId, s.providerId, s.breaker, transitions);
+      const db = getDb(this.env.DB);
+      await recordBreakerTransitions(db, s.workspaceId, s.providerId, s.breaker, transitions);
+      // Customers hear about opened/closed breakers through their webhooks (delivered by the sweep).
+      const events = transitions
+        .filter((t) => t.to !== "half_open")
+        .map((t) => ({
+          type: t.to === "open" ? ("provider.circuit_opened" as const) : ("provider.circuit_closed" as const),
+          data: { provider: { id: s.providerId, type: null }, status: t.to, reason: t.reason },
+        }));
+      if (events.length) await queueEvents(db, s.workspaceId, events, last.at);
     } catch (e) {
       // The DO's own storage is the source of truth; the D1 copy is for the API and reports.
       log.error("breaker_record_failed", { provider_id: s.providerId, error: safeErrorMessage(e) });

@@ -23,6 +23,8 @@ import { findIdempotencyRecord, insertMessage, type NewMessage } from "../db/mes
 import { enabledProvidersQuery } from "../db/providers";
 import { workspaceConfigQuery } from "../db/workspaces";
 import { suppressedQuery } from "../db/suppressions";
+import { endpointEventsQuery } from "../db/webhooks";
+import { queueEvents } from "./webhooks/events";
 import { userRules } from "../core/limits/config";
 import { parseWorkspaceConfig } from "../core/workspace-config";
 import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
@@ -213,11 +215,12 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   const config = readConfig(env);
 
   // One round trip for every precondition the database decides.
-  const [providerRows, dlpRows, settingsRows, suppressedRows, ...domainRows] = await db.batch([
+  const [providerRows, dlpRows, settingsRows, suppressedRows, endpointRows, ...domainRows] = await db.batch([
     enabledProvidersQuery(db, ws).limit(1),
     dlpPolicyQuery(db, ws),
     workspaceConfigQuery(db, ws),
     suppressedQuery(db, ws, p.recipients.map((r) => r.email)),
+    endpointEventsQuery(db, ws),
     ...p.senderDomains.map((d) => verifiedDomainQuery(db, ws, d)),
   ]);
   p.senderDomains.forEach((d, i) => {
@@ -328,6 +331,12 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     throw e;
   }
 
+  if (endpointRows.some((e) => e.events.includes("*") || e.events.includes("message.queued"))) {
+    // Delivered by the webhook sweep; a failure here must not turn a stored message into an error.
+    await queueEvents(db, ws, [{ type: "message.queued", data: { message_id: messageId, status: body.status, recipients: body.recipients.length } }], now).catch(
+      (e) => log.error("event_queue_failed", { message_id: messageId, error: safeErrorMessage(e) }),
+    );
+  }
   if (sendable === 0) return { status: 202, body, replayed: false }; // nothing to deliver
   try {
     await env.DELIVERY_QUEUE.send(deliveryJob(ws, messageId));
