@@ -18,6 +18,8 @@ export const routingConfigSchema = z
     max_failover: z.number().int().min(0).max(10).default(2),
     /** With every provider's breaker open, send through the primary anyway instead of deferring. */
     force_send: z.boolean().default(false),
+    /** Deliver only through providers reached over TLS (plain loopback test servers are skipped). */
+    require_tls: z.boolean().default(false),
     breaker: breakerConfigSchema.default(DEFAULT_BREAKER_CONFIG),
   })
   .strict();

@@ -11,6 +11,7 @@ import { getProviderState } from "../../durable-objects/provider-state";
 import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
 import { withoutUnhealthy } from "../health-checks";
 import type { SendResult } from "./providers/types";
+import { usesTls } from "./providers/transport";
 import type { LimitRule } from "../../core/limits/ledger";
 
 export interface RouteGroup {
@@ -23,7 +24,8 @@ export interface RouteGroup {
  * Orders the enabled providers by the workspace's strategy. domain_based can split one message:
  * recipients whose domains map to different providers form separate groups.
  */
-export async function planRoute(env: Env, workspaceId: string, routing: RoutingConfig, providers: ProviderRow[], recipients: MessageRecipientRow[], rng: () => number = Math.random): Promise<RouteGroup[]> {
+export async function planRoute(env: Env, workspaceId: string, routing: RoutingConfig, allProviders: ProviderRow[], recipients: MessageRecipientRow[], rng: () => number = Math.random): Promise<RouteGroup[]> {
+  let providers = routing.require_tls ? allProviders.filter((p) => usesTls(p.type, p.config)) : allProviders;
   // A provider whose latest health check failed recently is left out, like an open breaker
   // (kept when it would leave nobody: see withoutUnhealthy).
   providers = await withoutUnhealthy(env, workspaceId, providers);

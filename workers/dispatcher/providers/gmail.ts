@@ -1,6 +1,7 @@
 // Gmail API provider (Google Workspace, service account with domain-wide delegation):
 // users.messages.send with the rendered message base64url-encoded, or the media upload
 // endpoint (message/rfc822) when the JSON body would be too large for the simple endpoint.
+import { secureUrl } from "./transport";
 import { z } from "zod";
 import {
   GMAIL_SEND_SCOPE,
@@ -22,7 +23,7 @@ export const GMAIL_DEFAULTS = {
   max_simple_body_bytes: 5 * 1024 * 1024,
 } as const;
 
-const httpUrl = () => z.url({ protocol: /^https?$/ });
+const httpUrl = secureUrl;
 
 export const gmailConfigSchema = z.object({
   /** The Workspace mailbox the service account impersonates and sends as (JWT `sub`). */

@@ -12,6 +12,7 @@
 //   response is reported as status 400 with the axios error code as statusText; we
 //   recognise those codes so a network failure is not mistaken for a bad message.
 import Mailgun from "mailgun.js";
+import { secureUrl } from "./transport";
 import { z } from "zod";
 import { classifyHttpStatus, describeError, excerpt, fetchWithTimeout, isAbortOrTimeout, permanent, transient } from "./outcome";
 import { degraded, healthy, probeTimeout, unhealthy } from "./probe";
@@ -31,7 +32,7 @@ export const mailgunConfigSchema = z.object({
     .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "must be a domain name like mg.example.org"),
   region: z.enum(["us", "eu"]).default("us"),
   /** Overrides the region's API URL (simulators, proxies). */
-  base_url: z.url({ protocol: /^https?$/ }).optional(),
+  base_url: secureUrl().optional(),
   timeout_ms: z.number().int().min(1000).max(120_000).default(30_000),
 }).strict();
 export type MailgunConfig = z.infer<typeof mailgunConfigSchema>;

@@ -1,5 +1,6 @@
 // SMTP smarthost provider: submits the rendered message to a configured relay host
 // (implicit TLS on 465, STARTTLS on 587/2525, or plain for loopback tests) with AUTH.
+import { isLoopbackHost } from "./transport";
 import { z } from "zod";
 import { describeError, permanent, transient } from "./outcome";
 import { encodeDataPayload, SmtpCapabilityError, SmtpClient, SmtpConnectionError, SmtpReplyError, type SmtpReply } from "./smtp-client";
@@ -34,6 +35,10 @@ export const smtpConfigSchema = z
     verp: z.boolean().default(true),
   })
   .strict()
+  .refine((c) => c.security !== "none" || isLoopbackHost(c.host), {
+    message: 'security "none" is allowed only for a loopback test server; use "tls" or "starttls"',
+    path: ["security"],
+  })
   .refine((c) => !(c.username && c.security === "none" && !c.allow_plaintext_auth), {
     message: 'AUTH needs security "tls" or "starttls" (the password would cross the network in clear)',
     path: ["security"],
