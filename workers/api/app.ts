@@ -21,6 +21,7 @@ import { messagesApp } from "./messages";
 import { providersApp } from "./providers";
 import { providerTestApp } from "./provider-test";
 import { privacyApp } from "./privacy";
+import { recipientsApp } from "./recipients";
 import { securitySettingsApp } from "./security-settings";
 import { validationHook } from "./validation";
 import { workspaceSettingsApp } from "./workspace-settings";
@@ -77,6 +78,7 @@ app.route("/", inboundWebhooksApp);
 app.route("/v1", securitySettingsApp);
 app.route("/v1", auditLogsApp);
 app.route("/v1", privacyApp);
+app.route("/v1", recipientsApp);
 
 // Each route's scope, read from its auth middleware, goes into the document before it is built.
 app.use("/openapi.json", async (_c, next) => {

@@ -26,6 +26,9 @@ export const AUDITED_READS: Record<string, string> = {
   "GET /v1/messages/:id/rendered": "message.content.read",
   "GET /v1/audit-logs": "audit_logs.read",
   "GET /v1/workspace/security": "workspace.security.read",
+  "GET /v1/recipients": "recipients.list",
+  "GET /v1/recipients/:id": "recipient.read",
+  "GET /v1/suppressions": "suppressions.list",
 };
 
 /** Writes that are submissions, not configuration; recorded on the message row instead. */
@@ -48,6 +51,12 @@ const NAMED_WRITES: Record<string, string> = {
   "POST /v1/domains/:id/verify": "domain.verify",
   "DELETE /v1/domains/:id": "domain.delete",
   "POST /v1/privacy/erasure": "recipient.erase",
+  "POST /v1/recipients": "recipient.upsert",
+  "POST /v1/recipients/import": "recipient.import",
+  "PATCH /v1/recipients/:id": "recipient.update",
+  "DELETE /v1/recipients/:id": "recipient.delete",
+  "PUT /v1/recipients/:id/suppression": "recipient.suppress",
+  "DELETE /v1/recipients/:id/suppression": "recipient.reactivate",
   "POST /v1/workspaces": "platform.workspace.create",
   "POST /v1/workspaces/:id/api-keys": "platform.api_key.create",
   "POST /v1/workspaces/:id/domains": "platform.domain.create",
