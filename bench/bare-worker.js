@@ -1,6 +1,7 @@
 // Bench-only Worker, run in the same Miniflare as the relay with the same D1 database. It is the
 // floor the real paths are compared against; it is never deployed.
 //   GET  /health  a trivial route (no bindings)
+//   GET  /limiter one rate-limit decision in the relay's WorkspaceLimiter Durable Object
 //   POST /write   the bare durable write: the same D1 batch the accept path commits for a
 //                 one-recipient API message (messages row + message_recipients row) and one
 //                 queue send, with no auth, validation, limits or encryption
@@ -62,6 +63,19 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/health") return Response.json({ ok: true });
+    // One limiter decision (issue 5's benchmark): check-and-consume in a workspace's Durable
+    // Object, exactly the call the accept path makes for the user layer, with a fresh key.
+    // ?ws=<name> always hits one object; without it every request picks a new workspace.
+    if (url.pathname === "/limiter") {
+      const ws = url.searchParams.get("ws") ?? `bench-ws-${crypto.randomUUID()}`;
+      const d = await env.WORKSPACE_LIMITER.getByName(ws).consume(
+        `user:${crypto.randomUUID()}`,
+        [{ name: "user:bench:day", kind: "window", period: "day", max: 1_000_000_000 }],
+        1,
+        "UTC",
+      );
+      return Response.json(d);
+    }
     if (url.pathname === "/write" && request.method === "POST") {
       const messageId = await write(env, await request.json());
       return Response.json({ id: messageId, status: "queued" }, { status: 202 });

@@ -102,8 +102,10 @@ async function main() {
     trivial: { url: `${relayA.url}/health`, method: "GET" },
     bare_write: { url: `http://${BARE_HOST}/write`, method: "POST", headers: { "content-type": "application/json" }, body: bareBody(wsA, ["patient@example.net"]) },
     accept: { url: `${relayA.url}/v1/messages`, method: "POST", headers: auth, body: apiBody(wsA, ["patient@example.net"]) },
+    limiter_one: { url: `http://${BARE_HOST}/limiter?ws=bench-one`, method: "GET" },
+    limiter_many: { url: `http://${BARE_HOST}/limiter`, method: "GET" },
   };
-  const raw = { trivial: [], bare_write: [], accept: [] };
+  const raw = { trivial: [], bare_write: [], accept: [], limiter_one: [], limiter_many: [] };
   for (const [name, s] of Object.entries(scenarios)) {
     // warm-up: JIT, D1 pages, connection pools
     await wrk({ bin: wrkBin, ...wrkTarget(s, relayA.url), connections: CONNECTIONS, seconds: 1, tmpDir: tmp, name: `${name}-warm` });
@@ -139,6 +141,14 @@ async function main() {
     errors: raw.accept.reduce((a, r) => a + r.errors, 0),
     rps_ratio_to_bare: summarize(pairRatios("rps")),
     p99_ratio_to_bare: summarize(pairRatios("p99_ms")),
+  };
+  // Limiter decisions per second (one workspace's object, and a new object per request), and
+  // what one decision adds to a request: its p50 beside the trivial route's, same run.
+  results.limiter = {
+    one_workspace_rps: sum("limiter_one", "rps"),
+    many_workspaces_rps: sum("limiter_many", "rps"),
+    one_workspace_p50_ms: sum("limiter_one", "p50_ms"),
+    added_p50_ms: summarize(raw.limiter_one.map((l, i) => l.p50_ms - raw.trivial[i].p50_ms)),
   };
   results.raw = raw;
   // Where the time goes, in each isolate (separate runs: profiling slows them a little).

@@ -86,6 +86,8 @@ export async function startRelay({ root, outdir, stateDir, consumers, extraVars 
     bindings: { MAILGUN_BASE_URL: simInfo.mailgun.baseUrl, MAILGUN_API_KEY: simInfo.mailgun.apiKey, MAILGUN_DOMAIN: "min.bench.example" },
     d1Databases: relay.d1Databases,
     queueProducers: { BARE_QUEUE: { queueName: "bench-bare" } },
+    // The relay's own limiter class, for the limiter-decision benchmark.
+    durableObjects: { WORKSPACE_LIMITER: { className: "WorkspaceLimiter", scriptName: cfg.name, useSQLite: true } },
     // the minimal consumer runs with the relay's own queue settings
     queueConsumers: consumers ? { "bench-bare": queueConsumer(relayConsumer) } : {},
   };

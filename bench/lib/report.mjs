@@ -40,6 +40,10 @@ export function renderMarkdown(r) {
     L.push(`| 5 SMTP | smtp-source → bridge → relay (${s.sessions} sessions, ${s.messages_per_run} msgs) | ${med(s.bridge_rps)} msg/s | ${med(s.api_mime_rps)} msg/s API \`POST /v1/messages/mime\` (same N, same concurrency) | ${pctS(s.bridge_ratio_to_api)} | ≥ 80% | ${verdict(s.bridge_ratio_to_api.median >= 0.8)} |`);
     L.push(`| 5 SMTP | smtp-source → smtp-sink (bare SMTP) | ${med(s.sink_rps)} msg/s | | bridge at ${pct(s.bridge_ratio_to_sink)} of it | | |`);
   }
+  if (r.limiter) {
+    L.push(`| limits | limiter decisions, one workspace (one Durable Object) | ${med(r.limiter.one_workspace_rps)} decisions/s, p50 ${med(r.limiter.one_workspace_p50_ms, f1)} ms | ${med(r.baselines.trivial.rps)} req/s trivial route | adds ${med(r.limiter.added_p50_ms, f1)} ms p50 per accept | | |`);
+    L.push(`| limits | limiter decisions, a new workspace per request | ${med(r.limiter.many_workspaces_rps)} decisions/s | | | | |`);
+  }
   L.push(`| 6 bundle | \`wrangler deploy --dry-run\` output | ${kib(r.bundle.raw_bytes)} raw, ${kib(r.bundle.gzip_bytes)} gzip | | | ≤ 300 KiB gzip | ${verdict(r.bundle.gzip_bytes <= 300 * 1024)} |`);
   L.push(`| 6 start-up | CPU in \`wrangler check startup\` profile | ${med(r.startup.busy_ms)} ms (profile span ${med(r.startup.span_ms)} ms) | | | | |`);
   L.push("");
