@@ -57,6 +57,10 @@ export const sendMessageInput = z
     metadata: z.record(z.string().min(1).max(64), z.string().max(1024)).optional(),
     variables: z.record(z.string().min(1).max(64), z.union([z.string(), z.number(), z.boolean()])).optional(),
     force_send: z.boolean().optional(),
+    strict_variables: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Refuse (422) when the content uses a variable no recipient, message or workspace value defines and that has no default; overrides the workspace setting" }),
   })
   .strict()
   .openapi("SendMessage");
@@ -85,6 +89,8 @@ export interface NormalizedMessage {
   metadata: Record<string, string>;
   variables: Record<string, string | number | boolean>;
   forceSend: boolean;
+  /** undefined: the workspace's strict_variables setting decides. */
+  strictVariables?: boolean;
   sizeBytes: number;
 }
 
@@ -176,6 +182,7 @@ export function normalizeMessage(input: SendMessageInput, maxBytes: number): Nor
     metadata: input.metadata ?? {},
     variables: input.variables ?? {},
     forceSend: input.force_send ?? false,
+    ...(input.strict_variables !== undefined ? { strictVariables: input.strict_variables } : {}),
     sizeBytes: size,
   };
 }

@@ -27,16 +27,26 @@ export const routingConfigSchema = z
 export type RoutingConfig = z.infer<typeof routingConfigSchema>;
 export const DEFAULT_ROUTING: RoutingConfig = routingConfigSchema.parse({});
 
+export const workspaceVariablesSchema = z
+  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "variable names are letters, digits and _"), z.union([z.string().max(2000), z.number(), z.boolean()]))
+  .refine((r) => Object.keys(r).length <= 200, "at most 200 variables");
+
 export const workspaceConfigSchema = z.object({
   retry_policy: retryPolicySchema.optional(),
   routing: routingConfigSchema.optional(),
   limits: workspaceLimitsSchema.optional(),
+  /** Template variables every message may use ({{NAME}}); recipient and message values win. */
+  variables: workspaceVariablesSchema.optional(),
+  /** Refuse (422) a structured message that uses a variable nobody defines and that has no default. */
+  strict_variables: z.boolean().optional(),
 });
 
 export interface WorkspaceConfig {
   retry_policy: z.infer<typeof retryPolicySchema>;
   routing: RoutingConfig;
   limits: WorkspaceLimits;
+  variables: Record<string, string | number | boolean>;
+  strict_variables: boolean;
 }
 
 export function parseWorkspaceConfig(value: unknown): WorkspaceConfig {
@@ -45,5 +55,7 @@ export function parseWorkspaceConfig(value: unknown): WorkspaceConfig {
     retry_policy: (parsed.success && parsed.data.retry_policy) || DEFAULT_RETRY_POLICY,
     routing: (parsed.success && parsed.data.routing) || DEFAULT_ROUTING,
     limits: (parsed.success && parsed.data.limits) || DEFAULT_WORKSPACE_LIMITS,
+    variables: (parsed.success && parsed.data.variables) || {},
+    strict_variables: (parsed.success && parsed.data.strict_variables) || false,
   };
 }

@@ -2,11 +2,30 @@
 // custom fields. Encryption happens in the caller (workers/api/recipients.ts); this module only
 // moves ciphertext.
 import { and, desc, eq, inArray, lt, ne, or, sql } from "drizzle-orm";
+import { decryptText, type Keyring } from "../core/crypto";
 import type { Db } from "./client";
 import { recipientEvents, recipientListMembers, recipients } from "./schema";
 
 export type RecipientRow = typeof recipients.$inferSelect;
 export type RecipientStatus = RecipientRow["status"];
+
+export const recipientAad = (workspaceId: string, recipientId: string, what: "first_name" | "last_name" | "fields") =>
+  `${workspaceId}/${recipientId}/${what}`;
+
+export interface RecipientData {
+  firstName: string | null;
+  lastName: string | null;
+  fields: Record<string, string>;
+}
+
+/** Decrypts a profile's name and fields (the API, strict mode at accept, per-recipient rendering). */
+export async function openRecipient(keys: Keyring, r: RecipientRow): Promise<RecipientData> {
+  return {
+    firstName: r.firstNameEnc ? await decryptText(keys, r.firstNameEnc, recipientAad(r.workspaceId, r.id, "first_name")) : null,
+    lastName: r.lastNameEnc ? await decryptText(keys, r.lastNameEnc, recipientAad(r.workspaceId, r.id, "last_name")) : null,
+    fields: r.fieldsEnc ? (JSON.parse(await decryptText(keys, r.fieldsEnc, recipientAad(r.workspaceId, r.id, "fields"))) as Record<string, string>) : {},
+  };
+}
 
 // D1 binds at most 100 parameters per statement.
 const CHUNK = 90;

@@ -30,6 +30,7 @@ import { parseWorkspaceConfig } from "../core/workspace-config";
 import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
 import { verifiedDomainQuery } from "../db/sender-domains";
 import { log } from "./log";
+import { enforceStrictVariables } from "./personalize";
 
 export interface AcceptedRecipient {
   email: string;
@@ -80,6 +81,8 @@ interface Prepared {
   attachments: { filename: string; contentType: string; contentId?: string; sizeBytes: number }[];
   sizeBytes: number;
   forceSend: boolean;
+  /** Structured messages: the message's strict_variables flag (undefined: the workspace decides). */
+  strictVariables?: boolean;
 }
 
 /** Returns the stored first answer for a repeated idempotent request, or null to proceed. */
@@ -123,6 +126,7 @@ export async function acceptStructured(ctx: AcceptContext, m: NormalizedMessage,
       })),
       sizeBytes: m.sizeBytes,
       forceSend: m.forceSend,
+      ...(m.strictVariables !== undefined ? { strictVariables: m.strictVariables } : {}),
     },
     idem,
   );
@@ -235,12 +239,17 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
 
   // The user layer is decided here, before anything is stored: over the limit is a refusal
   // (429), never a deferral. Consumed under the message id; refunded if the commit fails.
-  const limits = parseWorkspaceConfig(settingsRows[0]?.configuration).limits;
+  const settings = parseWorkspaceConfig(settingsRows[0]?.configuration);
+  const limits = settings.limits;
   const owner = principal.userId ?? principal.keyId ?? principal.kind;
   const limiter = getWorkspaceLimiter(env, ws);
   // Suppressed addresses (bounced, complained, unsubscribed) are dropped; the rest still go.
   const suppressed = new Map(suppressedRows.map((r) => [r.email.toLowerCase(), r.status]));
   const sendable = p.recipients.filter((r) => !suppressed.has(r.email.toLowerCase())).length;
+  if (p.content.kind === "structured" && (p.strictVariables ?? settings.strict_variables)) {
+    const emails = p.recipients.filter((r) => !suppressed.has(r.email.toLowerCase())).map((r) => r.email);
+    await enforceStrictVariables(db, await loadKeyring(env.DATA_KEYS, config.dataKeyId), ws, p.content, settings.variables, emails);
+  }
   const decision = await limiter.consume(`user:${messageId}`, userRules(limits, owner), sendable, limits.time_zone, now);
   if (!decision.allowed) {
     const seconds = Math.max(1, Math.ceil((decision.retryAt - now) / 1000));

@@ -4,7 +4,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { parseMailbox } from "../../core/address";
 import { readConfig } from "../../core/config";
-import { decryptText, encryptText, loadKeyring, type Keyring } from "../../core/crypto";
+import { encryptText, loadKeyring, type Keyring } from "../../core/crypto";
 import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
 import { notFound, RelayError } from "../../core/errors";
 import { newId } from "../../core/ids";
@@ -12,6 +12,8 @@ import {
   deleteRecipient,
   getRecipient,
   listRecipients,
+  openRecipient,
+  recipientAad,
   recipientsByEmails,
   setRecipientStatus,
   type RecipientRow,
@@ -72,25 +74,7 @@ const rowResultSchema = z
   })
   .openapi("RecipientImportRow");
 
-export const recipientAad = (workspaceId: string, recipientId: string, what: "first_name" | "last_name" | "fields") =>
-  `${workspaceId}/${recipientId}/${what}`;
-
 const ring = (env: Env) => loadKeyring(env.DATA_KEYS, readConfig(env).dataKeyId);
-
-export interface RecipientData {
-  firstName: string | null;
-  lastName: string | null;
-  fields: Record<string, string>;
-}
-
-/** Decrypts a profile's name and fields (used by the API and by per-recipient rendering). */
-export async function openRecipient(keys: Keyring, r: RecipientRow): Promise<RecipientData> {
-  return {
-    firstName: r.firstNameEnc ? await decryptText(keys, r.firstNameEnc, recipientAad(r.workspaceId, r.id, "first_name")) : null,
-    lastName: r.lastNameEnc ? await decryptText(keys, r.lastNameEnc, recipientAad(r.workspaceId, r.id, "last_name")) : null,
-    fields: r.fieldsEnc ? (JSON.parse(await decryptText(keys, r.fieldsEnc, recipientAad(r.workspaceId, r.id, "fields"))) as Record<string, string>) : {},
-  };
-}
 
 async function view(keys: Keyring, r: RecipientRow) {
   const d = await openRecipient(keys, r);

@@ -1,0 +1,46 @@
+// Recipient data for templates: one batched lookup of the recipients' profiles, decrypted into
+// their variables (FIRST_NAME, LAST_NAME, custom fields). Used by strict mode at accept and by
+// per-recipient rendering in the dispatcher.
+import type { StructuredContent } from "../core/content";
+import type { Keyring } from "../core/crypto";
+import { RelayError } from "../core/errors";
+import { recipientVariables, unknownVariables, usesVariables } from "../core/variables";
+import type { Db } from "../db/client";
+import { openRecipient, recipientsByEmails } from "../db/recipients";
+
+/** The templated parts of structured content (raw MIME is never templated). */
+export const templatedParts = (c: StructuredContent): (string | undefined)[] => [c.subject, c.text, c.html];
+
+export const contentUsesVariables = (c: StructuredContent): boolean => usesVariables(...templatedParts(c));
+
+/** Lower-cased address → that recipient's variables; addresses without a profile are absent. */
+export async function loadRecipientVariables(db: Db, keys: Keyring, workspaceId: string, emails: string[]): Promise<Map<string, Record<string, string>>> {
+  const rows = await recipientsByEmails(db, workspaceId, emails);
+  const out = new Map<string, Record<string, string>>();
+  for (const r of rows) out.set(r.email.toLowerCase(), recipientVariables(await openRecipient(keys, r)));
+  return out;
+}
+
+/**
+ * Strict mode: every variable used without a default must have a value for every recipient
+ * (from their profile, the message or the workspace); otherwise 422 naming the first unknown.
+ */
+export async function enforceStrictVariables(
+  db: Db,
+  keys: Keyring,
+  workspaceId: string,
+  content: StructuredContent,
+  workspaceVariables: Record<string, unknown>,
+  emails: string[],
+): Promise<void> {
+  if (!contentUsesVariables(content)) return;
+  const shared = new Set([...Object.keys(content.variables), ...Object.keys(workspaceVariables)]);
+  const unknown = new Set(unknownVariables(shared, ...templatedParts(content)));
+  if (unknown.size === 0) return;
+  // What is left must come from every recipient's own profile.
+  const profiles = await loadRecipientVariables(db, keys, workspaceId, emails);
+  const missing = [...unknown].filter((name) => emails.length === 0 || emails.some((e) => profiles.get(e.toLowerCase())?.[name] === undefined));
+  if (missing.length > 0) {
+    throw new RelayError("unprocessable", `unknown variable${missing.length > 1 ? "s" : ""}: ${missing.join(", ")} (strict_variables is on; define ${missing.length > 1 ? "them" : "it"} or add a default like {{${missing[0]}|...}})`);
+  }
+}
