@@ -4,7 +4,7 @@
 import type { StructuredContent } from "../core/content";
 import type { Keyring } from "../core/crypto";
 import { RelayError } from "../core/errors";
-import { recipientVariables, unknownVariables, usesVariables } from "../core/variables";
+import { recipientVariables, renderTemplate, unknownVariables, usesVariables } from "../core/variables";
 import type { Db } from "../db/client";
 import { openRecipient, recipientsByEmails } from "../db/recipients";
 
@@ -43,4 +43,28 @@ export async function enforceStrictVariables(
   if (missing.length > 0) {
     throw new RelayError("unprocessable", `unknown variable${missing.length > 1 ? "s" : ""}: ${missing.join(", ")} (strict_variables is on; define ${missing.length > 1 ? "them" : "it"} or add a default like {{${missing[0]}|...}})`);
   }
+}
+
+/**
+ * One recipient's copy of templated content: only their own address in To (no Cc, nobody
+ * else's address), and every variable resolved for them (recipient > message > workspace >
+ * default), HTML-escaped in the HTML part, CR/LF-free in the subject.
+ */
+export function personalCopy(
+  content: StructuredContent,
+  email: string,
+  recipient: Record<string, string>,
+  workspaceVariables: Record<string, string | number | boolean>,
+): StructuredContent {
+  const lower = email.toLowerCase();
+  const own = [...content.to, ...content.cc].find((m) => m.address.toLowerCase() === lower) ?? { address: email, name: "" };
+  const sources = { recipient, message: content.variables, workspace: workspaceVariables };
+  return {
+    ...content,
+    to: [own],
+    cc: [],
+    subject: renderTemplate(content.subject, sources, "header"),
+    ...(content.text !== undefined ? { text: renderTemplate(content.text, sources, "text") } : {}),
+    ...(content.html !== undefined ? { html: renderTemplate(content.html, sources, "html") } : {}),
+  };
 }

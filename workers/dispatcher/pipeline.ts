@@ -27,6 +27,7 @@ import {
 import type { ProviderRow } from "../../db/providers";
 import { credentialsAad } from "../api/providers";
 import { log } from "../log";
+import { contentUsesVariables, loadRecipientVariables, personalCopy } from "../personalize";
 import { afterRecord } from "./after-record";
 import { encodeVerp } from "../../core/verp";
 import { checkSendLimits, describeHold, type LimitHold } from "./limit";
@@ -73,7 +74,11 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   // 2. render
   const ring = await loadKeyring(deps.env.DATA_KEYS, config.dataKeyId);
   const content = decodeContent(await loadBody(deps.env.BODIES, ring, workspaceId, messageId, message));
-  const raw = await renderMime(content, { messageIdHeader: message.messageIdHeader, date: new Date(message.queuedAt) });
+  const renderOpts = { messageIdHeader: message.messageIdHeader, date: new Date(message.queuedAt) };
+  // Templated structured content goes out as one copy per recipient (rendered below, after
+  // routing); anything else is rendered once for everyone. Raw MIME is never templated.
+  const fanOut = content.kind === "structured" && contentUsesVariables(content);
+  const raw = fanOut ? null : await renderMime(content, renderOpts);
 
   // Claim before calling anyone: a recipient already `sent` is never claimed again.
   const claimed = await claimRecipients(deps.db, workspaceId, messageId, pending.map((r) => r.id), now, SENDING_LEASE_MS);
@@ -85,13 +90,26 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   const others = loaded.recipients.filter((r) => !claimed.some((c) => c.id === r.id)).map((r) => r.status);
 
   // 3. route
-  const groups = await planRoute(deps.env, workspaceId, settings.routing, loaded.providers, claimed);
+  let groups = await planRoute(deps.env, workspaceId, settings.routing, loaded.providers, claimed);
+  // Fan-out: one group (one provider call) per recipient, each with its own rendered copy.
+  const copies = new Map<string, { content: MessageContent; raw: Uint8Array }>();
+  if (fanOut && content.kind === "structured") {
+    groups = groups.flatMap((g) => g.recipients.map((r) => ({ recipients: [r], order: g.order })));
+    const profiles = await loadRecipientVariables(deps.db, ring, workspaceId, claimed.map((r) => r.email));
+    for (const r of claimed) {
+      const copy = personalCopy(content, r.email, profiles.get(r.email.toLowerCase()) ?? {}, settings.variables);
+      copies.set(r.id, { content: copy, raw: await renderMime(copy, renderOpts) });
+    }
+  }
 
   // 4. deliver (groups in parallel: domain-based routing can split a message across providers)
   const delivered = await Promise.all(
     groups.map(async (group): Promise<Delivered> => {
       if (group.order.length === 0) return { group, outcome: { kind: "called", calls: [] } };
-      const outbound = await outboundFor(message, content, raw, group.recipients, deliveryId);
+      const copy = copies.get(group.recipients[0]!.id);
+      const outbound = copy
+        ? await outboundFor(message, copy.content, copy.raw, group.recipients, deliveryId)
+        : await outboundFor(message, content, raw!, group.recipients, deliveryId);
       const outcome = await deliverGroup(deps.env, workspaceId, settings.routing, group.order, message.forceSend || settings.routing.force_send, deps.now, async (provider) => {
         const started = deps.now();
         const result = await sendSafely(await buildProvider(deps.env, ring, provider), envelopeFor(deps.env, provider, outbound, message, group.recipients), deps.now);
