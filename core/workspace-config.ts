@@ -2,6 +2,7 @@
 // back to defaults at read time (the write path validates strictly), so one bad value can
 // never stop a workspace's mail.
 import { z } from "@hono/zod-openapi";
+import { trendingQuestionsSchema, type TrendingQuestions } from "./trending";
 import { DEFAULT_RETRY_POLICY, retryPolicySchema } from "./retry-policy";
 import { breakerConfigSchema, DEFAULT_BREAKER_CONFIG } from "./routing/breaker";
 import { domainRuleSchema, STRATEGIES } from "./routing/strategies";
@@ -39,6 +40,8 @@ export const workspaceConfigSchema = z.object({
   variables: workspaceVariablesSchema.optional(),
   /** Refuse (422) a structured message that uses a variable nobody defines and that has no default. */
   strict_variables: z.boolean().optional(),
+  /** <<TRENDING_QUESTION>>: the current questions and how one is chosen per message. */
+  trending_questions: trendingQuestionsSchema.optional(),
 });
 
 export interface WorkspaceConfig {
@@ -47,6 +50,7 @@ export interface WorkspaceConfig {
   limits: WorkspaceLimits;
   variables: Record<string, string | number | boolean>;
   strict_variables: boolean;
+  trending_questions: TrendingQuestions;
 }
 
 export function parseWorkspaceConfig(value: unknown): WorkspaceConfig {
@@ -57,5 +61,6 @@ export function parseWorkspaceConfig(value: unknown): WorkspaceConfig {
     limits: (parsed.success && parsed.data.limits) || DEFAULT_WORKSPACE_LIMITS,
     variables: (parsed.success && parsed.data.variables) || {},
     strict_variables: (parsed.success && parsed.data.strict_variables) || false,
+    trending_questions: (parsed.success && parsed.data.trending_questions) || { questions: [], rule: "latest" },
   };
 }

@@ -248,7 +248,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   const sendable = p.recipients.filter((r) => !suppressed.has(r.email.toLowerCase())).length;
   if (p.content.kind === "structured" && (p.strictVariables ?? settings.strict_variables)) {
     const emails = p.recipients.filter((r) => !suppressed.has(r.email.toLowerCase())).map((r) => r.email);
-    await enforceStrictVariables(db, await loadKeyring(env.DATA_KEYS, config.dataKeyId), ws, p.content, settings.variables, emails);
+    await enforceStrictVariables(db, await loadKeyring(env.DATA_KEYS, config.dataKeyId), ws, p.content, settings.variables, emails, settings.trending_questions);
   }
   const decision = await limiter.consume(`user:${messageId}`, userRules(limits, owner), sendable, limits.time_zone, now);
   if (!decision.allowed) {

@@ -4,6 +4,7 @@
 import type { StructuredContent } from "../core/content";
 import type { Keyring } from "../core/crypto";
 import { RelayError } from "../core/errors";
+import { usesTrending, type TrendingQuestions } from "../core/trending";
 import { recipientVariables, renderTemplate, unknownVariables, usesVariables } from "../core/variables";
 import type { Db } from "../db/client";
 import { openRecipient, recipientsByEmails } from "../db/recipients";
@@ -32,7 +33,11 @@ export async function enforceStrictVariables(
   content: StructuredContent,
   workspaceVariables: Record<string, unknown>,
   emails: string[],
+  trending: TrendingQuestions,
 ): Promise<void> {
+  if (usesTrending(content) && trending.questions.length === 0) {
+    throw new RelayError("unprocessable", "unknown variable: TRENDING_QUESTION (strict_variables is on and the workspace has no trending questions; set them with PUT /v1/workspace/trending-questions)");
+  }
   if (!contentUsesVariables(content)) return;
   const shared = new Set([...Object.keys(content.variables), ...Object.keys(workspaceVariables)]);
   const unknown = new Set(unknownVariables(shared, ...templatedParts(content)));

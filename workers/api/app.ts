@@ -22,6 +22,7 @@ import { providersApp } from "./providers";
 import { providerTestApp } from "./provider-test";
 import { privacyApp } from "./privacy";
 import { recipientsApp } from "./recipients";
+import { trendingQuestionsApp } from "./trending-questions";
 import { securitySettingsApp } from "./security-settings";
 import { validationHook } from "./validation";
 import { workspaceSettingsApp } from "./workspace-settings";
@@ -79,6 +80,7 @@ app.route("/v1", securitySettingsApp);
 app.route("/v1", auditLogsApp);
 app.route("/v1", privacyApp);
 app.route("/v1", recipientsApp);
+app.route("/v1", trendingQuestionsApp);
 
 // Each route's scope, read from its auth middleware, goes into the document before it is built.
 app.use("/openapi.json", async (_c, next) => {

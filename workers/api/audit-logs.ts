@@ -57,6 +57,7 @@ const NAMED_WRITES: Record<string, string> = {
   "DELETE /v1/recipients/:id": "recipient.delete",
   "PUT /v1/recipients/:id/suppression": "recipient.suppress",
   "DELETE /v1/recipients/:id/suppression": "recipient.reactivate",
+  "PUT /v1/workspace/trending-questions": "workspace.trending_questions.set",
   "POST /v1/workspaces": "platform.workspace.create",
   "POST /v1/workspaces/:id/api-keys": "platform.api_key.create",
   "POST /v1/workspaces/:id/domains": "platform.domain.create",

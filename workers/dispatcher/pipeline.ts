@@ -27,6 +27,7 @@ import {
 import type { ProviderRow } from "../../db/providers";
 import { credentialsAad } from "../api/providers";
 import { log } from "../log";
+import { applyTrending, pickTrendingQuestion } from "../../core/trending";
 import { contentUsesVariables, loadRecipientVariables, personalCopy } from "../personalize";
 import { afterRecord } from "./after-record";
 import { encodeVerp } from "../../core/verp";
@@ -73,7 +74,9 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
 
   // 2. render
   const ring = await loadKeyring(deps.env.DATA_KEYS, config.dataKeyId);
-  const content = decodeContent(await loadBody(deps.env.BODIES, ring, workspaceId, messageId, message));
+  let content = decodeContent(await loadBody(deps.env.BODIES, ring, workspaceId, messageId, message));
+  // <<TRENDING_QUESTION>>: one question per message, the same for every recipient and retry.
+  if (content.kind === "structured") content = applyTrending(content, pickTrendingQuestion(settings.trending_questions, message.id, message.queuedAt));
   const renderOpts = { messageIdHeader: message.messageIdHeader, date: new Date(message.queuedAt) };
   // Templated structured content goes out as one copy per recipient (rendered below, after
   // routing); anything else is rendered once for everyone. Raw MIME is never templated.

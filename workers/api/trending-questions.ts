@@ -1,0 +1,49 @@
+// /v1/workspace/trending-questions: the workspace's <<TRENDING_QUESTION>> list and selection
+// rule, stored in the workspace settings (core/trending.ts chooses one per message).
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { notFound } from "../../core/errors";
+import { trendingQuestionsSchema } from "../../core/trending";
+import { parseWorkspaceConfig } from "../../core/workspace-config";
+import { getWorkspace, updateWorkspaceConfiguration } from "../../db/workspaces";
+import { keyPrincipal, requireScope } from "./auth";
+import type { AppEnv } from "./context";
+import { errorResponses } from "./schemas";
+import { validationHook } from "./validation";
+
+export const trendingQuestionsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+const ok = { description: "The stored list and rule", content: { "application/json": { schema: trendingQuestionsSchema } } };
+
+trendingQuestionsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/workspace/trending-questions",
+    summary: "The trending questions and their selection rule",
+    middleware: [requireScope("read")] as const,
+    responses: { 200: ok, ...errorResponses },
+  }),
+  async (c) => {
+    const ws = await getWorkspace(c.var.db, keyPrincipal(c.var.principal).workspaceId);
+    if (!ws) throw notFound("workspace");
+    return c.json(parseWorkspaceConfig(ws.configuration).trending_questions, 200);
+  },
+);
+
+trendingQuestionsApp.openapi(
+  createRoute({
+    method: "put",
+    path: "/workspace/trending-questions",
+    summary: "Replace the trending questions (newest first) and the rule: latest, rotating (daily) or random (per message)",
+    middleware: [requireScope("admin")] as const,
+    request: { body: { content: { "application/json": { schema: trendingQuestionsSchema } }, required: true } },
+    responses: { 200: ok, ...errorResponses },
+  }),
+  async (c) => {
+    const id = keyPrincipal(c.var.principal).workspaceId;
+    const ws = await getWorkspace(c.var.db, id);
+    if (!ws) throw notFound("workspace");
+    const value = c.req.valid("json");
+    const row = await updateWorkspaceConfiguration(c.var.db, id, { ...ws.configuration, trending_questions: value }, Date.now());
+    return c.json(parseWorkspaceConfig(row!.configuration).trending_questions, 200);
+  },
+);
