@@ -74,4 +74,23 @@ describe("per-recipient fan-out", { timeout: 30_000 }, () => {
     const [got] = await sim().received("mailgun", domain);
     expect(got?.parsed?.subject).toBe("Hello there");
   });
+
+  it("each copy counts against the provider's quota", async () => {
+    const domain = `${uniq("fan")}.example.org`;
+    const ws = await workspaceWith({ ...mailgunProvider(domain), quota: { daily: 2 } });
+    await api("/v1/recipients/import", { method: "POST", key: ws.key, json: PEOPLE });
+    const acc = await accept(ws, { to: PEOPLE.map((p) => p.email), text: "Hi {{FIRST_NAME}}" });
+    const deadline = Date.now() + 10_000;
+    let statuses: string[] = [];
+    while (Date.now() < deadline) {
+      const d = await json(await api(`/v1/messages/${acc.id}`, { key: ws.key }));
+      statuses = d.recipients.map((r: any) => r.status).sort();
+      if (!statuses.includes("queued") && !statuses.includes("sending")) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The third waits for tomorrow's quota (past this workspace's 1-hour maximum age: failed).
+    expect(statuses.filter((x) => x === "sent")).toHaveLength(2);
+    expect(["deferred", "failed"]).toContain(statuses.find((x) => x !== "sent"));
+    expect(await sim().received("mailgun", domain)).toHaveLength(2);
+  });
 });

@@ -95,23 +95,24 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   // 3. route
   let groups = await planRoute(deps.env, workspaceId, settings.routing, loaded.providers, claimed);
   // Fan-out: one group (one provider call) per recipient, each with its own rendered copy.
-  const copies = new Map<string, { content: MessageContent; raw: Uint8Array }>();
+  // Copies are rendered when their call is made (attachments would not fit in memory 500 times
+  // over), and at most FAN_OUT_CONCURRENCY calls run at once.
+  const copies = new Map<string, MessageContent>();
   if (fanOut && content.kind === "structured") {
     groups = groups.flatMap((g) => g.recipients.map((r) => ({ recipients: [r], order: g.order })));
     const profiles = await loadRecipientVariables(deps.db, ring, workspaceId, claimed.map((r) => r.email));
-    for (const r of claimed) {
-      const copy = personalCopy(content, r.email, profiles.get(r.email.toLowerCase()) ?? {}, settings.variables);
-      copies.set(r.id, { content: copy, raw: await renderMime(copy, renderOpts) });
-    }
+    for (const r of claimed) copies.set(r.id, personalCopy(content, r.email, profiles.get(r.email.toLowerCase()) ?? {}, settings.variables));
   }
 
   // 4. deliver (groups in parallel: domain-based routing can split a message across providers)
-  const delivered = await Promise.all(
-    groups.map(async (group): Promise<Delivered> => {
+  const delivered = await mapLimit(
+    groups,
+    fanOut ? FAN_OUT_CONCURRENCY : groups.length,
+    async (group): Promise<Delivered> => {
       if (group.order.length === 0) return { group, outcome: { kind: "called", calls: [] } };
       const copy = copies.get(group.recipients[0]!.id);
       const outbound = copy
-        ? await outboundFor(message, copy.content, copy.raw, group.recipients, deliveryId)
+        ? await outboundFor(message, copy, await renderMime(copy, renderOpts), group.recipients, deliveryId)
         : await outboundFor(message, content, raw!, group.recipients, deliveryId);
       const outcome = await deliverGroup(deps.env, workspaceId, settings.routing, group.order, message.forceSend || settings.routing.force_send, deps.now, async (provider) => {
         const started = deps.now();
@@ -122,16 +123,34 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
         }
         return result;
       }, (provider) => ({
-        key: `provider:${messageId}`,
+        // A per-recipient copy is its own consumption (the key is remembered, so one key per message would count only the first copy).
+        key: copy ? `provider:${messageId}:${group.recipients[0]!.id}` : `provider:${messageId}`,
         rules: quotaRules(quotaFor(provider.type, loaded.quotas.filter((q) => q.providerId === provider.id))),
         n: group.recipients.length,
       }));
       return { group, outcome };
-    }),
+    },
   );
 
   // 5. record
   return record(deps, loaded, settings.retry_policy, claimed, others, delivered, deliveryId);
+}
+
+/** Provider calls in flight at once for one message's per-recipient copies. */
+export const FAN_OUT_CONCURRENCY = 6;
+
+/** Maps with at most `limit` calls in flight; results keep the input order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
 }
 
 interface Delivered {
