@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { env } from "cloudflare:workers";
 import { DEFAULT_BREAKER_CONFIG } from "../core/routing/breaker";
 import { getProviderState } from "../durable-objects/provider-state";
-import { api, createWorkspace, json, message } from "./helpers";
+import { api, createWorkspace, json, message, waitForStatus } from "./helpers";
 
 const eventsOf = async (workspaceId: string, type: string) =>
   (await env.DB.prepare("select payload from webhook_events where workspace_id = ? and type = ?").bind(workspaceId, type).all<{ payload: string }>()).results.map((r) => JSON.parse(r.payload));
@@ -36,6 +36,21 @@ describe("webhook events from accept and breakers", () => {
     const quiet = await createWorkspace();
     await api("/v1/messages", { method: "POST", key: quiet.key, json: message(quiet) });
     expect(await eventsOf(quiet.id, "message.queued")).toHaveLength(0);
+    vi.restoreAllMocks();
+  });
+
+  it("delivery events carry the id of the request that accepted the message", async () => {
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
+    const ws = await createWorkspace();
+    expect((await api("/v1/webhooks", { method: "POST", key: ws.key, json: { url: "https://hooks.test/sent", events: ["message.sent"] } })).status).toBe(201);
+    const res = await api("/v1/messages", { method: "POST", key: ws.key, json: message(ws) });
+    const requestId = res.headers.get("x-request-id");
+    expect(requestId).toBeTruthy();
+    const { id } = await json(res);
+    await waitForStatus(ws, id, ["sent"]);
+    const sent = await eventsOf(ws.id, "message.sent");
+    expect(sent).toHaveLength(1);
+    expect(JSON.stringify(sent[0])).toContain(requestId!);
     vi.restoreAllMocks();
   });
 });

@@ -11,6 +11,8 @@ import { deliveryLogHook } from "../observability/delivery-log";
 export interface RecordedOutcome {
   workspaceId: string;
   messageId: string;
+  /** The id of the request that accepted the message, carried into logs and webhooks. */
+  requestId: string | null;
   /** The message's status after this record. */
   status: MessageStatus;
   at: number;

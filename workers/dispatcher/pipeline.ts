@@ -395,6 +395,7 @@ async function record(
   await afterRecord(deps, {
     workspaceId: message.workspaceId,
     messageId: message.id,
+    requestId: message.requestId ?? null,
     status,
     at,
     providerId: groups.find((g) => g.providerId !== null)?.providerId ?? null,

@@ -1,16 +1,13 @@
 // One log line per recipient outcome, carrying the accepting request's id (stored on the message
 // at accept), so a request can be followed from accept through delivery. Addresses are logged as
 // tokens (workers/log.ts); provider reasons are scrubbed of addresses there too.
-import { eq } from "drizzle-orm";
-import { messages } from "../../db/schema";
 import type { AfterRecordHook } from "../dispatcher/after-record";
 import { log } from "../log";
 
-export const deliveryLogHook: AfterRecordHook = async ({ db }, outcome) => {
-  const row = await db.select({ requestId: messages.requestId }).from(messages).where(eq(messages.id, outcome.messageId)).get();
+export const deliveryLogHook: AfterRecordHook = async (_ctx, outcome) => {
   for (const r of outcome.recipients) {
     log.info("delivery_recorded", {
-      request_id: row?.requestId ?? null,
+      request_id: outcome.requestId,
       workspace_id: outcome.workspaceId,
       message_id: outcome.messageId,
       message_status: outcome.status,

@@ -37,6 +37,8 @@ export const webhookAfterRecord: AfterRecordHook = async ({ env, db }, outcome) 
     type: EVENT_FOR[r.status]!,
     data: {
       message_id: outcome.messageId,
+      // The id of the API request that accepted the message (X-Request-Id), to follow it end to end.
+      request_id: outcome.requestId,
       message_status: outcome.status,
       recipient: r.email,
       status: r.status,
