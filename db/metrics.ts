@@ -13,11 +13,13 @@ export interface MetricsSnapshot {
   breakers: { workspace: string; provider: string; state: string }[];
   oldestQueuedAt: number | null;
   purged: { workspace: string; n: number }[];
+  /** Deliveries held back by a limit (global/workspace window or provider quota), per workspace and layer. */
+  limited: { workspace: string; layer: string; n: number }[];
 }
 
 export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
   const bucketCols = LATENCY_BUCKETS_MS.map((b) => `SUM(CASE WHEN latency_ms <= ${b} THEN 1 ELSE 0 END) AS le_${b}`).join(", ");
-  const [accepted, recipients, attempts, latency, breakers, oldest, purged] = await db.batch([
+  const [accepted, recipients, attempts, latency, breakers, oldest, purged, limited] = await db.batch([
     db.all<{ workspace: string; n: number }>(sql`SELECT workspace_id AS workspace, COUNT(*) AS n FROM messages GROUP BY workspace_id`),
     db.all<{ workspace: string; provider: string; status: string; n: number }>(
       sql`SELECT workspace_id AS workspace, COALESCE(provider_id, '') AS provider, status, COUNT(*) AS n FROM message_recipients GROUP BY workspace_id, provider_id, status`,
@@ -33,6 +35,15 @@ export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
     db.all<{ workspace: string; provider: string; state: string }>(sql`SELECT workspace_id AS workspace, provider_id AS provider, state FROM circuit_breakers`),
     db.all<{ t: number | null }>(sql`SELECT MIN(queued_at) AS t FROM messages WHERE status = 'queued'`),
     db.all<{ workspace: string; n: number }>(sql`SELECT workspace_id AS workspace, COUNT(*) AS n FROM messages WHERE body_purged_at IS NOT NULL GROUP BY workspace_id`),
+    // The limit step records each hold as a "deferred" attempt whose detail names the layer.
+    db.all<{ workspace: string; layer: string; n: number }>(
+      sql`SELECT workspace_id AS workspace,
+            CASE WHEN detail LIKE '%relay''s%' THEN 'global' WHEN detail LIKE '%workspace''s%' THEN 'workspace' ELSE 'provider_quota' END AS layer,
+            COUNT(*) AS n
+          FROM delivery_attempts
+          WHERE outcome = 'deferred' AND (detail LIKE '%limit is reached%' OR detail LIKE '%quota used up%')
+          GROUP BY workspace_id, layer`,
+    ),
   ]);
   return {
     accepted,
@@ -48,5 +59,6 @@ export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
     breakers,
     oldestQueuedAt: oldest[0]?.t ?? null,
     purged,
+    limited,
   };
 }

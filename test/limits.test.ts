@@ -78,6 +78,9 @@ describe("workspace limit (deferred, then sent)", { timeout: 30_000 }, () => {
     }
     const row = await env.DB.prepare("select not_before from messages where id = ?").bind(deferred[0].id).first<{ not_before: number }>();
     expect(row!.not_before).toBe(midnight);
+    // The holds are visible in /metrics.
+    const metrics = await (await api("/metrics", { headers: { authorization: "Bearer test-metrics-token" } })).text();
+    expect(metrics).toContain(`relay_limiter_holds_total{workspace="${ws.id}",layer="workspace"} 3`);
 
     // The window rolls (fake clock): the deferred messages go without anyone touching them.
     const tomorrow = () => midnight + 60_000;

@@ -56,6 +56,12 @@ export function families(s: MetricsSnapshot, now: number): Family[] {
       samples: [{ labels: {}, value: s.oldestQueuedAt === null ? 0 : Math.max(0, (now - s.oldestQueuedAt) / 1000) }],
     },
     {
+      name: "relay_limiter_holds_total",
+      help: "Deliveries held back by a rate limit until its window opens (global, workspace) or a provider quota resets. Accept-time refusals (429) are in the request log.",
+      type: "counter",
+      samples: s.limited.map((r) => ({ labels: { workspace: r.workspace, layer: r.layer }, value: r.n })),
+    },
+    {
       name: "relay_bodies_purged_total",
       help: "Messages whose content retention has deleted.",
       type: "counter",
