@@ -6,6 +6,7 @@ import type { RecipientStatus } from "../../core/status";
 import { messageRecipients, providers } from "../../db/schema";
 import type { AfterRecordHook } from "../dispatcher/after-record";
 import { deliverNow } from "./deliver";
+import { subscribedEndpoints } from "../../db/webhooks";
 import { queueEvents, type NewEvent, type WebhookEventType } from "./events";
 
 const EVENT_FOR: Partial<Record<RecipientStatus, WebhookEventType>> = {
@@ -21,6 +22,10 @@ const EVENT_FOR: Partial<Record<RecipientStatus, WebhookEventType>> = {
 export const webhookAfterRecord: AfterRecordHook = async ({ env, db }, outcome) => {
   const relevant = outcome.recipients.filter((r) => EVENT_FOR[r.status]);
   if (relevant.length === 0) return;
+  // Most workspaces subscribe to nothing: one cheap lookup, before any other query per delivery.
+  const wanted = new Set(relevant.map((r) => EVENT_FOR[r.status]!));
+  const endpoints = await subscribedEndpoints(db, outcome.workspaceId, [...wanted]);
+  if (endpoints.length === 0) return;
   // Attempt numbers and the provider's type, in one round trip.
   const [attempts, provider] = await db.batch([
     db
