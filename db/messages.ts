@@ -10,8 +10,10 @@ import {
   messageHeaders,
   messageRecipients,
   messages,
+  recipients,
   workspaces,
 } from "./schema";
+import { newId } from "../core/ids";
 import { enabledProvidersQuery } from "./providers";
 import { providerQuotaQuery } from "./provider-quotas";
 import { deriveMessageStatus, type MessageStatus, type RecipientStatus } from "../core/status";
@@ -36,9 +38,21 @@ export interface NewMessage {
 
 /** Everything the accept path writes, as one D1 batch (one transaction). */
 export async function insertMessage(db: Db, m: NewMessage): Promise<void> {
+  const ws = m.message.workspaceId;
   const stmts: BatchItem<"sqlite">[] = [db.insert(messages).values(m.message)];
+  // Every address a workspace mails becomes a recipient record (the suppression list, events
+  // and personalization hang off it); existing records are left as they are.
+  for (const chunk of chunks(m.recipients, 25)) {
+    stmts.push(db.insert(recipients).values(chunk.map((r) => ({ id: newId("rcp"), workspaceId: ws, email: r.email }))).onConflictDoNothing());
+  }
   // D1 caps bound parameters per statement at 100, so rows go in chunks.
-  for (const chunk of chunks(m.recipients, 8)) stmts.push(db.insert(messageRecipients).values(chunk));
+  for (const chunk of chunks(m.recipients, 8)) {
+    stmts.push(
+      db.insert(messageRecipients).values(
+        chunk.map((r) => ({ ...r, recipientId: sql`(select ${recipients.id} from ${recipients} where ${recipients.workspaceId} = ${ws} and ${recipients.email} = ${r.email})` })),
+      ),
+    );
+  }
   for (const chunk of chunks(m.headerNames, 30)) {
     stmts.push(db.insert(messageHeaders).values(chunk.map((name) => ({ messageId: m.message.id, workspaceId: m.message.workspaceId, name }))));
   }

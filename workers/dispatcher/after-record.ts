@@ -7,6 +7,7 @@ import { safeErrorMessage } from "../../db/errors";
 import { log } from "../log";
 import { webhookAfterRecord } from "../webhooks/after-record-hook";
 import { deliveryLogHook } from "../observability/delivery-log";
+import { recipientEventsHook } from "../recipient-events";
 
 export interface RecordedOutcome {
   workspaceId: string;
@@ -35,7 +36,7 @@ export interface HookContext {
 export type AfterRecordHook = (ctx: HookContext, outcome: RecordedOutcome) => Promise<void>;
 
 // Registered hooks, in order. (Webhook events and metrics register here as they land.)
-const hooks: AfterRecordHook[] = [deliveryLogHook, webhookAfterRecord];
+const hooks: AfterRecordHook[] = [recipientEventsHook, deliveryLogHook, webhookAfterRecord];
 
 export async function afterRecord(ctx: HookContext, outcome: RecordedOutcome): Promise<void> {
   for (const hook of hooks) {
