@@ -148,7 +148,7 @@ describe("bounces at the VERP address", { timeout: 20_000 }, () => {
     expect(after1.status).toBe("failed");
     expect(after1.recipients[0]).toMatchObject({ status: "bounced", last_error: expect.stringMatching(/5\.1\.1/) });
     expect(await recipientRecord(ws, "gone@example.net")).toEqual({ status: "active", bounce_count: 1 });
-    expect((await events(first.mrId)).results.map((e) => e.type)).toEqual(["bounce_hard"]);
+    expect((await events(first.mrId)).results.map((e) => e.type)).toEqual(["delivery.sent", "bounce_hard"]); // the delivery, then its bounce
 
     const second = await sentMessage(ws, "gone@example.net");
     await deliverEmail(dsn("gone@example.net", "failed", "5.1.1"), { from: "", to: encodeVerp(second.mrId, BOUNCE_DOMAIN) });
@@ -163,7 +163,7 @@ describe("bounces at the VERP address", { timeout: 20_000 }, () => {
     const after = await json(await api(`/v1/messages/${sent.id}`, { key: ws.key }));
     expect(after.recipients[0].status).toBe("sent");
     expect(await recipientRecord(ws, "full@example.net")).toEqual({ status: "active", bounce_count: 0 });
-    expect((await events(sent.mrId)).results.map((e) => e.type)).toEqual(["bounce_soft"]);
+    expect((await events(sent.mrId)).results.map((e) => e.type)).toEqual(["delivery.sent", "bounce_soft"]);
   });
 
   it("a bounce without VERP is matched by the original Message-ID and recipient", async () => {
@@ -219,7 +219,7 @@ Message-ID: ${sent.messageIdHeader}
     const ooo = crlf(`From: away@example.net\nTo: bounces@${BOUNCE_DOMAIN}\nSubject: Out of Office: Your appointment\nAuto-Submitted: auto-replied\n\nI am away until Monday.\n`);
     const m = await deliverEmail(ooo, { from: "away@example.net", to: encodeVerp(sent.mrId, BOUNCE_DOMAIN) });
     expect(m.rejected).toBeNull();
-    expect((await events(sent.mrId)).results.map((e) => e.type)).toEqual(["auto_reply"]);
+    expect((await events(sent.mrId)).results.map((e) => e.type)).toEqual(["delivery.sent", "auto_reply"]);
     expect((await json(await api(`/v1/messages/${sent.id}`, { key: ws.key }))).recipients[0].status).toBe("sent");
 
     const plain = await deliverEmail(crlf("From: someone@example.net\nTo: x@y\nSubject: hello\n\nhi\n"), { from: "someone@example.net", to: encodeVerp(sent.mrId, BOUNCE_DOMAIN) });
