@@ -42,9 +42,6 @@ export function parseMailbox(input: string): Mailbox | null {
   return { address: normalizeAddress(only.address), name: only.name ?? "" };
 }
 
-/** Formats a mailbox for a header; the name is quoted/encoded by the MIME builder, not here. */
-export const mailboxForHeader = (m: Mailbox): { name: string; address: string } => ({ name: m.name, address: m.address });
-
 /** Parses an address-list header value (To, Cc) into bare addresses; invalid entries are returned separately. */
 export function parseAddressList(input: string): { valid: Mailbox[]; invalid: string[] } {
   const valid: Mailbox[] = [];

@@ -30,7 +30,3 @@ export async function revokeApiKey(db: Db, workspaceId: string, id: string, at: 
     .returning({ id: apiKeys.id });
   return rows.length > 0;
 }
-
-export async function touchApiKey(db: Db, id: string, at: number): Promise<void> {
-  await db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id));
-}

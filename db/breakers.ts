@@ -1,10 +1,9 @@
-import { and, eq, inArray } from "drizzle-orm";
-import type { Transition, BreakerState } from "../core/routing/breaker";
+import type { BreakerState } from "../core/routing/breaker";
 import type { Db } from "./client";
 import { circuitBreakers } from "./schema";
 
-/** Mirrors a breaker's state into D1 for the API and reports (each transition is also logged as an event by the caller). */
-export async function recordBreakerTransitions(db: Db, workspaceId: string, providerId: string, b: BreakerState, _transitions: Transition[]): Promise<void> {
+/** Mirrors a breaker's state into D1 for the API, metrics and reports (the caller logs and publishes each transition). */
+export async function recordBreakerState(db: Db, workspaceId: string, providerId: string, b: BreakerState): Promise<void> {
   const row = {
     providerId,
     workspaceId,
@@ -16,8 +15,3 @@ export async function recordBreakerTransitions(db: Db, workspaceId: string, prov
   };
   await db.insert(circuitBreakers).values(row).onConflictDoUpdate({ target: circuitBreakers.providerId, set: row });
 }
-
-export const listBreakers = (db: Db, workspaceId: string, providerIds: string[]) =>
-  providerIds.length === 0
-    ? Promise.resolve([])
-    : db.select().from(circuitBreakers).where(and(eq(circuitBreakers.workspaceId, workspaceId), inArray(circuitBreakers.providerId, providerIds))).all();

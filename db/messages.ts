@@ -71,14 +71,6 @@ function chunks<T>(items: T[], size: number): T[][] {
 export const findIdempotencyRecord = (db: Db, workspaceId: string, key: string) =>
   db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.workspaceId, workspaceId), eq(idempotencyKeys.key, key))).get();
 
-export async function insertIdempotencyRecord(db: Db, row: typeof idempotencyKeys.$inferInsert): Promise<boolean> {
-  const rows = await db.insert(idempotencyKeys).values(row).onConflictDoNothing().returning({ key: idempotencyKeys.key });
-  return rows.length > 0;
-}
-
-export const getMessage = (db: Db, workspaceId: string, id: string): Promise<MessageRow | undefined> =>
-  db.select().from(messages).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id))).get();
-
 export async function getMessageDetail(db: Db, workspaceId: string, id: string) {
   const [msg, rcpts, attempts, atts] = await db.batch([
     db.select().from(messages).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id))),

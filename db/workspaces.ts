@@ -15,10 +15,6 @@ export async function getWorkspace(db: Db, id: string): Promise<WorkspaceRow | u
   return db.select().from(workspaces).where(eq(workspaces.id, id)).get();
 }
 
-export async function getWorkspaceBySlug(db: Db, slug: string): Promise<WorkspaceRow | undefined> {
-  return db.select().from(workspaces).where(eq(workspaces.slug, slug)).get();
-}
-
 export async function updateWorkspaceConfiguration(db: Db, id: string, configuration: Record<string, unknown>, at: number): Promise<WorkspaceRow | undefined> {
   const [row] = await db.update(workspaces).set({ configuration, updatedAt: at }).where(eq(workspaces.id, id)).returning();
   return row;

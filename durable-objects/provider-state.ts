@@ -19,7 +19,7 @@ import {
 } from "../core/routing/breaker";
 import type { Load } from "../core/routing/strategies";
 import { getDb } from "../db/client";
-import { recordBreakerTransitions } from "../db/breakers";
+import { recordBreakerState } from "../db/breakers";
 import { safeErrorMessage } from "../db/errors";
 import { log } from "../workers/log";
 import type { LimitRule } from "../core/limits/ledger";
@@ -80,7 +80,7 @@ export class ProviderState extends DurableObject<Env> {
     }
     try {
       const db = getDb(this.env.DB);
-      await recordBreakerTransitions(db, s.workspaceId, s.providerId, s.breaker, transitions);
+      await recordBreakerState(db, s.workspaceId, s.providerId, s.breaker);
       // Customers hear about opened/closed breakers through their webhooks (delivered by the sweep).
       const events = transitions
         .filter((t) => t.to !== "half_open")

@@ -9,16 +9,16 @@ const cfg = { ...DEFAULT_BREAKER_CONFIG, open_seconds: 1 };
 
 describe("ProviderState Durable Object", () => {
   it("never grants more than 10 half-open trials to 50 concurrent callers", async () => {
-    const ws = `ws_${crypto.randomUUID()}`;
-    const stub = getProviderState(env, ws, "prv_x");
+    const { id: ws, providerId: prv } = await createWorkspace();
+    const stub = getProviderState(env, ws, prv);
     for (let i = 0; i < 5; i++) {
-      const g = await stub.acquire(ws, "prv_x", cfg);
+      const g = await stub.acquire(ws, prv, cfg);
       if (!g.allowed) throw new Error("refused while closed");
-      await stub.release(ws, "prv_x", cfg, g, "failure", 10);
+      await stub.release(ws, prv, cfg, g, "failure", 10);
     }
-    expect((await stub.snapshot(ws, "prv_x")).state).toBe("open");
+    expect((await stub.snapshot(ws, prv)).state).toBe("open");
     await new Promise((r) => setTimeout(r, 1100));
-    const grants = await Promise.all(Array.from({ length: 50 }, () => stub.acquire(ws, "prv_x", cfg)));
+    const grants = await Promise.all(Array.from({ length: 50 }, () => stub.acquire(ws, prv, cfg)));
     expect(grants.filter((g) => g.allowed)).toHaveLength(10);
     expect(grants.every((g) => !g.allowed || g.permit === "trial")).toBe(true);
   });

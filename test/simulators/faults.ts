@@ -2,6 +2,9 @@
 // (optionally one scope: a Mailgun domain, a Gmail sender mailbox, an SMTP envelope sender)
 // and answering with a fixed status, after a delay, never, or by dropping the connection.
 
+// One seeded RNG for the project: failure percentages replay exactly with --seed.
+import { seededRng } from "../../core/routing/strategies";
+
 export type FaultTarget =
   | "mailgun"
   | "mailgun-domain"
@@ -46,7 +49,7 @@ export class FaultTable {
   private random: () => number;
 
   constructor(seed?: number) {
-    this.random = seed === undefined ? Math.random : mulberry32(seed);
+    this.random = seed === undefined ? Math.random : seededRng(seed);
   }
 
   add(rule: FaultRule): number {
@@ -87,13 +90,3 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
