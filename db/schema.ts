@@ -148,6 +148,7 @@ export const campaignStats = sqliteTable(
     bounced: integer("bounced").notNull().default(0),
     complained: integer("complained").notNull().default(0),
     failed: integer("failed").notNull().default(0),
+    suppressed: integer("suppressed").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.campaignId, t.day] })],
 );
@@ -198,6 +199,13 @@ export const messages = sqliteTable(
     requestId: text("request_id"),
     // When retention deleted the content (body, attachments, rendered copy); metadata stays.
     bodyPurgedAt: integer("body_purged_at"),
+    // The sender marked the message as carrying PHI (or DLP flagged it): LLM personalization
+    // then needs an endpoint the workspace declared covered by a BAA.
+    containsPhi: integer("contains_phi", { mode: "boolean" }).notNull().default(false),
+    // The message asked for LLM personalization (the workspace must have it on too).
+    personalize: integer("personalize", { mode: "boolean" }).notNull().default(false),
+    // Whether and how it was personalized: {mode, model, cached, fallback reason, tokens}.
+    personalization: text("personalization", { mode: "json" }).$type<Record<string, unknown>>(),
     updatedAt: updatedAt(),
   },
   (t) => [
@@ -486,9 +494,37 @@ export const workspaceSecurity = sqliteTable(
     jwt: text("jwt", { mode: "json" }).$type<Record<string, unknown>>(),
     retentionDays: integer("retention_days"),
     dlp: text("dlp", { mode: "json" }).$type<Record<string, unknown>>(),
+    // LLM endpoint API key (write-only, AES-GCM like provider credentials).
+    llmApiKeyEnc: text("llm_api_key_enc"),
     updatedAt: updatedAt(),
   },
   (t) => [index("workspace_security_issuer").on(t.jwtIssuer)],
+);
+
+// LLM personalization (workers/llm): outputs cached by content hash (encrypted: they are
+// message content), and a per-day token ledger for the workspace's budget.
+export const llmCache = sqliteTable(
+  "llm_cache",
+  {
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    contentHash: text("content_hash").notNull(),
+    outputEnc: text("output_enc").notNull(),
+    model: text("model").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.contentHash] })],
+);
+
+export const llmUsage = sqliteTable(
+  "llm_usage",
+  {
+    workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
+    // UTC day, YYYY-MM-DD.
+    day: text("day").notNull(),
+    tokens: integer("tokens").notNull().default(0),
+    calls: integer("calls").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.day] })],
 );
 
 export const deliveryAttempts = sqliteTable(
