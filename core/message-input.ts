@@ -5,6 +5,7 @@ import { z } from "@hono/zod-openapi";
 import { parseMailbox, type Mailbox } from "./address";
 import { fromBase64, utf8 } from "./encoding";
 import { RelayError } from "./errors";
+import { campaignIdSchema } from "./campaigns";
 
 export const MAX_RECIPIENTS = 500;
 export const MAX_ATTACHMENTS = 100;
@@ -57,6 +58,7 @@ export const sendMessageInput = z
     metadata: z.record(z.string().min(1).max(64), z.string().max(1024)).optional(),
     variables: z.record(z.string().min(1).max(64), z.union([z.string(), z.number(), z.boolean()])).optional(),
     force_send: z.boolean().optional(),
+    campaign_id: campaignIdSchema.optional(),
     strict_variables: z
       .boolean()
       .optional()
@@ -91,6 +93,7 @@ export interface NormalizedMessage {
   forceSend: boolean;
   /** undefined: the workspace's strict_variables setting decides. */
   strictVariables?: boolean;
+  campaignId?: string;
   sizeBytes: number;
 }
 
@@ -183,6 +186,7 @@ export function normalizeMessage(input: SendMessageInput, maxBytes: number): Nor
     variables: input.variables ?? {},
     forceSend: input.force_send ?? false,
     ...(input.strict_variables !== undefined ? { strictVariables: input.strict_variables } : {}),
+    ...(input.campaign_id !== undefined ? { campaignId: input.campaign_id } : {}),
     sizeBytes: size,
   };
 }

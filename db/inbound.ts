@@ -6,6 +6,8 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { deriveMessageStatus, type MessageStatus, type RecipientStatus } from "../core/status";
 import { newId } from "../core/ids";
 import type { Db } from "./client";
+import { COUNTED_STATUSES, utcDay } from "../core/campaigns";
+import { countTransitions } from "./campaigns";
 import { messageRecipients, messages, providers, recipientEvents, recipients, senderDomains, workspaces } from "./schema";
 
 export interface DeliveryRef {
@@ -16,6 +18,7 @@ export interface DeliveryRef {
   status: RecipientStatus;
   providerId: string | null;
   messageIdHeader: string;
+  campaignId: string | null;
 }
 
 const refColumns = {
@@ -26,6 +29,7 @@ const refColumns = {
   status: messageRecipients.status,
   providerId: messageRecipients.providerId,
   messageIdHeader: messages.messageIdHeader,
+  campaignId: messages.campaignId,
 };
 
 /** By VERP id. The id is unguessable, so no workspace is needed to scope it. */
@@ -150,6 +154,17 @@ export async function applyOutcome(db: Db, o: OutcomeInput): Promise<OutcomeResu
         })
         .where(and(eq(messageRecipients.workspaceId, ref.workspaceId), eq(messageRecipients.id, ref.messageRecipientId))),
     );
+  }
+  if (moves && ref.campaignId && o.status && COUNTED_STATUSES.includes(o.status)) {
+    // Before the update it counts: only a row still in a movable status other than the new
+    // one counts, so the same bounce reported twice (or by two sources) counts once.
+    const counted = countTransitions(
+      db,
+      { campaignId: ref.campaignId, workspaceId: ref.workspaceId, day: utcDay(at), messageId: ref.messageId },
+      { [o.status]: [ref.messageRecipientId] },
+      MOVABLE,
+    );
+    if (counted) stmts.unshift(counted);
   }
   stmts.push(
     db.insert(recipientEvents).values({

@@ -16,7 +16,9 @@ import {
 import { newId } from "../core/ids";
 import { enabledProvidersQuery } from "./providers";
 import { providerQuotaQuery } from "./provider-quotas";
-import { deriveMessageStatus, type MessageStatus, type RecipientStatus } from "../core/status";
+import { deriveMessageStatus, PENDING_STATUSES, type MessageStatus, type RecipientStatus } from "../core/status";
+import { addCampaignCounts, countPendingAsFailed, countTransitions } from "./campaigns";
+import { utcDay } from "../core/campaigns";
 
 export type MessageRow = typeof messages.$inferSelect;
 export type MessageRecipientRow = typeof messageRecipients.$inferSelect;
@@ -34,6 +36,8 @@ export interface NewMessage {
   headerNames: string[];
   attachments: (typeof attachments.$inferInsert)[];
   idempotency?: typeof idempotencyKeys.$inferInsert;
+  /** The message's campaign counters for its recipients (message.campaignId must be set). */
+  campaignCounts?: { day: string; queued: number; suppressed: number };
 }
 
 /** Everything the accept path writes, as one D1 batch (one transaction). */
@@ -57,6 +61,10 @@ export async function insertMessage(db: Db, m: NewMessage): Promise<void> {
     stmts.push(db.insert(messageHeaders).values(chunk.map((name) => ({ messageId: m.message.id, workspaceId: m.message.workspaceId, name }))));
   }
   for (const chunk of chunks(m.attachments, 10)) stmts.push(db.insert(attachments).values(chunk));
+  const cc = m.campaignCounts;
+  if (cc && m.message.campaignId && cc.queued + cc.suppressed > 0) {
+    stmts.push(addCampaignCounts(db, { campaignId: m.message.campaignId, workspaceId: ws, day: cc.day }, { queued: cc.queued, suppressed: cc.suppressed }));
+  }
   // Last, so a duplicate key aborts the whole batch and nothing above is kept.
   if (m.idempotency) stmts.push(db.insert(idempotencyKeys).values(m.idempotency));
   await db.batch(stmts as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
@@ -223,6 +231,8 @@ export interface DeliveryRecord {
   enqueuedAt?: number | null;
   lastError?: string | null;
   countAttempt: boolean;
+  /** The message's campaign: recipients leaving a pending status for sent/failed are counted in it. */
+  campaignId?: string | null;
 }
 
 /** Writes an attempt's outcome (recipients, attempt row, message status) as one batch. */
@@ -242,6 +252,16 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
       .where(and(eq(messageRecipients.workspaceId, r.workspaceId), eq(messageRecipients.id, o.id))),
   );
   if (r.attempts?.length) stmts.push(db.insert(deliveryAttempts).values(r.attempts));
+  if (r.campaignId) {
+    // First in the batch: it reads the statuses the updates below are about to change.
+    const counted = countTransitions(
+      db,
+      { campaignId: r.campaignId, workspaceId: r.workspaceId, day: utcDay(r.at), messageId: r.messageId },
+      { sent: r.outcomes.filter((o) => o.status === "sent").map((o) => o.id), failed: r.outcomes.filter((o) => o.status === "failed").map((o) => o.id) },
+      PENDING_STATUSES,
+    );
+    if (counted) stmts.unshift(counted);
+  }
   stmts.push(
     db
       .update(messages)
@@ -285,7 +305,7 @@ export async function markEnqueued(db: Db, ids: string[], at: number): Promise<v
 
 /** Marks every still-pending recipient failed (dead-letter path); returns how many. */
 export async function failPending(db: Db, workspaceId: string, id: string, reason: string, at: number): Promise<number> {
-  const rows = await db
+  const fail = db
     .update(messageRecipients)
     .set({ status: "failed", lastError: reason, updatedAt: at })
     .where(
@@ -296,6 +316,8 @@ export async function failPending(db: Db, workspaceId: string, id: string, reaso
       ),
     )
     .returning({ id: messageRecipients.id });
+  // The campaign count reads the statuses the update is about to change (one transaction).
+  const [, rows] = await db.batch([countPendingAsFailed(db, workspaceId, id, utcDay(at)), fail]);
   if (rows.length > 0) await refreshMessageStatus(db, workspaceId, id, at);
   return rows.length;
 }

@@ -29,6 +29,8 @@ import { userRules } from "../core/limits/config";
 import { parseWorkspaceConfig } from "../core/workspace-config";
 import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
 import { verifiedDomainQuery } from "../db/sender-domains";
+import { assertCampaignOpen, campaignIdSchema, utcDay, type CampaignStatus } from "../core/campaigns";
+import { campaignStatusQuery } from "../db/campaigns";
 import { log } from "./log";
 import { enforceStrictVariables } from "./personalize";
 
@@ -83,6 +85,7 @@ interface Prepared {
   forceSend: boolean;
   /** Structured messages: the message's strict_variables flag (undefined: the workspace decides). */
   strictVariables?: boolean;
+  campaignId?: string;
 }
 
 /** Returns the stored first answer for a repeated idempotent request, or null to proceed. */
@@ -127,6 +130,7 @@ export async function acceptStructured(ctx: AcceptContext, m: NormalizedMessage,
       sizeBytes: m.sizeBytes,
       forceSend: m.forceSend,
       ...(m.strictVariables !== undefined ? { strictVariables: m.strictVariables } : {}),
+      ...(m.campaignId !== undefined ? { campaignId: m.campaignId } : {}),
     },
     idem,
   );
@@ -140,7 +144,12 @@ export interface RawSubmission {
   source: "mime" | "smtp" | "email";
   tags?: string[];
   metadata?: Record<string, string>;
+  /** The campaign to count the message in; otherwise the message's X-Relay-Campaign header, if any. */
+  campaignId?: string;
 }
+
+/** Lets raw submitters (SMTP, mail) name a campaign; read and removed before the message is stored. */
+export const CAMPAIGN_HEADER = "x-relay-campaign";
 
 /**
  * A raw RFC 5322 message with its envelope. Without an explicit key, the Message-ID is the
@@ -176,7 +185,12 @@ export async function acceptRaw(ctx: AcceptContext, sub: RawSubmission, explicit
     messageIdHeader = `<${messageId.slice(4)}@${domainOf(headers.from.address)}>`;
     raw = prependHeaderField(raw, "Message-ID", messageIdHeader);
   }
-  raw = removeHeaderFields(raw, ["bcc"]);
+  const campaignHeader = headers.parsed.headers.find((h) => h.key === CAMPAIGN_HEADER)?.value.trim();
+  const campaignId = sub.campaignId ?? (campaignHeader || undefined);
+  if (campaignId !== undefined && !campaignIdSchema.safeParse(campaignId).success) {
+    throw new RelayError("validation_error", `${sub.campaignId !== undefined ? "campaign_id" : "X-Relay-Campaign"}: must be a campaign id (cmp_...)`);
+  }
+  raw = removeHeaderFields(raw, ["bcc", CAMPAIGN_HEADER]);
   const visible = new Map<string, "to" | "cc">();
   for (const a of headers.to) visible.set(a.toLowerCase(), "to");
   for (const a of headers.cc) if (!visible.has(a.toLowerCase())) visible.set(a.toLowerCase(), "cc");
@@ -198,6 +212,7 @@ export async function acceptRaw(ctx: AcceptContext, sub: RawSubmission, explicit
       attachments: [],
       sizeBytes: raw.length,
       forceSend: false,
+      ...(campaignId !== undefined ? { campaignId } : {}),
     },
     idem,
   );
@@ -226,12 +241,16 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     suppressedQuery(db, ws, p.recipients.map((r) => r.email)),
     endpointEventsQuery(db, ws),
     ...p.senderDomains.map((d) => verifiedDomainQuery(db, ws, d)),
+    // Only when the message names a campaign: the common send pays nothing for campaigns.
+    ...(p.campaignId !== undefined ? [campaignStatusQuery(db, ws, p.campaignId)] : []),
   ]);
+  const campaignRows = p.campaignId !== undefined ? (domainRows.pop() as { status: CampaignStatus }[] | undefined) : undefined;
   p.senderDomains.forEach((d, i) => {
     if ((domainRows[i] ?? []).length === 0) {
       throw new RelayError("sender_domain_not_verified", `sender domain ${d} is not verified for this workspace`);
     }
   });
+  if (p.campaignId !== undefined) assertCampaignOpen(p.campaignId, campaignRows?.[0]?.status);
   if (providerRows.length === 0) {
     throw new RelayError("no_provider", "this workspace has no enabled provider; add one with POST /v1/providers");
   }
@@ -300,6 +319,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
       queuedAt: now,
       updatedAt: now,
       requestId: ctx.requestId ?? null,
+      campaignId: p.campaignId ?? null,
     },
     recipients: p.recipients.map((r) => ({
       id: newId("mr"),
@@ -314,6 +334,8 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     })),
     headerNames: p.headerNames,
     attachments: attachmentRows,
+    // Counted in the same batch: a stored message is always counted, a refused one never.
+    ...(p.campaignId !== undefined ? { campaignCounts: { day: utcDay(now), queued: sendable, suppressed: p.recipients.length - sendable } } : {}),
     ...(idem
       ? {
           idempotency: {

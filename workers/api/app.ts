@@ -12,6 +12,7 @@ import { log } from "../log";
 import { metricsHandler, optionalSecret, readyHandler } from "../observability/metrics";
 import { reportError } from "../observability/sentry";
 import { apiKeysApp } from "./api-keys";
+import { campaignsApp } from "./campaigns";
 import { auditLogsApp, auditTrail } from "./audit-logs";
 import { declareRouteSecurity } from "./auth";
 import type { AppEnv } from "./context";
@@ -81,6 +82,7 @@ app.route("/v1", auditLogsApp);
 app.route("/v1", privacyApp);
 app.route("/v1", recipientsApp);
 app.route("/v1", trendingQuestionsApp);
+app.route("/v1", campaignsApp);
 
 // Each route's scope, read from its auth middleware, goes into the document before it is built.
 app.use("/openapi.json", async (_c, next) => {

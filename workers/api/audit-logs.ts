@@ -58,6 +58,8 @@ const NAMED_WRITES: Record<string, string> = {
   "PUT /v1/recipients/:id/suppression": "recipient.suppress",
   "DELETE /v1/recipients/:id/suppression": "recipient.reactivate",
   "PUT /v1/workspace/trending-questions": "workspace.trending_questions.set",
+  "POST /v1/campaigns": "campaign.create",
+  "PATCH /v1/campaigns/:id": "campaign.update",
   "POST /v1/workspaces": "platform.workspace.create",
   "POST /v1/workspaces/:id/api-keys": "platform.api_key.create",
   "POST /v1/workspaces/:id/domains": "platform.domain.create",

@@ -3,6 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { fromBase64, sha256Hex, toBase64Url, fromUtf8, utf8 } from "../../core/encoding";
 import { RelayError, notFound } from "../../core/errors";
 import { normalizeMessage, sendMessageInput } from "../../core/message-input";
+import { campaignIdSchema } from "../../core/campaigns";
 import { readConfig } from "../../core/config";
 import { loadKeyring } from "../../core/crypto";
 import { cancelMessage, getMessageDetail, listMessages, type MessageRow } from "../../db/messages";
@@ -132,6 +133,7 @@ const mimeJsonSchema = z
     rcpt_to: z.array(z.string().max(998)).min(1).max(500),
     raw: z.string().openapi({ description: "The RFC 5322 message" }),
     raw_encoding: z.enum(["utf8", "base64"]).default("utf8"),
+    campaign_id: campaignIdSchema.optional(),
   })
   .strict()
   .openapi("SendMime");
@@ -143,12 +145,13 @@ messagesApp.openapi(
     middleware: [requireScope("send")] as const,
     summary: "Send a raw RFC 5322 message with its envelope (the SMTP bridge's path)",
     description:
-      "Either `Content-Type: message/rfc822` with the raw bytes as the body and the envelope in the query (`mail_from`, repeated `rcpt_to`), or JSON. Without an Idempotency-Key, the Message-ID header deduplicates: a retry of the same message returns the first answer.",
+      "Either `Content-Type: message/rfc822` with the raw bytes as the body and the envelope in the query (`mail_from`, repeated `rcpt_to`), or JSON. Without an Idempotency-Key, the Message-ID header deduplicates: a retry of the same message returns the first answer. A campaign is named by `campaign_id` or by an `X-Relay-Campaign` header in the message (removed before delivery).",
     request: {
       headers: idempotencyHeader,
       query: z.object({
         mail_from: z.string().max(998).optional(),
         rcpt_to: z.union([z.string(), z.array(z.string())]).optional(),
+        campaign_id: campaignIdSchema.optional(),
       }),
       body: {
         content: {
@@ -167,6 +170,8 @@ messagesApp.openapi(
     let raw: Uint8Array;
     let mailFrom: string;
     let rcptTo: string[];
+    // Or the message's X-Relay-Campaign header (what SMTP clients can set).
+    let campaignId = c.req.valid("query").campaign_id;
     if (type === "message/rfc822") {
       raw = new Uint8Array(await c.req.arrayBuffer());
       const url = new URL(c.req.url);
@@ -180,6 +185,7 @@ messagesApp.openapi(
       raw = bytes;
       mailFrom = input.mail_from;
       rcptTo = input.rcpt_to;
+      campaignId = input.campaign_id ?? campaignId;
     } else {
       throw new RelayError("unsupported_media_type", "send message/rfc822 or application/json");
     }
@@ -187,7 +193,7 @@ messagesApp.openapi(
     const key = c.req.valid("header")["idempotency-key"];
     const idem = key ? { key: `mime:${key}`, requestHash: await sha256Hex(raw) } : undefined;
     const source = c.req.header("x-relay-source") === "smtp" ? "smtp" : "mime";
-    const outcome = await acceptRaw(ctx(c), { raw, mailFrom, rcptTo, source }, idem);
+    const outcome = await acceptRaw(ctx(c), { raw, mailFrom, rcptTo, source, ...(campaignId ? { campaignId } : {}) }, idem);
     return c.json(respond(c, outcome), 202);
   },
 );
@@ -202,6 +208,7 @@ const summary = (m: MessageRow) => ({
   message_id: m.messageIdHeader,
   tags: m.tags,
   metadata: m.metadata,
+  campaign_id: m.campaignId,
   size_bytes: m.sizeBytes,
   attempt_count: m.attemptCount,
   last_error: m.lastError,

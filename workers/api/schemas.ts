@@ -41,6 +41,7 @@ export const messageSummarySchema = z
     message_id: z.string(),
     tags: z.array(z.string()),
     metadata: z.record(z.string(), z.string()),
+    campaign_id: z.string().nullable(),
     size_bytes: z.number(),
     attempt_count: z.number(),
     last_error: z.string().nullable(),

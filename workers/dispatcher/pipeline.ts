@@ -390,6 +390,7 @@ async function record(
     ...(notBefore !== undefined ? { notBefore, enqueuedAt: notBefore } : {}),
     lastError,
     countAttempt: groups.some((g) => g.called),
+    campaignId: message.campaignId,
   });
   const providerOf = new Map(groups.flatMap((g) => g.outcomes.map((o) => [o.id, g.providerId] as const)));
   await afterRecord(deps, {

@@ -1,0 +1,192 @@
+// /v1/campaigns: create, list, read (totals and per-day counters), rename or change status.
+// Messages join a campaign with `campaign_id` at send time (workers/accept.ts); the counters are
+// kept by the statements that change recipient statuses (db/campaigns.ts).
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { assertStatusChange, CAMPAIGN_STATUSES, zeroCounts, type CampaignCounts } from "../../core/campaigns";
+import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
+import { notFound, RelayError } from "../../core/errors";
+import { newId } from "../../core/ids";
+import { campaignTotals, campaignWithStats, getCampaign, insertCampaign, listCampaigns, updateCampaign, type CampaignRow } from "../../db/campaigns";
+import { keyPrincipal, requireScope } from "./auth";
+import type { AppEnv } from "./context";
+import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
+import { validationHook } from "./validation";
+
+export const campaignsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+const name = z.string().trim().min(1).max(200).regex(/^[^\r\n\0]*$/, "must not contain line breaks");
+const status = z.enum(CAMPAIGN_STATUSES);
+
+const countsSchema = z
+  .object({
+    queued: z.number().openapi({ description: "Recipients accepted for delivery" }),
+    sent: z.number().openapi({ description: "Recipients a provider accepted" }),
+    delivered: z.number().openapi({ description: "Recipients a provider reported delivered" }),
+    bounced: z.number(),
+    complained: z.number(),
+    failed: z.number().openapi({ description: "Recipients that failed permanently or gave up" }),
+    suppressed: z.number().openapi({ description: "Recipients dropped at accept (bounced, complained or unsubscribed before)" }),
+  })
+  .openapi("CampaignCounts");
+
+const campaignSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    status,
+    stats: countsSchema.openapi({ description: "All-time totals; each recipient counts once per counter it entered" }),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Campaign");
+
+const detailSchema = campaignSchema
+  .extend({ days: z.array(countsSchema.extend({ day: z.string().openapi({ description: "UTC day, YYYY-MM-DD" }) })) })
+  .openapi("CampaignDetail");
+
+const view = (c: CampaignRow, stats: CampaignCounts | undefined) => ({
+  id: c.id,
+  name: c.name,
+  status: c.status,
+  stats: stats ?? zeroCounts(),
+  created_at: iso(c.createdAt)!,
+  updated_at: iso(c.updatedAt)!,
+});
+
+const encodeCursor = (c: CampaignRow) => toBase64Url(utf8.encode(`${c.createdAt}:${c.id}`));
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  const bytes = fromBase64(cursor.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(cursor.length / 4) * 4, "="));
+  const m = bytes && fromUtf8.decode(bytes).match(/^(\d{1,16}):(cmp_[\w-]{1,40})$/);
+  if (!m) throw new RelayError("validation_error", "cursor: not a cursor this API returned");
+  return { createdAt: Number(m[1]), id: m[2]! };
+}
+
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a UTC day, YYYY-MM-DD");
+
+campaignsApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/campaigns",
+    summary: "Create a campaign; messages join it with campaign_id (only while it is active)",
+    middleware: [requireScope("admin")] as const,
+    request: {
+      body: {
+        content: { "application/json": { schema: z.object({ name, status: z.enum(["draft", "active"]).default("active") }).strict().openapi("CampaignInput") } },
+        required: true,
+      },
+    },
+    responses: { 201: { description: "Created", content: { "application/json": { schema: campaignSchema } } }, ...errorResponses },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const input = c.req.valid("json");
+    const now = Date.now();
+    const row = await insertCampaign(c.var.db, { id: newId("cmp"), workspaceId: ws, name: input.name, status: input.status, createdAt: now, updatedAt: now });
+    return c.json(view(row, undefined), 201);
+  },
+);
+
+campaignsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/campaigns",
+    summary: "List campaigns with their totals, newest first",
+    middleware: [requireScope("read")] as const,
+    request: {
+      query: z.object({
+        status: status.optional(),
+        limit: z.coerce.number().int().min(1).max(100).default(25),
+        cursor: z.string().max(200).optional(),
+      }),
+    },
+    responses: {
+      200: {
+        description: "A page of campaigns",
+        content: { "application/json": { schema: z.object({ data: z.array(campaignSchema), next_cursor: z.string().nullable() }) } },
+      },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const rows = await listCampaigns(c.var.db, ws, { ...(q.status ? { status: q.status } : {}), ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}), limit: q.limit + 1 });
+    const page = rows.slice(0, q.limit);
+    const totals = await campaignTotals(c.var.db, ws, page.map((r) => r.id));
+    return c.json({ data: page.map((r) => view(r, totals.get(r.id))), next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!) : null }, 200);
+  },
+);
+
+campaignsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/campaigns/{id}",
+    summary: "A campaign's totals and its counters per UTC day (oldest first; `since`/`until` bound the days)",
+    middleware: [requireScope("read")] as const,
+    request: { params: idParam, query: z.object({ since: day.optional(), until: day.optional() }) },
+    responses: { 200: { description: "The campaign", content: { "application/json": { schema: detailSchema } } }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const q = c.req.valid("query");
+    const found = await campaignWithStats(c.var.db, ws, c.req.valid("param").id, { ...(q.since ? { since: q.since } : {}), ...(q.until ? { until: q.until } : {}) });
+    if (!found) throw notFound("campaign");
+    return c.json(
+      {
+        ...view(found.campaign, found.totals),
+        days: found.days.map((d) => ({
+          day: d.day,
+          queued: d.queued,
+          sent: d.sent,
+          delivered: d.delivered,
+          bounced: d.bounced,
+          complained: d.complained,
+          failed: d.failed,
+          suppressed: d.suppressed,
+        })),
+      },
+      200,
+    );
+  },
+);
+
+campaignsApp.openapi(
+  createRoute({
+    method: "patch",
+    path: "/campaigns/{id}",
+    summary: "Rename a campaign or change its status (draft, active, completed, cancelled; cancelled is final). Only active campaigns take new messages; messages already accepted are still delivered and counted.",
+    middleware: [requireScope("admin")] as const,
+    request: {
+      params: idParam,
+      body: {
+        content: {
+          "application/json": {
+            schema: z
+              .object({ name: name.optional(), status: status.optional() })
+              .strict()
+              .refine((v) => v.name !== undefined || v.status !== undefined, "name or status is required")
+              .openapi("CampaignUpdate"),
+          },
+        },
+        required: true,
+      },
+    },
+    responses: {
+      200: { description: "Updated", content: { "application/json": { schema: campaignSchema } } },
+      409: { description: "A cancelled campaign cannot be reopened", content: { "application/json": { schema: errorSchema } } },
+      ...errorResponses,
+      ...notFoundResponse,
+    },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const id = c.req.valid("param").id;
+    const input = c.req.valid("json");
+    const current = await getCampaign(c.var.db, ws, id);
+    if (!current) throw notFound("campaign");
+    if (input.status) assertStatusChange(current.status, input.status);
+    const row = await updateCampaign(c.var.db, ws, id, { ...(input.name !== undefined ? { name: input.name } : {}), ...(input.status ? { status: input.status } : {}) }, Date.now());
+    if (!row) throw notFound("campaign");
+    return c.json(view(row, (await campaignTotals(c.var.db, ws, [id])).get(id)), 200);
+  },
+);
