@@ -14,6 +14,11 @@ export async function findApiKeyByHash(db: Db, keyHash: string) {
     .get();
 }
 
+/** Records use; throttled by the caller (once per cache load), so it is not a write per request. */
+export async function touchApiKey(db: Db, id: string, at: number): Promise<void> {
+  await db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id));
+}
+
 export async function insertApiKey(db: Db, row: typeof apiKeys.$inferInsert): Promise<ApiKeyRow> {
   const [created] = await db.insert(apiKeys).values(row).returning();
   return created!;

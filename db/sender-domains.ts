@@ -15,6 +15,14 @@ export const listSenderDomains = (db: Db, workspaceId: string): Promise<SenderDo
 export const getSenderDomain = (db: Db, workspaceId: string, id: string): Promise<SenderDomainRow | undefined> =>
   db.select().from(senderDomains).where(and(eq(senderDomains.workspaceId, workspaceId), eq(senderDomains.id, id))).get();
 
+/** Every verified domain of a workspace (the accept path caches this set per isolate). */
+export const verifiedDomainsQuery = (db: Db, workspaceId: string) =>
+  db
+    .select({ domain: senderDomains.domain })
+    .from(senderDomains)
+    .where(and(eq(senderDomains.workspaceId, workspaceId), isNotNull(senderDomains.verifiedAt)))
+    .limit(5000);
+
 export async function markSenderDomainVerified(db: Db, workspaceId: string, id: string, at: number): Promise<SenderDomainRow | undefined> {
   const [row] = await db
     .update(senderDomains)

@@ -45,6 +45,22 @@ describe("authentication and scopes", async () => {
     expect((await api("/v1/me", { key: created.key })).status).toBe(401);
   });
 
+  it("records when a key was last used (once per cache period, not per request)", async () => {
+    const created = await json(await api("/v1/api-keys", { method: "POST", key: ws.key, json: { name: "usage", scopes: ["read"] } }));
+    const listed = async () => (await json(await api("/v1/api-keys", { key: ws.key }))).data.find((k: { id: string }) => k.id === created.id);
+    expect((await listed()).last_used_at).toBeNull();
+    const before = Date.now();
+    expect((await api("/v1/me", { key: created.key })).status).toBe(200);
+    // The update runs after the response (waitUntil): poll the listing briefly.
+    let used: string | null = null;
+    for (let i = 0; i < 50 && !used; i++) {
+      used = (await listed()).last_used_at;
+      if (!used) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(used).not.toBeNull();
+    expect(Date.parse(used!)).toBeGreaterThanOrEqual(before - 1000);
+  });
+
   it("an expired key is refused", async () => {
     const res = await api("/v1/api-keys", {
       method: "POST",

@@ -9,6 +9,7 @@ import { RelayError } from "../../core/errors";
 import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
 import { log } from "../log";
+import { invalidateIsolateCaches } from "../isolate-cache";
 import { metricsHandler, optionalSecret, readyHandler } from "../observability/metrics";
 import { reportError } from "../observability/sentry";
 import { apiKeysApp } from "./api-keys";
@@ -33,12 +34,17 @@ import { inboundWebhooksApp, providerWebhookKeysApp } from "./inbound-webhooks";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 app.use(async (c, next) => {
   const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
   c.set("requestId", requestId);
   c.set("db", getDb(c.env.DB));
   const started = Date.now();
   await next();
+  // A configuration write (key, domain, provider, setting, webhook endpoint, ...) through this
+  // isolate is seen by its next accept at once (workers/isolate-cache.ts); sending mail is not one.
+  if (!SAFE_METHODS.has(c.req.method) && !new URL(c.req.url).pathname.startsWith("/v1/messages")) invalidateIsolateCaches();
   c.header("X-Request-Id", requestId);
   // The access log: ids and codes only (the path holds ids, never addresses; no query string).
   const p = c.get("principal");

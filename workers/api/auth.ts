@@ -3,14 +3,15 @@
 // secret, compared in constant time). Each route states the scope it needs; the scope is also
 // written into the OpenAPI document (see `declareRouteSecurity`) so the route-scope test and
 // clients read the same declaration.
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { sha256Hex, timingSafeEqualString } from "../../core/encoding";
 import { RelayError } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { audienceMatches, jwtConfigSchema, looksLikeJwt, peekClaims, verifyJwt } from "../../core/jwt";
 import type { Principal, Scope, WorkspacePrincipal } from "../../core/scopes";
-import { findApiKeyByHash } from "../../db/api-keys";
+import { findApiKeyByHash, touchApiKey } from "../../db/api-keys";
+import { IsolateCache } from "../isolate-cache";
 import type { Db } from "../../db/client";
 import { findJwtIssuerWorkspaces, findOrCreateJwtUser } from "../../db/workspace-security";
 import { log } from "../log";
@@ -24,10 +25,31 @@ function bearer(header: string | undefined): string {
   return m[1]!;
 }
 
-export async function authenticate(db: Db, env: Env, header: string | undefined, now: number): Promise<Principal> {
+type FoundKey = NonNullable<Awaited<ReturnType<typeof findApiKeyByHash>>>;
+/**
+ * Known keys by hash, for 15 s per isolate (a revocation through this isolate applies at once,
+ * elsewhere within 15 s). Unknown keys are not cached, so a new key works everywhere at once.
+ */
+const keyCache = new IsolateCache<FoundKey>(15_000, 2_000);
+
+/** Runs work after the response (ExecutionContext.waitUntil); absent in some callers. */
+export type Defer = (work: Promise<unknown>) => void;
+
+export async function authenticate(db: Db, env: Env, header: string | undefined, now: number, defer?: Defer): Promise<Principal> {
   const token = bearer(header);
   if (token.startsWith(API_KEY_PREFIX)) {
-    const found = await findApiKeyByHash(db, await sha256Hex(token));
+    const hash = await sha256Hex(token);
+    let found: FoundKey | undefined = keyCache.get(hash, now);
+    if (!found) {
+      found = await findApiKeyByHash(db, hash);
+      if (found) {
+        keyCache.set(hash, found, now);
+        // last_used_at, at most once per cache period per isolate: never a write per request.
+        const touch = touchApiKey(db, found.key.id, now).catch(() => {});
+        if (defer) defer(touch);
+        else await touch;
+      }
+    }
     if (!found || found.key.revokedAt !== null || (found.key.expiresAt !== null && found.key.expiresAt <= now)) {
       throw new RelayError("unauthorized", "the API key is not valid");
     }
@@ -72,6 +94,16 @@ async function authenticateJwt(db: Db, token: string, now: number): Promise<Work
   throw err;
 }
 
+/** waitUntil of the request, when the runtime gave one (hono throws on access otherwise). */
+function deferOf(c: Context<AppEnv>): Defer | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (work) => ctx.waitUntil(work);
+  } catch {
+    return undefined;
+  }
+}
+
 /** What a route's auth middleware demands; read back by `declareRouteSecurity`. */
 export type RouteRequirement = Scope | "platform_admin" | "any_credential";
 const REQUIREMENT = Symbol("relay.requirement");
@@ -91,7 +123,7 @@ const credentialName = (p: WorkspacePrincipal) => (p.kind === "jwt" ? "token" : 
 export const requireScope = (scope: Scope) =>
   tag(
     createMiddleware<AppEnv>(async (c, next) => {
-      const p = await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now());
+      const p = await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now(), deferOf(c));
       // Set before the check so the audit trail can attribute a refusal.
       c.set("principal", p);
       if (p.kind === "admin") throw new RelayError("forbidden", "this route needs a workspace API key");
@@ -106,7 +138,7 @@ export const requireScope = (scope: Scope) =>
 /** Any valid workspace credential, whatever its scopes (e.g. /v1/me). */
 export const requireWorkspaceCredential = tag(
   createMiddleware<AppEnv>(async (c, next) => {
-    const p = keyPrincipal(await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now()));
+    const p = keyPrincipal(await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now(), deferOf(c)));
     c.set("principal", p);
     await next();
   }),
@@ -116,7 +148,7 @@ export const requireWorkspaceCredential = tag(
 /** Requires the platform admin token (workspace creation and bootstrap). */
 export const requirePlatformAdmin = tag(
   createMiddleware<AppEnv>(async (c, next) => {
-    const p = await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now());
+    const p = await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now(), deferOf(c));
     c.set("principal", p);
     if (p.kind !== "admin") throw new RelayError("forbidden", "this route needs the platform admin token");
     await next();

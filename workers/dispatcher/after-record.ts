@@ -38,12 +38,11 @@ export type AfterRecordHook = (ctx: HookContext, outcome: RecordedOutcome) => Pr
 // Registered hooks, in order. (Webhook events and metrics register here as they land.)
 const hooks: AfterRecordHook[] = [recipientEventsHook, deliveryLogHook, webhookAfterRecord];
 
+/** Runs every hook at once (they are independent: running them in turn only added latency). */
 export async function afterRecord(ctx: HookContext, outcome: RecordedOutcome): Promise<void> {
-  for (const hook of hooks) {
-    try {
-      await hook(ctx, outcome);
-    } catch (e) {
-      log.error("after_record_hook_failed", { message_id: outcome.messageId, error: safeErrorMessage(e) });
-    }
-  }
+  await Promise.all(
+    hooks.map((hook) =>
+      hook(ctx, outcome).catch((e) => log.error("after_record_hook_failed", { message_id: outcome.messageId, error: safeErrorMessage(e) })),
+    ),
+  );
 }

@@ -14,14 +14,18 @@ export interface LimitHold {
 export async function checkSendLimits(env: Env, workspaceId: string, messageId: string, n: number, limits: WorkspaceLimits, now: number): Promise<LimitHold | null> {
   const g = readGlobalLimits(env);
   const global = getGlobalLimiter(env, messageId, g.shards);
-  // Keys carry the layer: one object may hold several layers' consumptions of one message.
-  const gd = await global.consume(`global:${messageId}`, globalShardRules(g), n, now);
-  if (!gd.allowed) return { retryAt: gd.retryAt, rule: gd.rule };
-  const wd = await getWorkspaceLimiter(env, workspaceId).consume(`workspace:${messageId}`, workspaceRules(limits), n, limits.time_zone, now);
-  if (!wd.allowed) {
-    await global.refund(`global:${messageId}`);
-    return { retryAt: wd.retryAt, rule: wd.rule };
-  }
+  const workspace = getWorkspaceLimiter(env, workspaceId);
+  // Both layers at once (one round trip of latency, not two); a refusal by either refunds the
+  // other, so the pair stays all or nothing.
+  const [gd, wd] = await Promise.all([
+    global.consume(`global:${messageId}`, globalShardRules(g), n, now),
+    workspace.consume(`workspace:${messageId}`, workspaceRules(limits), n, limits.time_zone, now),
+  ]);
+  if (gd.allowed && wd.allowed) return null;
+  await Promise.all([gd.allowed ? global.refund(`global:${messageId}`) : null, wd.allowed ? workspace.refund(`workspace:${messageId}`) : null]);
+  // Named after the global rule when both refuse (the workspace cannot change it); wait for both.
+  if (!gd.allowed) return { retryAt: wd.allowed ? gd.retryAt : Math.max(gd.retryAt, wd.retryAt), rule: gd.rule };
+  if (!wd.allowed) return { retryAt: wd.retryAt, rule: wd.rule };
   return null;
 }
 

@@ -86,6 +86,12 @@ export async function deliverGroup(
   send: (provider: ProviderRow) => Promise<SendResult>,
   /** The provider's quota check for this message (null: no quota). */
   quota: (provider: ProviderRow) => { key: string; rules: LimitRule[]; n: number } | null = () => null,
+  /**
+   * Takes the breaker report (release) so the caller can await it beside its own record write
+   * instead of before it: the report decides nothing for this group (failover goes to another
+   * provider), so waiting for it here would only add a round trip. Awaited here when absent.
+   */
+  background?: (work: Promise<unknown>) => void,
 ): Promise<GroupOutcome> {
   const calls: CallRecord[] = [];
   const reasons = new Set<string>();
@@ -101,7 +107,9 @@ export async function deliverGroup(
     }
     const call = await timed(provider, send, now);
     calls.push(call);
-    await state.release(workspaceId, provider.id, routing.breaker, grant, breakerOutcome(call.result), call.finished - call.started);
+    const report = state.release(workspaceId, provider.id, routing.breaker, grant, breakerOutcome(call.result), call.finished - call.started);
+    if (background) background(report);
+    else await report;
     if (call.result.status !== "transient") break;
   }
   if (calls.length > 0) return { kind: "called", calls };

@@ -8,6 +8,7 @@ import type { AfterRecordHook } from "../dispatcher/after-record";
 import { deliverNow } from "./deliver";
 import { subscribedEndpoints } from "../../db/webhooks";
 import { queueEvents, type NewEvent, type WebhookEventType } from "./events";
+import { sendSettings, subscribes } from "../send-settings";
 
 const EVENT_FOR: Partial<Record<RecipientStatus, WebhookEventType>> = {
   sent: "message.sent",
@@ -22,8 +23,11 @@ const EVENT_FOR: Partial<Record<RecipientStatus, WebhookEventType>> = {
 export const webhookAfterRecord: AfterRecordHook = async ({ env, db }, outcome) => {
   const relevant = outcome.recipients.filter((r) => EVENT_FOR[r.status]);
   if (relevant.length === 0) return;
-  // Most workspaces subscribe to nothing: one cheap lookup, before any other query per delivery.
+  // Most workspaces subscribe to nothing: the isolate's cached subscription list answers that
+  // without a query (a new endpoint is seen within its TTL; see workers/send-settings.ts).
   const wanted = new Set(relevant.map((r) => EVENT_FOR[r.status]!));
+  const settings = await sendSettings(db, outcome.workspaceId, outcome.at);
+  if (![...wanted].some((event) => subscribes(settings, event))) return;
   const endpoints = await subscribedEndpoints(db, outcome.workspaceId, [...wanted]);
   if (endpoints.length === 0) return;
   // Attempt numbers and the provider's type, in one round trip.
