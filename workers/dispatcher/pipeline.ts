@@ -105,6 +105,11 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   }
 
   // 4. deliver (groups in parallel: domain-based routing can split a message across providers)
+  // Breaker reports run beside the record write below (see deliverGroup); a lost report costs
+  // the breaker one outcome and its permit expires, so it is logged, not retried.
+  const reports: Promise<unknown>[] = [];
+  const background = (work: Promise<unknown>) =>
+    void reports.push(work.catch((e) => log.error("breaker_report_failed", { message_id: messageId, error: e instanceof Error ? e.message : String(e) })));
   const delivered = await mapLimit(
     groups,
     fanOut ? FAN_OUT_CONCURRENCY : groups.length,
@@ -127,13 +132,14 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
         key: copy ? `provider:${messageId}:${group.recipients[0]!.id}` : `provider:${messageId}`,
         rules: quotaRules(quotaFor(provider.type, loaded.quotas.filter((q) => q.providerId === provider.id))),
         n: group.recipients.length,
-      }));
+      }), background);
       return { group, outcome };
     },
   );
 
   // 5. record
-  return record(deps, loaded, settings.retry_policy, claimed, others, delivered, deliveryId);
+  const [outcome] = await Promise.all([record(deps, loaded, settings.retry_policy, claimed, others, delivered, deliveryId), Promise.all(reports)]);
+  return outcome;
 }
 
 /** Provider calls in flight at once for one message's per-recipient copies. */
