@@ -63,6 +63,14 @@ export const sendMessageInput = z
       .boolean()
       .optional()
       .openapi({ description: "Refuse (422) when the content uses a variable no recipient, message or workspace value defines and that has no default; overrides the workspace setting" }),
+    personalize: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Ask for LLM personalization (the workspace must have it on; off by default). The outcome is in GET /v1/messages/{id} `personalization`" }),
+    contains_phi: z
+      .boolean()
+      .optional()
+      .openapi({ description: "The content carries PHI: it goes to the LLM only if the workspace declared its endpoint BAA-covered (a DLP-flagged message counts as PHI too)" }),
   })
   .strict()
   .openapi("SendMessage");
@@ -94,6 +102,8 @@ export interface NormalizedMessage {
   /** undefined: the workspace's strict_variables setting decides. */
   strictVariables?: boolean;
   campaignId?: string;
+  personalize?: boolean;
+  containsPhi?: boolean;
   sizeBytes: number;
 }
 
@@ -187,6 +197,8 @@ export function normalizeMessage(input: SendMessageInput, maxBytes: number): Nor
     forceSend: input.force_send ?? false,
     ...(input.strict_variables !== undefined ? { strictVariables: input.strict_variables } : {}),
     ...(input.campaign_id !== undefined ? { campaignId: input.campaign_id } : {}),
+    ...(input.personalize ? { personalize: true } : {}),
+    ...(input.contains_phi ? { containsPhi: true } : {}),
     sizeBytes: size,
   };
 }

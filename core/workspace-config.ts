@@ -7,6 +7,7 @@ import { DEFAULT_RETRY_POLICY, retryPolicySchema } from "./retry-policy";
 import { breakerConfigSchema, DEFAULT_BREAKER_CONFIG } from "./routing/breaker";
 import { domainRuleSchema, STRATEGIES } from "./routing/strategies";
 import { DEFAULT_WORKSPACE_LIMITS, workspaceLimitsSchema, type WorkspaceLimits } from "./limits/config";
+import { DEFAULT_LLM_SETTINGS, llmSettingsSchema, type LlmSettings } from "./llm/settings";
 
 export const routingConfigSchema = z
   .object({
@@ -42,6 +43,8 @@ export const workspaceConfigSchema = z.object({
   strict_variables: z.boolean().optional(),
   /** <<TRENDING_QUESTION>>: the current questions and how one is chosen per message. */
   trending_questions: trendingQuestionsSchema.optional(),
+  /** LLM personalization (off by default); the API key is set apart, with PUT /v1/workspace/llm. */
+  llm: llmSettingsSchema.optional(),
 });
 
 export interface WorkspaceConfig {
@@ -51,6 +54,7 @@ export interface WorkspaceConfig {
   variables: Record<string, string | number | boolean>;
   strict_variables: boolean;
   trending_questions: TrendingQuestions;
+  llm: LlmSettings;
 }
 
 export function parseWorkspaceConfig(value: unknown): WorkspaceConfig {
@@ -62,5 +66,6 @@ export function parseWorkspaceConfig(value: unknown): WorkspaceConfig {
     variables: (parsed.success && parsed.data.variables) || {},
     strict_variables: (parsed.success && parsed.data.strict_variables) || false,
     trending_questions: (parsed.success && parsed.data.trending_questions) || { questions: [], rule: "latest" },
+    llm: (parsed.success && parsed.data.llm) || DEFAULT_LLM_SETTINGS,
   };
 }

@@ -85,6 +85,9 @@ interface Prepared {
   forceSend: boolean;
   /** Structured messages: the message's strict_variables flag (undefined: the workspace decides). */
   strictVariables?: boolean;
+  /** LLM personalization asked for, and whether the sender marked the content as PHI. */
+  personalize?: boolean;
+  containsPhi?: boolean;
   campaignId?: string;
 }
 
@@ -130,6 +133,8 @@ export async function acceptStructured(ctx: AcceptContext, m: NormalizedMessage,
       sizeBytes: m.sizeBytes,
       forceSend: m.forceSend,
       ...(m.strictVariables !== undefined ? { strictVariables: m.strictVariables } : {}),
+      personalize: m.personalize ?? false,
+      containsPhi: m.containsPhi ?? false,
       ...(m.campaignId !== undefined ? { campaignId: m.campaignId } : {}),
     },
     idem,
@@ -314,6 +319,9 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
       bodyR2Key: stored.bodyR2Key,
       sizeBytes: p.sizeBytes,
       forceSend: p.forceSend,
+      personalize: p.personalize ?? false,
+      // A message DLP flagged is PHI whatever the sender said (it decides whether an LLM may see it).
+      containsPhi: (p.containsPhi ?? false) || p.tags.includes("dlp:flagged"),
       // Counted as enqueued now: the outbox only steps in once the grace period has passed.
       enqueuedAt: now,
       queuedAt: now,

@@ -5,6 +5,7 @@
 import { getDb } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
 import { findExpiredBodies, markBodiesPurged, workspaceRetention } from "../db/retention";
+import { purgeLlmCache } from "../db/llm";
 import { recordAudit } from "./api/audit-logs";
 import { log } from "./log";
 
@@ -22,6 +23,8 @@ export async function runRetention(env: Env, now = Date.now()): Promise<Retentio
   let touched = 0;
   for (const { workspaceId, days } of await workspaceRetention(db)) {
     try {
+      // Cached LLM answers are message content too (masked and encrypted, but content): same clock.
+      await purgeLlmCache(db, workspaceId, now - days * DAY_MS);
       const expired = await findExpiredBodies(db, workspaceId, now - days * DAY_MS, BATCH);
       if (expired.length === 0) continue;
       // R2 first: if this fails the rows stay unpurged and the next run tries again.

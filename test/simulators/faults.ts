@@ -14,7 +14,8 @@ export type FaultTarget =
   | "smtp-auth"
   | "smtp-mail"
   | "smtp-rcpt"
-  | "smtp-data";
+  | "smtp-data"
+  | "openai";
 
 export interface FaultRule {
   target: FaultTarget;
@@ -35,6 +36,10 @@ export interface FaultRule {
   percent?: number;
   /** Affect only the next N matching requests, then expire. */
   times?: number;
+  /** openai: spoil the answer this way (see openai-sim.ts). */
+  llm?: "drop_placeholder" | "add_link" | "not_json" | "too_long";
+  /** openai: report this many total tokens used. */
+  usageTotalTokens?: number;
 }
 
 interface StoredRule extends FaultRule {

@@ -7,6 +7,7 @@ import { decodeJwt, decodeProtectedHeader, importSPKI, jwtVerify } from "jose";
 import type { FaultRule } from "./faults";
 import { sleep } from "./faults";
 import { summarize, type SimulatorState } from "./state";
+import { answerChat } from "./openai-sim";
 
 export interface HttpSimOptions {
   host: string;
@@ -15,6 +16,8 @@ export interface HttpSimOptions {
   mailgunApiKey: string;
   /** Lifetime of issued Gmail access tokens. */
   gmailTokenTtlSeconds: number;
+  /** Bearer key the OpenAI-compatible endpoint accepts. */
+  openaiApiKey: string;
 }
 
 interface IssuedToken {
@@ -30,7 +33,7 @@ export interface HttpSim {
   registerServiceAccount(clientEmail: string, publicKeyPem: string): void;
   /** Makes every issued access token invalid (as if revoked), to exercise the refresh path. */
   revokeTokens(): void;
-  settings: { mailgunApiKey: string; gmailTokenTtlSeconds: number };
+  settings: { mailgunApiKey: string; gmailTokenTtlSeconds: number; openaiApiKey: string };
 }
 
 class Reply {
@@ -76,7 +79,7 @@ function defaultErrorBody(status: number): unknown {
 }
 
 export async function startHttpSim(state: SimulatorState, opts: HttpSimOptions): Promise<HttpSim> {
-  const settings = { mailgunApiKey: opts.mailgunApiKey, gmailTokenTtlSeconds: opts.gmailTokenTtlSeconds };
+  const settings = { mailgunApiKey: opts.mailgunApiKey, gmailTokenTtlSeconds: opts.gmailTokenTtlSeconds, openaiApiKey: opts.openaiApiKey };
   const accounts = new Map<string, string>();
   let tokens = new Map<string, IssuedToken>();
 
@@ -95,6 +98,9 @@ export async function startHttpSim(state: SimulatorState, opts: HttpSimOptions):
     if (mg && req.method === "POST") return mailgun(req, decodeURIComponent(mg[1]!), mg[2] as "messages.mime" | "messages", body);
     const mgDomain = /^\/v3\/domains\/([^/]+)$/.exec(p);
     if (mgDomain && req.method === "GET") return mailgunDomain(req, decodeURIComponent(mgDomain[1]!));
+    // OpenAI-compatible: base URL {http}/openai/{scope}/v1, so each test has its own scope.
+    const oa = /^\/openai\/([^/]+)\/v1\/chat\/completions$/.exec(p);
+    if (oa && req.method === "POST") return openai(req, decodeURIComponent(oa[1]!), body);
     if (p === "/token" && req.method === "POST") return gmailToken(req, url, body);
     if (p === "/gmail/v1/users/me/messages/send" && req.method === "POST") return gmailSend(req, body, "send");
     if (p === "/upload/gmail/v1/users/me/messages/send" && req.method === "POST") {
@@ -140,6 +146,22 @@ export async function startHttpSim(state: SimulatorState, opts: HttpSimOptions):
     state.record({ kind: "mailgun", at: Date.now(), scope: domain, domain, endpoint, apiUser: user, to, tags, variables, fields, mime, parsed });
     const id = parsed?.messageId ?? `<${Date.now()}.${crypto.randomBytes(6).toString("hex")}@${domain}>`;
     return new Reply(200, { id, message: "Queued. Thank you." });
+  }
+
+  /** POST /v1/chat/completions. Every request is recorded, refused or not, so tests see exactly what left. */
+  async function openai(req: http.IncomingMessage, scope: string, body: Buffer): Promise<Reply | "handled"> {
+    state.count("openai", scope);
+    const rule = state.faults.pick("openai", scope);
+    const raw = body.toString("utf8");
+    const authorization = req.headers.authorization ?? "";
+    const answer = answerChat(raw, rule?.llm, rule?.usageTotalTokens);
+    state.record({ kind: "openai", at: Date.now(), scope, model: answer.model, authorization, body: raw });
+    const fault = await applyFault(rule, req);
+    if (fault) return fault;
+    if (authorization !== `Bearer ${settings.openaiApiKey}`) {
+      return new Reply(401, { error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } });
+    }
+    return new Reply(answer.status, answer.body);
   }
 
   /** GET /v3/domains/{domain}: the health probe's target. Faults: target "mailgun-domain", scope = domain. */

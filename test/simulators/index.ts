@@ -1,6 +1,7 @@
 // Provider simulators for tests and benchmarks, in one Node process:
 //   - HTTP: Mailgun (/v3/{domain}/messages[.mime], GET /v3/domains/{domain}), Google OAuth (/token), Gmail
-//     (/gmail/v1/users/me/messages/send, /upload/gmail/v1/users/me/messages/send?uploadType=media)
+//     (/gmail/v1/users/me/messages/send, /upload/gmail/v1/users/me/messages/send?uploadType=media),
+//     OpenAI-compatible Chat Completions (/openai/{scope}/v1/chat/completions)
 //     and a control API under /__sim/ (faults, received, counts, reset, settings)
 //   - SMTP sink: STARTTLS/plain port and an implicit-TLS port, AUTH PLAIN/LOGIN
 // Usage: const sims = await startSimulators(); ... sims.control.addFault({...}); await sims.close();
@@ -11,7 +12,7 @@ import { SimulatorState, type Counts, type Received, type ReceivedKind } from ".
 import { createTlsFixture, type TlsFixture } from "./tls-fixture";
 
 export type { FaultRule, FaultTarget } from "./faults";
-export type { Counts, GmailReceived, GmailTokenIssued, MailgunReceived, ParsedSummary, Received, ReceivedKind, SmtpReceived } from "./state";
+export type { Counts, GmailReceived, GmailTokenIssued, MailgunReceived, OpenAIReceived, ParsedSummary, Received, ReceivedKind, SmtpReceived } from "./state";
 
 export interface SimulatorOptions {
   host?: string;
@@ -22,6 +23,7 @@ export interface SimulatorOptions {
   /** Generate a test CA + localhost certificate with openssl (default true); without it there is no implicit-TLS port. */
   tls?: boolean;
   mailgunApiKey?: string;
+  openaiApiKey?: string;
   gmailTokenTtlSeconds?: number;
   smtpUsername?: string;
   smtpPassword?: string;
@@ -38,6 +40,8 @@ export interface SimulatorInfo {
   /** Base URL of the HTTP simulator and its control API. */
   httpUrl: string;
   mailgun: { baseUrl: string; apiKey: string };
+  /** OpenAI-compatible Chat Completions: use `${baseUrl}/<scope>/v1` as a workspace's base_url. */
+  openai: { baseUrl: string; apiKey: string };
   gmail: { tokenUrl: string; apiBaseUrl: string; uploadBaseUrl: string };
   smtp: { host: string; port: number; tlsPort?: number; username: string; password: string };
   /** PEM of the CA that signed the SMTP sink's certificate, when TLS is on. */
@@ -74,6 +78,7 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
     port: options.httpPort ?? 0,
     mailgunApiKey: options.mailgunApiKey ?? "key-simulator-0123456789",
     gmailTokenTtlSeconds: options.gmailTokenTtlSeconds ?? 3600,
+    openaiApiKey: options.openaiApiKey ?? "sk-simulator-0123456789",
   });
   const smtp = await startSmtpSink(state, {
     host,
@@ -91,6 +96,7 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
     httpPort: httpSim.port,
     httpUrl,
     mailgun: { baseUrl: httpUrl, apiKey: httpSim.settings.mailgunApiKey },
+    openai: { baseUrl: `${httpUrl}/openai`, apiKey: httpSim.settings.openaiApiKey },
     gmail: { tokenUrl: `${httpUrl}/token`, apiBaseUrl: httpUrl, uploadBaseUrl: httpUrl },
     smtp: { host, port: smtp.port, ...(smtp.tlsPort !== undefined ? { tlsPort: smtp.tlsPort } : {}), username, password },
     ...(tls ? { tlsCaPem: tls.caPem, tlsTrustBundleFile: tls.trustBundleFile } : {}),

@@ -62,7 +62,18 @@ export interface SmtpReceived {
   parsed?: ParsedSummary;
 }
 
-export type Received = MailgunReceived | GmailReceived | GmailTokenIssued | SmtpReceived;
+export interface OpenAIReceived {
+  kind: "openai";
+  at: number;
+  scope: string;
+  model: string;
+  /** The Authorization header as sent. */
+  authorization: string;
+  /** The request body exactly as it arrived (what left the relay). */
+  body: string;
+}
+
+export type Received = MailgunReceived | GmailReceived | GmailTokenIssued | SmtpReceived | OpenAIReceived;
 export type ReceivedKind = Received["kind"];
 
 /** Requests seen per endpoint and scope, including the ones answered with an injected failure. */

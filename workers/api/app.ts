@@ -14,6 +14,7 @@ import { metricsHandler, optionalSecret, readyHandler } from "../observability/m
 import { reportError } from "../observability/sentry";
 import { apiKeysApp } from "./api-keys";
 import { campaignsApp } from "./campaigns";
+import { recipientListsApp } from "./recipient-lists";
 import { auditLogsApp, auditTrail } from "./audit-logs";
 import { declareRouteSecurity } from "./auth";
 import type { AppEnv } from "./context";
@@ -89,6 +90,7 @@ app.route("/v1", privacyApp);
 app.route("/v1", recipientsApp);
 app.route("/v1", trendingQuestionsApp);
 app.route("/v1", campaignsApp);
+app.route("/v1", recipientListsApp);
 
 // Each route's scope, read from its auth middleware, goes into the document before it is built.
 app.use("/openapi.json", async (_c, next) => {

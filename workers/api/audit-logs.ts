@@ -29,6 +29,7 @@ export const AUDITED_READS: Record<string, string> = {
   "GET /v1/recipients": "recipients.list",
   "GET /v1/recipients/:id": "recipient.read",
   "GET /v1/suppressions": "suppressions.list",
+  "GET /v1/lists/:id/members": "list.members.read",
 };
 
 /** Writes that are submissions, not configuration; recorded on the message row instead. */
@@ -60,6 +61,11 @@ const NAMED_WRITES: Record<string, string> = {
   "PUT /v1/workspace/trending-questions": "workspace.trending_questions.set",
   "POST /v1/campaigns": "campaign.create",
   "PATCH /v1/campaigns/:id": "campaign.update",
+  "POST /v1/lists": "list.create",
+  "PATCH /v1/lists/:id": "list.rename",
+  "DELETE /v1/lists/:id": "list.delete",
+  "POST /v1/lists/:id/members": "list.members.add",
+  "DELETE /v1/lists/:id/members/:recipient_id": "list.member.remove",
   "POST /v1/workspaces": "platform.workspace.create",
   "POST /v1/workspaces/:id/api-keys": "platform.api_key.create",
   "POST /v1/workspaces/:id/domains": "platform.domain.create",

@@ -3,6 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { fromBase64, sha256Hex, toBase64Url, fromUtf8, utf8 } from "../../core/encoding";
 import { RelayError, notFound } from "../../core/errors";
 import { normalizeMessage, sendMessageInput } from "../../core/message-input";
+import type { PersonalizationRecord } from "../../core/llm/record";
 import { campaignIdSchema } from "../../core/campaigns";
 import { readConfig } from "../../core/config";
 import { loadKeyring } from "../../core/crypto";
@@ -311,6 +312,9 @@ messagesApp.openapi(
           started_at: iso(a.startedAt)!,
         })),
         attachments: detail.attachments.map((a) => ({ id: a.id, content_type: a.contentType, size_bytes: a.sizeBytes })),
+        contains_phi: detail.message.containsPhi,
+        personalize: detail.message.personalize,
+        personalization: (detail.message.personalization as PersonalizationRecord | null) ?? null,
       },
       200,
     );

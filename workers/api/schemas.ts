@@ -2,6 +2,7 @@
 // domain input (the send request) live in core/.
 import { z } from "@hono/zod-openapi";
 import { MESSAGE_STATUSES, RECIPIENT_DELIVERY_STATUSES } from "../../db/schema";
+import { personalizationSchema } from "../../core/llm/record";
 
 export const errorSchema = z
   .object({ error: z.object({ code: z.string(), message: z.string() }) })
@@ -77,6 +78,9 @@ export const messageDetailSchema = messageSummarySchema
       }),
     ),
     attachments: z.array(z.object({ id: z.string(), content_type: z.string(), size_bytes: z.number() })),
+    contains_phi: z.boolean(),
+    personalize: z.boolean(),
+    personalization: personalizationSchema.nullable().openapi({ description: "Whether and how the message was personalized by the LLM; null when it did not ask or was not processed yet" }),
   })
   .openapi("MessageDetail");
 

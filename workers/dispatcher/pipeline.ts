@@ -29,6 +29,7 @@ import { credentialsAad } from "../api/providers";
 import { log } from "../log";
 import { applyTrending, pickTrendingQuestion } from "../../core/trending";
 import { contentUsesVariables, loadRecipientVariables, personalCopy } from "../personalize";
+import { personalizeMessage } from "../llm/personalize";
 import { afterRecord } from "./after-record";
 import { encodeVerp } from "../../core/verp";
 import { checkSendLimits, describeHold, type LimitHold } from "./limit";
@@ -77,6 +78,10 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   let content = decodeContent(await loadBody(deps.env.BODIES, ring, workspaceId, messageId, message));
   // <<TRENDING_QUESTION>>: one question per message, the same for every recipient and retry.
   if (content.kind === "structured") content = applyTrending(content, pickTrendingQuestion(settings.trending_questions, message.id, message.queuedAt));
+  // LLM personalization (opt-in): the shared content once, before any recipient's values go in. Never throws.
+  if (content.kind === "structured" && message.personalize) {
+    content = await personalizeMessage({ db: deps.db, ring, now: deps.now }, message, loaded.recipients.map((r) => r.email), content, settings.llm);
+  }
   const renderOpts = { messageIdHeader: message.messageIdHeader, date: new Date(message.queuedAt) };
   // Templated structured content goes out as one copy per recipient (rendered below, after
   // routing); anything else is rendered once for everyone. Raw MIME is never templated.

@@ -1,0 +1,116 @@
+// /v1/workspace/llm: LLM personalization settings and the endpoint's API key. The key is
+// write-only (encrypted like provider credentials, never returned); the settings live in the
+// workspace configuration beside the others. Changes are audited by the trail middleware, and
+// the BAA declaration gets its own audit row, since it decides whether PHI may leave.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { readConfig } from "../../core/config";
+import { encryptText, loadKeyring } from "../../core/crypto";
+import { notFound, RelayError } from "../../core/errors";
+import { llmSettingsSchema, type LlmSettings } from "../../core/llm/settings";
+import { parseWorkspaceConfig } from "../../core/workspace-config";
+import { getLlmApiKeyEnc, setLlmApiKeyEnc, usageOn } from "../../db/llm";
+import { getWorkspace, updateWorkspaceConfiguration } from "../../db/workspaces";
+import { llmApiKeyAad, utcDay } from "../llm/personalize";
+import { actorOf, recordAudit } from "./audit-logs";
+import { keyPrincipal, requireScope } from "./auth";
+import type { AppEnv } from "./context";
+import { errorResponses } from "./schemas";
+import { validationHook } from "./validation";
+
+const viewSchema = llmSettingsSchema
+  .extend({
+    api_key_set: z.boolean().openapi({ description: "Whether an API key is stored (the key itself is never returned)" }),
+    usage_today: z.object({ day: z.string(), tokens: z.number(), calls: z.number(), budget: z.number() }),
+  })
+  .openapi("LlmSettingsView");
+
+const putSchema = llmSettingsSchema
+  .extend({
+    api_key: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,1000}$/, "printable ASCII without spaces, at most 1000 characters")
+      .nullable()
+      .optional()
+      .openapi({ description: "Write-only. Omit to keep the stored key; null removes it" }),
+  })
+  .openapi("LlmSettingsInput");
+
+const ok = { 200: { description: "The LLM settings", content: { "application/json": { schema: viewSchema } } }, ...errorResponses };
+
+export const llmSettingsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+async function view(db: AppEnv["Variables"]["db"], workspaceId: string, settings: LlmSettings) {
+  const day = utcDay(Date.now());
+  const [keyEnc, usage] = await Promise.all([getLlmApiKeyEnc(db, workspaceId), usageOn(db, workspaceId, day)]);
+  return { ...settings, api_key_set: keyEnc !== null, usage_today: { day, ...usage, budget: settings.daily_token_budget } };
+}
+
+llmSettingsApp.openapi(
+  createRoute({ method: "get", path: "/workspace/llm", summary: "LLM personalization settings and today's token use", middleware: [requireScope("read")] as const, responses: ok }),
+  async (c) => {
+    const id = keyPrincipal(c.var.principal).workspaceId;
+    const ws = await getWorkspace(c.var.db, id);
+    if (!ws) throw notFound("workspace");
+    return c.json(await view(c.var.db, id, parseWorkspaceConfig(ws.configuration).llm), 200);
+  },
+);
+
+llmSettingsApp.openapi(
+  createRoute({
+    method: "put",
+    path: "/workspace/llm",
+    summary: "Replace the LLM personalization settings (and optionally set or remove the API key)",
+    description:
+      "Off by default. `baa_covered: true` declares that the endpoint is covered by a Business Associate Agreement; without it, PHI-flagged messages never go to the LLM. Enabling needs an API key (stored or given here).",
+    middleware: [requireScope("admin")] as const,
+    request: { body: { content: { "application/json": { schema: putSchema } }, required: true } },
+    responses: ok,
+  }),
+  async (c) => {
+    const principal = keyPrincipal(c.var.principal);
+    const id = principal.workspaceId;
+    const { api_key, ...settings } = c.req.valid("json");
+    const ws = await getWorkspace(c.var.db, id);
+    if (!ws) throw notFound("workspace");
+    const hadKey = (await getLlmApiKeyEnc(c.var.db, id)) !== null;
+    if (settings.enabled && (api_key === null || (api_key === undefined && !hadKey))) {
+      throw new RelayError("unprocessable", "api_key: enabling LLM personalization needs an API key for the endpoint");
+    }
+    const now = Date.now();
+    if (api_key !== undefined) {
+      const ring = await loadKeyring(c.env.DATA_KEYS, readConfig(c.env).dataKeyId);
+      await setLlmApiKeyEnc(c.var.db, id, api_key === null ? null : await encryptText(ring, api_key, llmApiKeyAad(id)), now);
+    }
+    const before = parseWorkspaceConfig(ws.configuration).llm;
+    await updateWorkspaceConfiguration(c.var.db, id, { ...ws.configuration, llm: settings }, now);
+    if (before.baa_covered !== settings.baa_covered) {
+      await recordAudit(c.var.db, {
+        ...actorOf(principal),
+        action: settings.baa_covered ? "workspace.llm.baa_declared" : "workspace.llm.baa_withdrawn",
+        resource: `workspace:${id}`,
+        ip: c.req.header("cf-connecting-ip") ?? null,
+        outcome: "success",
+        requestId: c.var.requestId,
+        detail: { base_url: settings.base_url, model: settings.model },
+      });
+    }
+    return c.json(await view(c.var.db, id, settings), 200);
+  },
+);
+
+llmSettingsApp.openapi(
+  createRoute({
+    method: "delete",
+    path: "/workspace/llm/api-key",
+    summary: "Remove the LLM API key (personalization falls back to the unpersonalized content until a new one is set)",
+    middleware: [requireScope("admin")] as const,
+    responses: ok,
+  }),
+  async (c) => {
+    const id = keyPrincipal(c.var.principal).workspaceId;
+    const ws = await getWorkspace(c.var.db, id);
+    if (!ws) throw notFound("workspace");
+    await setLlmApiKeyEnc(c.var.db, id, null, Date.now());
+    return c.json(await view(c.var.db, id, parseWorkspaceConfig(ws.configuration).llm), 200);
+  },
+);

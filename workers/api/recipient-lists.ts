@@ -1,0 +1,351 @@
+// /v1/lists: named recipient lists. Members are the workspace's recipient records, added by id
+// or by address (a record is created for an unknown address), up to 10,000 per call with one
+// result per row. Deleting a recipient removes it from every list; deleting a list keeps the
+// recipients.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { parseMailbox } from "../../core/address";
+import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
+import { notFound, RelayError } from "../../core/errors";
+import { newId } from "../../core/ids";
+import { isUniqueViolation } from "../../db/errors";
+import {
+  addMembers,
+  deleteList,
+  getList,
+  insertList,
+  listLists,
+  listMembers,
+  lookupMembers,
+  memberCounts,
+  removeMember,
+  renameList,
+  type RecipientListRow,
+} from "../../db/recipient-lists";
+import { keyPrincipal, requireScope } from "./auth";
+import type { AppEnv } from "./context";
+import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
+import { validationHook } from "./validation";
+
+export const MAX_MEMBERS_PER_CALL = 10_000;
+
+export const recipientListsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+const name = z.string().trim().min(1).max(200).regex(/^[^\r\n\0]*$/, "must not contain line breaks");
+const listInput = z.object({ name }).strict().openapi("RecipientListInput");
+
+const listSchema = z
+  .object({ id: z.string(), name: z.string(), member_count: z.number(), created_at: z.string() })
+  .openapi("RecipientList");
+
+const memberSchema = z
+  .object({
+    recipient_id: z.string(),
+    email: z.string(),
+    status: z.string().openapi({ description: "The recipient's status (active, bounced, complained, unsubscribed)" }),
+    added_at: z.string(),
+  })
+  .openapi("RecipientListMember");
+
+const memberInput = z.union([
+  z.string().openapi({ description: "An address" }),
+  z.object({ email: z.string().max(320) }).strict(),
+  z.object({ recipient_id: z.string().max(64) }).strict(),
+]);
+
+const memberResultSchema = z
+  .object({
+    index: z.number(),
+    status: z.enum(["added", "already_member", "error"]),
+    recipient_id: z.string().nullable(),
+    email: z.string().nullable(),
+    created: z.boolean().openapi({ description: "A recipient record was created for the address" }),
+    error: z.string().nullable(),
+  })
+  .openapi("RecipientListMemberResult");
+
+const listView = (l: RecipientListRow, count: number) => ({ id: l.id, name: l.name, member_count: count, created_at: iso(l.createdAt)! });
+
+const encode = (s: string) => toBase64Url(utf8.encode(s));
+function decode(cursor: string, pattern: RegExp): RegExpMatchArray {
+  const bytes = fromBase64(cursor.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(cursor.length / 4) * 4, "="));
+  const m = bytes && fromUtf8.decode(bytes).match(pattern);
+  if (!m) throw new RelayError("validation_error", "cursor: not a cursor this API returned");
+  return m;
+}
+
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(200).optional(),
+});
+
+async function listOr404(c: { var: AppEnv["Variables"] }, id: string): Promise<RecipientListRow> {
+  const row = await getList(c.var.db, keyPrincipal(c.var.principal).workspaceId, id);
+  if (!row) throw notFound("list");
+  return row;
+}
+
+recipientListsApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/lists",
+    summary: "Create a recipient list (names are unique in the workspace)",
+    middleware: [requireScope("admin")] as const,
+    request: { body: { content: { "application/json": { schema: listInput } }, required: true } },
+    responses: {
+      201: { description: "Created", content: { "application/json": { schema: listSchema } } },
+      409: { description: "A list with this name exists", content: { "application/json": { schema: errorSchema } } },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const { name } = c.req.valid("json");
+    try {
+      const row = await insertList(c.var.db, { id: newId("lst"), workspaceId: ws, name, createdAt: Date.now() });
+      return c.json(listView(row, 0), 201);
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new RelayError("conflict", `a list named '${name}' exists`);
+      throw e;
+    }
+  },
+);
+
+recipientListsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/lists",
+    summary: "List recipient lists, newest first",
+    middleware: [requireScope("read")] as const,
+    request: { query: pageQuery },
+    responses: {
+      200: { description: "A page of lists", content: { "application/json": { schema: z.object({ data: z.array(listSchema), next_cursor: z.string().nullable() }) } } },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const before = q.cursor ? decode(q.cursor, /^(\d{1,16}):(lst_[\w-]{1,40})$/) : null;
+    const rows = await listLists(c.var.db, ws, { ...(before ? { before: { createdAt: Number(before[1]), id: before[2]! } } : {}), limit: q.limit + 1 });
+    const page = rows.slice(0, q.limit);
+    const counts = await memberCounts(c.var.db, ws, page.map((l) => l.id));
+    const last = page[page.length - 1];
+    return c.json({ data: page.map((l) => listView(l, counts.get(l.id) ?? 0)), next_cursor: rows.length > q.limit && last ? encode(`${last.createdAt}:${last.id}`) : null }, 200);
+  },
+);
+
+recipientListsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/lists/{id}",
+    summary: "Read a list",
+    middleware: [requireScope("read")] as const,
+    request: { params: idParam },
+    responses: { 200: { description: "The list", content: { "application/json": { schema: listSchema } } }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const row = await listOr404(c, c.req.valid("param").id);
+    const counts = await memberCounts(c.var.db, row.workspaceId, [row.id]);
+    return c.json(listView(row, counts.get(row.id) ?? 0), 200);
+  },
+);
+
+recipientListsApp.openapi(
+  createRoute({
+    method: "patch",
+    path: "/lists/{id}",
+    summary: "Rename a list",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam, body: { content: { "application/json": { schema: listInput } }, required: true } },
+    responses: {
+      200: { description: "Renamed", content: { "application/json": { schema: listSchema } } },
+      409: { description: "A list with this name exists", content: { "application/json": { schema: errorSchema } } },
+      ...errorResponses,
+      ...notFoundResponse,
+    },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const { name } = c.req.valid("json");
+    let row: RecipientListRow | undefined;
+    try {
+      row = await renameList(c.var.db, ws, c.req.valid("param").id, name);
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new RelayError("conflict", `a list named '${name}' exists`);
+      throw e;
+    }
+    if (!row) throw notFound("list");
+    const counts = await memberCounts(c.var.db, ws, [row.id]);
+    return c.json(listView(row, counts.get(row.id) ?? 0), 200);
+  },
+);
+
+recipientListsApp.openapi(
+  createRoute({
+    method: "delete",
+    path: "/lists/{id}",
+    summary: "Delete a list and its memberships (the recipients stay)",
+    middleware: [requireScope("admin")] as const,
+    request: { params: idParam },
+    responses: { 204: { description: "Deleted" }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    if (!(await deleteList(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id))) throw notFound("list");
+    return c.body(null, 204);
+  },
+);
+
+recipientListsApp.openapi(
+  createRoute({
+    method: "post",
+    path: "/lists/{id}/members",
+    summary: `Add up to ${MAX_MEMBERS_PER_CALL} members by recipient id or address (a recipient record is created for an unknown address); one result per row, in order`,
+    middleware: [requireScope("admin")] as const,
+    request: {
+      params: idParam,
+      body: {
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                members: z
+                  .array(z.unknown())
+                  .min(1)
+                  .max(MAX_MEMBERS_PER_CALL)
+                  .openapi({ description: 'Each an address, {"email": …} or {"recipient_id": …}; a bad row is reported in its result, the rest still go' }),
+              })
+              .strict()
+              .openapi("RecipientListMembersInput"),
+          },
+        },
+        required: true,
+      },
+    },
+    responses: {
+      200: {
+        description: "One result per row",
+        content: {
+          "application/json": {
+            schema: z.object({ added: z.number(), already_member: z.number(), failed: z.number(), created: z.number(), results: z.array(memberResultSchema) }),
+          },
+        },
+      },
+      ...errorResponses,
+      ...notFoundResponse,
+    },
+  }),
+  async (c) => {
+    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const listId = c.req.valid("param").id;
+    const rows = c.req.valid("json").members;
+    type Result = z.infer<typeof memberResultSchema>;
+    const results: Result[] = [];
+    const wanted: { index: number; email?: string; id?: string }[] = [];
+    const seen = new Map<string, number>();
+    rows.forEach((raw, index) => {
+      const fail = (email: string | null, error: string) => (results[index] = { index, status: "error", recipient_id: null, email, created: false, error });
+      const parsed = memberInput.safeParse(raw);
+      if (!parsed.success) return fail(null, 'row: an address, {"email"} or {"recipient_id"}');
+      const v = parsed.data;
+      if (typeof v === "object" && "recipient_id" in v) {
+        const key = `id:${v.recipient_id}`;
+        if (seen.has(key)) return fail(null, `recipient_id: duplicate of row ${seen.get(key)}`);
+        seen.set(key, index);
+        wanted.push({ index, id: v.recipient_id });
+        return;
+      }
+      const given = typeof v === "string" ? v : v.email;
+      const mb = parseMailbox(given);
+      if (!mb || mb.name) return fail(given, "email: not a valid address");
+      const key = `email:${mb.address.toLowerCase()}`;
+      if (seen.has(key)) return fail(mb.address, `email: duplicate of row ${seen.get(key)}`);
+      seen.set(key, index);
+      wanted.push({ index, email: mb.address });
+    });
+
+    const emails = wanted.flatMap((w) => (w.email ? [w.email] : []));
+    const ids = wanted.flatMap((w) => (w.id ? [w.id] : []));
+    const found = await lookupMembers(c.var.db, ws, listId, emails, ids);
+    if (!found) throw notFound("list");
+
+    const recipientIds: string[] = [];
+    const newRecipients: { id: string; email: string }[] = [];
+    for (const w of wanted) {
+      if (w.id) {
+        if (!found.ids.has(w.id)) {
+          results[w.index] = { index: w.index, status: "error", recipient_id: w.id, email: null, created: false, error: "recipient_id: no such recipient in this workspace" };
+          continue;
+        }
+        const member = found.members.has(w.id);
+        if (!member) recipientIds.push(w.id);
+        results[w.index] = { index: w.index, status: member ? "already_member" : "added", recipient_id: w.id, email: null, created: false, error: null };
+        continue;
+      }
+      const existing = found.byEmail.get(w.email!.toLowerCase());
+      if (existing) {
+        const member = found.members.has(existing.id);
+        if (!member) recipientIds.push(existing.id);
+        results[w.index] = { index: w.index, status: member ? "already_member" : "added", recipient_id: existing.id, email: existing.email, created: false, error: null };
+      } else {
+        const id = newId("rcp");
+        newRecipients.push({ id, email: w.email! });
+        results[w.index] = { index: w.index, status: "added", recipient_id: id, email: w.email!, created: true, error: null };
+      }
+    }
+    await addMembers(c.var.db, ws, listId, { recipientIds, newRecipients }, Date.now());
+    const count = (s: Result["status"]) => results.filter((r) => r.status === s).length;
+    return c.json({ added: count("added"), already_member: count("already_member"), failed: count("error"), created: newRecipients.length, results }, 200);
+  },
+);
+
+recipientListsApp.openapi(
+  createRoute({
+    method: "get",
+    path: "/lists/{id}/members",
+    summary: "A page of the list's members (ordered by recipient id)",
+    middleware: [requireScope("read")] as const,
+    request: { params: idParam, query: pageQuery },
+    responses: {
+      200: { description: "A page of members", content: { "application/json": { schema: z.object({ data: z.array(memberSchema), next_cursor: z.string().nullable() }) } } },
+      ...errorResponses,
+      ...notFoundResponse,
+    },
+  }),
+  async (c) => {
+    const q = c.req.valid("query");
+    const list = await listOr404(c, c.req.valid("param").id);
+    const after = q.cursor ? decode(q.cursor, /^(rcp_[\w-]{1,40})$/)[1]! : undefined;
+    const rows = await listMembers(c.var.db, list.workspaceId, list.id, { ...(after ? { after } : {}), limit: q.limit + 1 });
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return c.json(
+      {
+        data: page.map((m) => ({ recipient_id: m.recipientId, email: m.email, status: m.status, added_at: iso(m.addedAt)! })),
+        next_cursor: rows.length > q.limit && last ? encode(last.recipientId) : null,
+      },
+      200,
+    );
+  },
+);
+
+recipientListsApp.openapi(
+  createRoute({
+    method: "delete",
+    path: "/lists/{id}/members/{recipient_id}",
+    summary: "Remove a member from the list (the recipient stays)",
+    middleware: [requireScope("admin")] as const,
+    request: {
+      params: z.object({
+        id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }),
+        recipient_id: z.string().min(1).max(64).openapi({ param: { name: "recipient_id", in: "path" } }),
+      }),
+    },
+    responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
+  }),
+  async (c) => {
+    const { id, recipient_id } = c.req.valid("param");
+    const list = await listOr404(c, id);
+    if (!(await removeMember(c.var.db, list.workspaceId, list.id, recipient_id))) throw notFound("member");
+    return c.body(null, 204);
+  },
+);
