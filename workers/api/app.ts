@@ -26,6 +26,7 @@ import { providerTestApp } from "./provider-test";
 import { privacyApp } from "./privacy";
 import { recipientsApp } from "./recipients";
 import { trendingQuestionsApp } from "./trending-questions";
+import { llmSettingsApp } from "./llm-settings";
 import { securitySettingsApp } from "./security-settings";
 import { validationHook } from "./validation";
 import { workspaceSettingsApp } from "./workspace-settings";
@@ -89,6 +90,7 @@ app.route("/v1", auditLogsApp);
 app.route("/v1", privacyApp);
 app.route("/v1", recipientsApp);
 app.route("/v1", trendingQuestionsApp);
+app.route("/v1", llmSettingsApp);
 app.route("/v1", campaignsApp);
 app.route("/v1", recipientListsApp);
 

@@ -59,6 +59,8 @@ const NAMED_WRITES: Record<string, string> = {
   "PUT /v1/recipients/:id/suppression": "recipient.suppress",
   "DELETE /v1/recipients/:id/suppression": "recipient.reactivate",
   "PUT /v1/workspace/trending-questions": "workspace.trending_questions.set",
+  "PUT /v1/workspace/llm": "workspace.llm.set",
+  "DELETE /v1/workspace/llm/api-key": "workspace.llm.api_key.delete",
   "POST /v1/campaigns": "campaign.create",
   "PATCH /v1/campaigns/:id": "campaign.update",
   "POST /v1/lists": "list.create",
