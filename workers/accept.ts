@@ -15,23 +15,18 @@ import { readConfig } from "../core/config";
 import { encryptText } from "../core/crypto";
 import { dlpDecision } from "../core/dlp";
 import { discardBody, storeBody } from "../db/body-store";
-import { dlpPolicyQuery } from "../db/workspace-security";
 import { actorOf, recordAudit } from "./api/audit-logs";
 import type { Db } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
 import { findIdempotencyRecord, insertMessage, type NewMessage } from "../db/messages";
-import { enabledProvidersQuery } from "../db/providers";
-import { workspaceConfigQuery } from "../db/workspaces";
 import { suppressedQuery } from "../db/suppressions";
-import { endpointEventsQuery } from "../db/webhooks";
 import { queueEvents } from "./webhooks/events";
 import { userRules } from "../core/limits/config";
-import { parseWorkspaceConfig } from "../core/workspace-config";
 import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
-import { verifiedDomainQuery } from "../db/sender-domains";
 import { assertCampaignOpen, campaignIdSchema, utcDay, type CampaignStatus } from "../core/campaigns";
 import { campaignStatusQuery } from "../db/campaigns";
 import { log } from "./log";
+import { sendSettings, subscribes } from "./send-settings";
 import { enforceStrictVariables } from "./personalize";
 
 export interface AcceptedRecipient {
@@ -238,32 +233,30 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   const ws = principal.workspaceId;
   const config = readConfig(env);
 
-  // One round trip for every precondition the database decides.
-  const [providerRows, dlpRows, settingsRows, suppressedRows, endpointRows, ...domainRows] = await db.batch([
-    enabledProvidersQuery(db, ws).limit(1),
-    dlpPolicyQuery(db, ws),
-    workspaceConfigQuery(db, ws),
-    suppressedQuery(db, ws, p.recipients.map((r) => r.email)),
-    endpointEventsQuery(db, ws),
-    ...p.senderDomains.map((d) => verifiedDomainQuery(db, ws, d)),
-    // Only when the message names a campaign: the common send pays nothing for campaigns.
-    ...(p.campaignId !== undefined ? [campaignStatusQuery(db, ws, p.campaignId)] : []),
+  // Workspace facts (provider, verified domains, DLP, settings, webhook subscriptions) come from
+  // the isolate's cache (workers/send-settings.ts: one D1 batch per workspace every few
+  // seconds); what is per message is read beside it, in one round trip.
+  const [workspace, [suppressedRows, ...rest]] = await Promise.all([
+    sendSettings(db, ws, now),
+    db.batch([
+      suppressedQuery(db, ws, p.recipients.map((r) => r.email)),
+      // Only when the message names a campaign: the common send pays nothing for campaigns.
+      ...(p.campaignId !== undefined ? [campaignStatusQuery(db, ws, p.campaignId)] : []),
+    ]),
   ]);
-  const campaignRows = p.campaignId !== undefined ? (domainRows.pop() as { status: CampaignStatus }[] | undefined) : undefined;
-  p.senderDomains.forEach((d, i) => {
-    if ((domainRows[i] ?? []).length === 0) {
-      throw new RelayError("sender_domain_not_verified", `sender domain ${d} is not verified for this workspace`);
-    }
-  });
+  const campaignRows = p.campaignId !== undefined ? (rest[0] as { status: CampaignStatus }[] | undefined) : undefined;
+  for (const d of p.senderDomains) {
+    if (!workspace.verifiedDomains.has(d)) throw new RelayError("sender_domain_not_verified", `sender domain ${d} is not verified for this workspace`);
+  }
   if (p.campaignId !== undefined) assertCampaignOpen(p.campaignId, campaignRows?.[0]?.status);
-  if (providerRows.length === 0) {
+  if (!workspace.hasProvider) {
     throw new RelayError("no_provider", "this workspace has no enabled provider; add one with POST /v1/providers");
   }
-  await enforceDlp(ctx, messageId, p, dlpRows[0]?.dlp);
+  await enforceDlp(ctx, messageId, p, workspace.dlp);
 
   // The user layer is decided here, before anything is stored: over the limit is a refusal
   // (429), never a deferral. Consumed under the message id; refunded if the commit fails.
-  const settings = parseWorkspaceConfig(settingsRows[0]?.configuration);
+  const settings = workspace.config;
   const limits = settings.limits;
   const owner = principal.userId ?? principal.keyId ?? principal.kind;
   const limiter = getWorkspaceLimiter(env, ws);
@@ -370,7 +363,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     throw e;
   }
 
-  if (endpointRows.some((e) => e.events.includes("*") || e.events.includes("message.queued"))) {
+  if (subscribes(workspace, "message.queued")) {
     // Delivered by the webhook sweep; a failure here must not turn a stored message into an error.
     await queueEvents(db, ws, [{ type: "message.queued", data: { message_id: messageId, status: body.status, recipients: body.recipients.length } }], now).catch(
       (e) => log.error("event_queue_failed", { message_id: messageId, error: safeErrorMessage(e) }),
