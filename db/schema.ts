@@ -302,7 +302,12 @@ export const recipients = sqliteTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex("recipients_workspace_email").on(t.workspaceId, t.email)],
+  (t) => [
+    uniqueIndex("recipients_workspace_email").on(t.workspaceId, t.email),
+    // Suppression and profile lookups match addresses case-insensitively (lower(email)): without
+    // this index each accept scanned every recipient of the workspace.
+    index("recipients_workspace_email_lower").on(t.workspaceId, sql`lower(${t.email})`),
+  ],
 );
 
 export const recipientEvents = sqliteTable(

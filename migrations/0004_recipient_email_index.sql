@@ -1,0 +1,1 @@
+CREATE INDEX `recipients_workspace_email_lower` ON `recipients` (`workspace_id`,lower("email"));
