@@ -211,14 +211,23 @@ export const providerTypeOf = async (db: Db, workspaceId: string, providerId: st
   return row?.type ?? null;
 };
 
-/** The workspace that owns a verified sender domain (inbound mail is attributed by it). */
-export const findWorkspaceBySenderDomain = (db: Db, domain: string) =>
-  db
-    .select({ workspaceId: senderDomains.workspaceId, slug: workspaces.slug, status: workspaces.status })
-    .from(senderDomains)
-    .innerJoin(workspaces, eq(workspaces.id, senderDomains.workspaceId))
-    .where(and(eq(senderDomains.domain, domain.toLowerCase()), isNotNull(senderDomains.verifiedAt)))
-    .get();
+/**
+ * The workspace that verified a sender domain (inbound mail is attributed by it) and, when one is
+ * configured, the default workspace by slug, in one round trip.
+ */
+export async function findInboundWorkspaces(db: Db, domain: string, defaultSlug: string | null) {
+  const columns = { workspaceId: workspaces.id, slug: workspaces.slug, status: workspaces.status };
+  const [owner, fallback] = await db.batch([
+    db
+      .select(columns)
+      .from(senderDomains)
+      .innerJoin(workspaces, eq(workspaces.id, senderDomains.workspaceId))
+      .where(and(eq(senderDomains.domain, domain.toLowerCase()), isNotNull(senderDomains.verifiedAt)))
+      .limit(1),
+    db.select(columns).from(workspaces).where(eq(workspaces.slug, defaultSlug ?? "")).limit(1),
+  ]);
+  return { owner: owner[0], fallback: defaultSlug === null ? undefined : fallback[0] };
+}
 
 /** Every recipient of a message by its id alone (VERP `msg_…`: the id is unguessable). */
 export const findDeliveriesOfMessage = (db: Db, messageId: string): Promise<DeliveryRef[]> =>

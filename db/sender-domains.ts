@@ -1,4 +1,4 @@
-import { and, eq, isNotNull } from "drizzle-orm";
+import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import type { Db } from "./client";
 import { senderDomains } from "./schema";
 
@@ -40,10 +40,13 @@ export async function deleteSenderDomain(db: Db, workspaceId: string, id: string
   return rows.length > 0;
 }
 
-/** The query the accept path batches with others: is `domain` verified for this workspace? */
-export const verifiedDomainQuery = (db: Db, workspaceId: string, domain: string) =>
-  db
-    .select({ id: senderDomains.id })
+/** Of these domains, the ones no workspace has verified (the default workspace's inbound mail may use those). */
+export async function unclaimedDomains(db: Db, domains: string[]): Promise<string[]> {
+  const claimed = await db
+    .select({ domain: senderDomains.domain })
     .from(senderDomains)
-    .where(and(eq(senderDomains.workspaceId, workspaceId), eq(senderDomains.domain, domain), isNotNull(senderDomains.verifiedAt)))
-    .limit(1);
+    .where(and(inArray(senderDomains.domain, domains), isNotNull(senderDomains.verifiedAt)))
+    .all();
+  const taken = new Set(claimed.map((r) => r.domain));
+  return domains.filter((d) => !taken.has(d));
+}

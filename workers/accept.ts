@@ -23,6 +23,7 @@ import { suppressedQuery } from "../db/suppressions";
 import { queueEvents } from "./webhooks/events";
 import { userRules } from "../core/limits/config";
 import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
+import { unclaimedDomains } from "../db/sender-domains";
 import { assertCampaignOpen, campaignIdSchema, utcDay, type CampaignStatus } from "../core/campaigns";
 import { campaignStatusQuery } from "../db/campaigns";
 import { log } from "./log";
@@ -61,6 +62,14 @@ export interface AcceptContext {
   now: number;
   /** The accepting request's id; stored on the message so delivery logs can quote it. */
   requestId?: string;
+  /**
+   * Which sender domains the workspace may use. "verified" (the default, and the only choice for
+   * credentials): only domains it verified. "verified_or_unclaimed": also a domain no workspace
+   * has verified. Only inbound mail attributed to the configured DEFAULT_WORKSPACE uses it, after
+   * Email Routing authenticated the From domain; a domain verified by another workspace is
+   * refused either way, so no tenant can send as another's domain.
+   */
+  senderDomainPolicy?: "verified" | "verified_or_unclaimed";
 }
 
 interface Prepared {
@@ -245,8 +254,11 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     ]),
   ]);
   const campaignRows = p.campaignId !== undefined ? (rest[0] as { status: CampaignStatus }[] | undefined) : undefined;
-  for (const d of p.senderDomains) {
-    if (!workspace.verifiedDomains.has(d)) throw new RelayError("sender_domain_not_verified", `sender domain ${d} is not verified for this workspace`);
+  const unverified = p.senderDomains.filter((d) => !workspace.verifiedDomains.has(d));
+  // The default workspace's inbound mail may also use a domain nobody verified (see AcceptContext).
+  const unclaimed = ctx.senderDomainPolicy === "verified_or_unclaimed" ? await allowedUnclaimed(ctx, unverified) : new Set<string>();
+  for (const d of unverified) {
+    if (!unclaimed.has(d)) throw new RelayError("sender_domain_not_verified", `sender domain ${d} is not verified for this workspace`);
   }
   if (p.campaignId !== undefined) assertCampaignOpen(p.campaignId, campaignRows?.[0]?.status);
   if (!workspace.hasProvider) {
@@ -378,6 +390,16 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     log.error("enqueue_failed", { workspace_id: ws, message_id: messageId, error: safeErrorMessage(e) });
   }
   return { status: 202, body, replayed: false };
+}
+
+/**
+ * Of `domains` (not verified by this workspace), those no workspace has verified. Only inbound
+ * mail may ask: a credential's workspace never sends as a domain it has not verified.
+ */
+async function allowedUnclaimed(ctx: AcceptContext, domains: string[]): Promise<Set<string>> {
+  if (ctx.principal.kind !== "inbound") throw new RelayError("internal_error", "unclaimed sender domains are only for inbound mail");
+  if (domains.length === 0) return new Set();
+  return new Set(await unclaimedDomains(ctx.db, domains));
 }
 
 /** Data-loss prevention (core/dlp.ts): reject, or accept with a `dlp:flagged` tag; audited either way. */

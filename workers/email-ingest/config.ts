@@ -10,6 +10,8 @@ const schema = z.object({
   EMAIL_AUTHSERV_ID: z.string().default("mx.cloudflare.net"),
   /** Hard bounces of one address before it is suppressed. */
   HARD_BOUNCE_SUPPRESS_AFTER: z.coerce.number().int().min(1).max(100).default(1),
+  /** Slug of the workspace that takes submissions from sender domains no workspace verified; empty: refuse them. */
+  DEFAULT_WORKSPACE: z.string().default(""),
 });
 
 export interface InboundConfig {
@@ -17,6 +19,7 @@ export interface InboundConfig {
   bounceDomain: string | null;
   authservId: string;
   suppressAfter: number;
+  defaultWorkspace: string | null;
 }
 
 const cache = new WeakMap<object, InboundConfig>();
@@ -36,6 +39,7 @@ export function inboundConfig(env: object): InboundConfig {
     bounceDomain: v.BOUNCE_DOMAIN.trim().toLowerCase() || null,
     authservId: v.EMAIL_AUTHSERV_ID.trim().toLowerCase(),
     suppressAfter: v.HARD_BOUNCE_SUPPRESS_AFTER,
+    defaultWorkspace: v.DEFAULT_WORKSPACE.trim().toLowerCase() || null,
   };
   cache.set(env, c);
   return c;

@@ -1,7 +1,8 @@
 // Submission by email: a workspace's app or staff mail the submission address; the message goes
-// through the same accept path as POST /v1/messages/mime. The workspace is the one owning the
-// From domain, and the From domain must be authenticated (DMARC, or aligned DKIM/SPF) by the
-// Authentication-Results header Email Routing adds.
+// through the same accept path as POST /v1/messages/mime. The workspace is the one that verified
+// the From domain; a domain nobody verified goes to DEFAULT_WORKSPACE when one is configured
+// (core/workspace-resolution.ts). Either way the From domain must be authenticated (DMARC, or
+// aligned DKIM/SPF) by the Authentication-Results header Email Routing adds.
 //
 // Recipients: the `X-Relay-Rcpt-To` header when present (comma-separated), otherwise the To
 // and Cc addresses other than the submission address itself.
@@ -9,7 +10,8 @@ import { domainOf, parseAddressList } from "../../core/address";
 import { readRawHeaders, removeHeaderFields, toCrlf } from "../../core/raw-message";
 import type { WorkspacePrincipal } from "../../core/scopes";
 import type { Db } from "../../db/client";
-import { findWorkspaceBySenderDomain } from "../../db/inbound";
+import { findInboundWorkspaces } from "../../db/inbound";
+import { resolveInboundWorkspace } from "../../core/workspace-resolution";
 import { acceptRaw } from "../accept";
 import { log } from "../log";
 import { authorizeSender, parseAuthResults } from "./auth-results";
@@ -26,10 +28,9 @@ export async function processSubmission(env: Env, db: Db, message: ForwardableEm
   const crlf = toCrlf(raw);
   const headers = await readRawHeaders(crlf);
   const fromDomain = domainOf(headers.from.address);
-  const owner = await findWorkspaceBySenderDomain(db, fromDomain);
-  if (!owner) throw new Rejection(`550 5.7.1 sender domain ${fromDomain} is not a verified sender domain of any workspace`);
-  if (owner.status !== "active") throw new Rejection("550 5.7.1 the sender's workspace is suspended");
-  if (slug !== "" && slug !== owner.slug) throw new Rejection(`550 5.7.1 ${fromDomain} may not submit to this address`);
+  const { owner, fallback } = await findInboundWorkspaces(db, fromDomain, cfg.defaultWorkspace);
+  const resolved = resolveInboundWorkspace({ fromDomain, owner, defaultSlug: cfg.defaultWorkspace, fallback, addressedSlug: slug });
+  if (!resolved.ok) throw new Rejection(resolved.reason);
 
   const auth = authorizeSender(
     parseAuthResults(
@@ -51,10 +52,12 @@ export async function processSubmission(env: Env, db: Db, message: ForwardableEm
   }
   if (rcptTo.length === 0) throw new Rejection("554 5.5.1 no recipients: put them in To/Cc or X-Relay-Rcpt-To");
 
-  const principal: WorkspacePrincipal = { kind: "inbound", workspaceId: owner.workspaceId, keyId: null, userId: null, scopes: ["send"] };
+  const principal: WorkspacePrincipal = { kind: "inbound", workspaceId: resolved.workspaceId, keyId: null, userId: null, scopes: ["send"] };
   const outcome = await acceptRaw(
-    { env, db, principal, now: Date.now() },
+    // Only the default workspace may use an unclaimed domain (From, or Sender); one verified by
+    // any workspace other than this one is still refused by accept.
+    { env, db, principal, now: Date.now(), ...(resolved.via === "default" ? { senderDomainPolicy: "verified_or_unclaimed" as const } : {}) },
     { raw: removeHeaderFields(crlf, STRIP), mailFrom: headers.from.address, rcptTo, source: "email" },
   );
-  log.info("inbound_submitted", { workspace_id: owner.workspaceId, message_id: outcome.body.id, replayed: outcome.replayed, auth: auth.by });
+  log.info("inbound_submitted", { workspace_id: resolved.workspaceId, via: resolved.via, message_id: outcome.body.id, replayed: outcome.replayed, auth: auth.by });
 }
