@@ -14,6 +14,7 @@ import {
   workspaces,
 } from "./schema";
 import { newId } from "../core/ids";
+import { byShape, insertRows, SqlValue, toStatement } from "./fast-insert";
 import { enabledProvidersQuery } from "./providers";
 import { providerQuotaQuery } from "./provider-quotas";
 import { deriveMessageStatus, PENDING_STATUSES, type MessageStatus, type RecipientStatus } from "../core/status";
@@ -40,34 +41,37 @@ export interface NewMessage {
   campaignCounts?: { day: string; queued: number; suppressed: number };
 }
 
-/** Everything the accept path writes, as one D1 batch (one transaction). */
+/**
+ * Everything the accept path writes, as one D1 batch (one transaction). Plain prepared
+ * statements (db/fast-insert.ts): this runs once per accepted message.
+ */
 export async function insertMessage(db: Db, m: NewMessage): Promise<void> {
+  const d1 = db.$client;
   const ws = m.message.workspaceId;
-  const stmts: BatchItem<"sqlite">[] = [db.insert(messages).values(m.message)];
+  const stmts: D1PreparedStatement[] = [insertRows(d1, messages, [m.message])];
   // Every address a workspace mails becomes a recipient record (the suppression list, events
   // and personalization hang off it); existing records are left as they are.
   for (const chunk of chunks(m.recipients, 25)) {
-    stmts.push(db.insert(recipients).values(chunk.map((r) => ({ id: newId("rcp"), workspaceId: ws, email: r.email }))).onConflictDoNothing());
+    stmts.push(insertRows(d1, recipients, chunk.map((r) => ({ id: newId("rcp"), workspaceId: ws, email: r.email })), "ignore"));
   }
   // D1 caps bound parameters per statement at 100, so rows go in chunks.
-  for (const chunk of chunks(m.recipients, 8)) {
-    stmts.push(
-      db.insert(messageRecipients).values(
-        chunk.map((r) => ({ ...r, recipientId: sql`(select ${recipients.id} from ${recipients} where ${recipients.workspaceId} = ${ws} and ${recipients.email} = ${r.email})` })),
-      ),
-    );
+  const recipientOf = (email: string) => new SqlValue(`(select "id" from "recipients" where "workspace_id" = ? and "email" = ?)`, [ws, email]);
+  for (const shaped of byShape(m.recipients)) {
+    for (const chunk of chunks(shaped, 8)) {
+      stmts.push(insertRows(d1, messageRecipients, chunk.map((r) => ({ ...r, recipientId: recipientOf(r.email) }))));
+    }
   }
   for (const chunk of chunks(m.headerNames, 30)) {
-    stmts.push(db.insert(messageHeaders).values(chunk.map((name) => ({ messageId: m.message.id, workspaceId: m.message.workspaceId, name }))));
+    stmts.push(insertRows(d1, messageHeaders, chunk.map((name) => ({ messageId: m.message.id, workspaceId: ws, name }))));
   }
-  for (const chunk of chunks(m.attachments, 10)) stmts.push(db.insert(attachments).values(chunk));
+  for (const shaped of byShape(m.attachments)) for (const chunk of chunks(shaped, 10)) stmts.push(insertRows(d1, attachments, chunk));
   const cc = m.campaignCounts;
   if (cc && m.message.campaignId && cc.queued + cc.suppressed > 0) {
-    stmts.push(addCampaignCounts(db, { campaignId: m.message.campaignId, workspaceId: ws, day: cc.day }, { queued: cc.queued, suppressed: cc.suppressed }));
+    stmts.push(toStatement(d1, addCampaignCounts(db, { campaignId: m.message.campaignId, workspaceId: ws, day: cc.day }, { queued: cc.queued, suppressed: cc.suppressed })));
   }
   // Last, so a duplicate key aborts the whole batch and nothing above is kept.
-  if (m.idempotency) stmts.push(db.insert(idempotencyKeys).values(m.idempotency));
-  await db.batch(stmts as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  if (m.idempotency) stmts.push(insertRows(d1, idempotencyKeys, [m.idempotency]));
+  await d1.batch(stmts);
 }
 
 function chunks<T>(items: T[], size: number): T[][] {
