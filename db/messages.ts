@@ -237,6 +237,8 @@ export interface DeliveryRecord {
   countAttempt: boolean;
   /** The message's campaign: recipients leaving a pending status for sent/failed are counted in it. */
   campaignId?: string | null;
+  /** More writes that belong to this outcome (recipient events), in the same transaction. */
+  also?: BatchItem<"sqlite">[];
 }
 
 /** Writes an attempt's outcome (recipients, attempt row, message status) as one batch. */
@@ -280,6 +282,7 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
       })
       .where(and(eq(messages.workspaceId, r.workspaceId), eq(messages.id, r.messageId))),
   );
+  if (r.also) stmts.push(...r.also);
   await db.batch(stmts as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
   return status;
 }

@@ -4,6 +4,7 @@
 import { and, desc, eq, inArray, lt, ne, or, sql } from "drizzle-orm";
 import { decryptText, type Keyring } from "../core/crypto";
 import { newId } from "../core/ids";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./client";
 import { recipientEvents, recipientListMembers, recipients } from "./schema";
 
@@ -139,29 +140,33 @@ export async function deleteRecipient(db: Db, workspaceId: string, id: string): 
 
 /**
  * One recipient_events row per delivery outcome, linked to the workspace's recipient record
- * (found by address in the same statement, so no extra round trip per recipient).
+ * (found by address in the same statement, so no extra round trip per recipient). Returned as
+ * statements for the delivery record's own batch: written with the outcome, atomically.
  */
-export async function recordDeliveryEvents(
+export function deliveryEventInserts(
   db: Db,
   workspaceId: string,
   messageId: string,
   at: number,
   events: { messageRecipientId: string; email: string; type: string; detail: Record<string, unknown> }[],
-): Promise<void> {
-  if (events.length === 0) return;
+): BatchItem<"sqlite">[] {
+  const out: BatchItem<"sqlite">[] = [];
   // 8 columns a row: stay under D1's 100 bound parameters per statement.
   for (let i = 0; i < events.length; i += 10) {
-    await db.insert(recipientEvents).values(
-      events.slice(i, i + 10).map((e) => ({
-        id: newId("evt"),
-        workspaceId,
-        recipientId: sql`(select ${recipients.id} from ${recipients} where ${recipients.workspaceId} = ${workspaceId} and ${recipients.email} = ${e.email})`,
-        messageRecipientId: e.messageRecipientId,
-        messageId,
-        type: e.type,
-        detail: e.detail,
-        createdAt: at,
-      })),
+    out.push(
+      db.insert(recipientEvents).values(
+        events.slice(i, i + 10).map((e) => ({
+          id: newId("evt"),
+          workspaceId,
+          recipientId: sql`(select ${recipients.id} from ${recipients} where ${recipients.workspaceId} = ${workspaceId} and ${recipients.email} = ${e.email})`,
+          messageRecipientId: e.messageRecipientId,
+          messageId,
+          type: e.type,
+          detail: e.detail,
+          createdAt: at,
+        })),
+      ),
     );
   }
+  return out;
 }

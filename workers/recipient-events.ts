@@ -1,19 +1,20 @@
 // Each delivery outcome becomes a recipient event (the recipient's history: sent, deferred,
-// failed, suppressed, ...). Bounces and complaints are recorded by email-ingest.
-import type { AfterRecordHook } from "./dispatcher/after-record";
-import { recordDeliveryEvents } from "../db/recipients";
+// failed, suppressed, ...), written in the same batch as the outcome itself. Bounces and
+// complaints are recorded by email-ingest.
+import type { Db } from "../db/client";
+import { deliveryEventInserts } from "../db/recipients";
+import type { RecordedOutcome } from "./dispatcher/after-record";
 
-export const recipientEventsHook: AfterRecordHook = async ({ db }, outcome) => {
-  await recordDeliveryEvents(
+export const deliveryEventStatements = (db: Db, workspaceId: string, messageId: string, at: number, recipients: RecordedOutcome["recipients"]) =>
+  deliveryEventInserts(
     db,
-    outcome.workspaceId,
-    outcome.messageId,
-    outcome.at,
-    outcome.recipients.map((r) => ({
+    workspaceId,
+    messageId,
+    at,
+    recipients.map((r) => ({
       messageRecipientId: r.id,
       email: r.email,
       type: `delivery.${r.status}`,
       detail: { provider_id: r.providerId, provider_message_id: r.providerMessageId, reason: r.reason },
     })),
   );
-};

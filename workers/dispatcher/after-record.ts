@@ -7,7 +7,6 @@ import { safeErrorMessage } from "../../db/errors";
 import { log } from "../log";
 import { webhookAfterRecord } from "../webhooks/after-record-hook";
 import { deliveryLogHook } from "../observability/delivery-log";
-import { recipientEventsHook } from "../recipient-events";
 
 export interface RecordedOutcome {
   workspaceId: string;
@@ -36,7 +35,8 @@ export interface HookContext {
 export type AfterRecordHook = (ctx: HookContext, outcome: RecordedOutcome) => Promise<void>;
 
 // Registered hooks, in order. (Webhook events and metrics register here as they land.)
-const hooks: AfterRecordHook[] = [recipientEventsHook, deliveryLogHook, webhookAfterRecord];
+// (Recipient events are not a hook: they are written in the record's own batch.)
+const hooks: AfterRecordHook[] = [deliveryLogHook, webhookAfterRecord];
 
 /** Runs every hook at once (they are independent: running them in turn only added latency). */
 export async function afterRecord(ctx: HookContext, outcome: RecordedOutcome): Promise<void> {

@@ -31,6 +31,8 @@ import { applyTrending, pickTrendingQuestion } from "../../core/trending";
 import { contentUsesVariables, loadRecipientVariables, personalCopy } from "../personalize";
 import { personalizeMessage } from "../llm/personalize";
 import { afterRecord } from "./after-record";
+import { IsolateCache } from "../isolate-cache";
+import { deliveryEventStatements } from "../recipient-events";
 import { encodeVerp } from "../../core/verp";
 import { checkSendLimits, describeHold, type LimitHold } from "./limit";
 import { quotaFor, quotaRules } from "../../core/limits/quota";
@@ -218,12 +220,19 @@ async function sendSafely(provider: Provider, message: OutboundMessage, now: () 
   }
 }
 
+// Built providers per isolate, by row version: decrypting credentials and constructing the
+// client (mailgun.js, the Gmail token cache) once a minute instead of once per message. A
+// changed provider row has a new updatedAt, so it is never served stale.
+const builtProviders = new IsolateCache<Provider>(60_000, 500);
+
 export async function buildProvider(env: Env, ring: Keyring, row: ProviderRow): Promise<Provider> {
-  const credentials = row.credentialsEnc
-    ? JSON.parse(await decryptText(ring, row.credentialsEnc, credentialsAad(row.workspaceId, row.id)))
-    : {};
-  return providerType(row.type).build(row.config, credentials, {
-    storeRendered: (messageId, raw) => storeRendered(env.BODIES, ring, row.workspaceId, messageId, raw),
+  return builtProviders.read(`${row.id}:${row.updatedAt}:${ring.currentKeyId}`, Date.now(), async () => {
+    const credentials = row.credentialsEnc
+      ? JSON.parse(await decryptText(ring, row.credentialsEnc, credentialsAad(row.workspaceId, row.id)))
+      : {};
+    return providerType(row.type).build(row.config, credentials, {
+      storeRendered: (messageId, raw) => storeRendered(env.BODIES, ring, row.workspaceId, messageId, raw),
+    });
   });
 }
 
@@ -391,6 +400,11 @@ async function record(
   const notBefore = retryTimes.length ? Math.min(...retryTimes) : undefined;
   const lastError = groups.find((g) => g.lastError !== null)?.lastError ?? null;
 
+  const providerOf = new Map(groups.flatMap((g) => g.outcomes.map((o) => [o.id, g.providerId] as const)));
+  const recipients = outcomes.map((o) => {
+    const r = claimed.find((c) => c.id === o.id)!;
+    return { id: o.id, email: r.email, status: o.status, providerMessageId: o.providerMessageId ?? null, reason: o.lastError ?? null, providerId: providerOf.get(o.id) ?? null };
+  });
   const status = await recordDelivery(deps.db, {
     workspaceId: message.workspaceId,
     messageId: message.id,
@@ -402,8 +416,8 @@ async function record(
     lastError,
     countAttempt: groups.some((g) => g.called),
     campaignId: message.campaignId,
+    also: deliveryEventStatements(deps.db, message.workspaceId, message.id, at, recipients),
   });
-  const providerOf = new Map(groups.flatMap((g) => g.outcomes.map((o) => [o.id, g.providerId] as const)));
   await afterRecord(deps, {
     workspaceId: message.workspaceId,
     messageId: message.id,
@@ -411,10 +425,7 @@ async function record(
     status,
     at,
     providerId: groups.find((g) => g.providerId !== null)?.providerId ?? null,
-    recipients: outcomes.map((o) => {
-      const r = claimed.find((c) => c.id === o.id)!;
-      return { id: o.id, email: r.email, status: o.status, providerMessageId: o.providerMessageId ?? null, reason: o.lastError ?? null, providerId: providerOf.get(o.id) ?? null };
-    }),
+    recipients,
   });
   if (notBefore === undefined) return { kind: "done", status };
   return { kind: "later", delaySeconds: queueDelaySeconds(notBefore, at), reason: lastError ?? "retry" };
