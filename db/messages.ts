@@ -220,6 +220,8 @@ export interface RecipientOutcome {
   providerId?: string | null;
   providerMessageId?: string | null;
   lastError?: string | null;
+  /** The claim counted an attempt that never happened (a limit deferral): take it back. */
+  uncountAttempt?: boolean;
 }
 
 export interface DeliveryRecord {
@@ -254,6 +256,7 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
         ...(o.providerMessageId !== undefined ? { providerMessageId: o.providerMessageId } : {}),
         ...(o.lastError !== undefined ? { lastError: o.lastError } : {}),
         ...(o.status === "sent" ? { sentAt: r.at } : {}),
+        ...(o.uncountAttempt ? { attempts: sql`max(0, ${messageRecipients.attempts} - 1)` } : {}),
       })
       .where(and(eq(messageRecipients.workspaceId, r.workspaceId), eq(messageRecipients.id, o.id))),
   );

@@ -78,6 +78,10 @@ describe("workspace limit (deferred, then sent)", { timeout: 30_000 }, () => {
     }
     const row = await env.DB.prepare("select not_before from messages where id = ?").bind(deferred[0].id).first<{ not_before: number }>();
     expect(row!.not_before).toBe(midnight);
+    // Waiting for a window is not an attempt, for the message or its recipients (the claim that
+    // ran beside the limit check is taken back).
+    const tries = await env.DB.prepare("select attempts, status from message_recipients where message_id = ?").bind(deferred[0].id).all<{ attempts: number; status: string }>();
+    expect(tries.results).toEqual([{ attempts: 0, status: "deferred" }]);
     // The holds are visible in /metrics.
     const metrics = await (await api("/metrics", { headers: { authorization: "Bearer test-metrics-token" } })).text();
     expect(metrics).toContain(`relay_limiter_holds_total{workspace="${ws.id}",layer="workspace"} 3`);

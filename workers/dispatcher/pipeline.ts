@@ -71,9 +71,11 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   if (pending.length === 0) return { kind: "done", status: message.status };
   const settings = parseWorkspaceConfig(loaded.workspaceConfig);
 
-  // limit: global and workspace windows; over means wait for the window, not fail.
-  const hold = await checkSendLimits(deps.env, workspaceId, messageId, pending.length, settings.limits, now);
-  if (hold) return deferForLimit(deps, loaded, pending, hold, deliveryId);
+  // limit: global and workspace windows; over means wait for the window, not fail. Asked here
+  // and awaited beside the claim below, so the Durable Object round trips overlap the body
+  // load, render and claim instead of adding to them (and before any LLM call, which costs).
+  const limitCheck = checkSendLimits(deps.env, workspaceId, messageId, pending.length, settings.limits, now);
+  limitCheck.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
 
   // 2. render
   const ring = await loadKeyring(deps.env.DATA_KEYS, config.dataKeyId);
@@ -82,6 +84,8 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   if (content.kind === "structured") content = applyTrending(content, pickTrendingQuestion(settings.trending_questions, message.id, message.queuedAt));
   // LLM personalization (opt-in): the shared content once, before any recipient's values go in. Never throws.
   if (content.kind === "structured" && message.personalize) {
+    const hold = await limitCheck;
+    if (hold) return deferForLimit(deps, loaded, pending, hold, deliveryId, []);
     content = await personalizeMessage({ db: deps.db, ring, now: deps.now }, message, loaded.recipients.map((r) => r.email), content, settings.llm);
   }
   const renderOpts = { messageIdHeader: message.messageIdHeader, date: new Date(message.queuedAt) };
@@ -91,7 +95,8 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   const raw = fanOut ? null : await renderMime(content, renderOpts);
 
   // Claim before calling anyone: a recipient already `sent` is never claimed again.
-  const claimed = await claimRecipients(deps.db, workspaceId, messageId, pending.map((r) => r.id), now, SENDING_LEASE_MS);
+  const [hold, claimed] = await Promise.all([limitCheck, claimRecipients(deps.db, workspaceId, messageId, pending.map((r) => r.id), now, SENDING_LEASE_MS)]);
+  if (hold) return deferForLimit(deps, loaded, pending, hold, deliveryId, claimed);
   if (claimed.length === 0) {
     // Another consumer holds them (or held them and died): look again when its lease ends.
     const leaseEnd = Math.min(...pending.map((r) => r.updatedAt + SENDING_LEASE_MS));
@@ -172,16 +177,26 @@ interface Delivered {
 }
 
 /** Over a global or workspace limit: recipients wait (no attempt spent) until the window opens. */
-async function deferForLimit(deps: PipelineDeps, loaded: Loaded, pending: MessageRecipientRow[], hold: LimitHold, deliveryId: string): Promise<JobOutcome> {
+async function deferForLimit(
+  deps: PipelineDeps,
+  loaded: Loaded,
+  pending: MessageRecipientRow[],
+  hold: LimitHold,
+  deliveryId: string,
+  /** Recipients this job claimed meanwhile (they go back to waiting too). */
+  claimed: MessageRecipientRow[],
+): Promise<JobOutcome> {
   const { message } = loaded;
   const at = deps.now();
-  const waiting = pending.filter((r) => r.status !== "sending");
+  const mine = new Set(claimed.map((r) => r.id));
+  // Recipients another consumer holds (`sending`, not claimed here) are left to it.
+  const waiting = pending.filter((r) => r.status !== "sending" || mine.has(r.id));
   const reason = describeHold(hold);
   await recordDelivery(deps.db, {
     workspaceId: message.workspaceId,
     messageId: message.id,
     at,
-    outcomes: waiting.map((r) => ({ id: r.id, status: "deferred", lastError: reason })),
+    outcomes: waiting.map((r) => ({ id: r.id, status: "deferred", lastError: reason, ...(mine.has(r.id) ? { uncountAttempt: true } : {}) })),
     otherStatuses: loaded.recipients.filter((r) => !waiting.includes(r)).map((r) => r.status),
     attempts: [{ ...attemptRow(message, null, waiting, deliveryId, { status: "transient", reason }, at, at), outcome: "deferred" }],
     notBefore: hold.retryAt,
