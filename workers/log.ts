@@ -33,8 +33,19 @@ function key(): string | Uint8Array {
 }
 
 /** The log token of a piece of personal data (an address, a name). */
+// Tokens of recently logged values: every delivery logs its recipient, and an HMAC per line
+// showed in the delivery profile. Bounded, and in isolate memory only (like the mail in flight).
+const tokens = new Map<string, string>();
+
 export function piiToken(value: string): string {
-  return `pii_${createHmac("sha256", key()).update(value.trim().toLowerCase()).digest("base64url").slice(0, 22)}`;
+  const norm = value.trim().toLowerCase();
+  let token = tokens.get(norm);
+  if (token === undefined) {
+    token = `pii_${createHmac("sha256", key()).update(norm).digest("base64url").slice(0, 22)}`;
+    if (tokens.size >= 10_000) tokens.clear();
+    tokens.set(norm, token);
+  }
+  return token;
 }
 
 /** Marks a value as personal data for a log field whose name does not say so. */

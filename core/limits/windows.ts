@@ -6,19 +6,22 @@ export type Period = "hour" | "day";
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
+// One formatter per zone: constructing Intl.DateTimeFormat costs far more than formatting, and
+// every limit decision of a workspace with a time zone asks for two or three offsets.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatterFor(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", { timeZone: tz, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    if (formatters.size < 1000) formatters.set(tz, f);
+  }
+  return f;
+}
+
 /** Offset of `tz` from UTC at instant `at`, in ms (positive east of Greenwich). */
 export function tzOffsetMs(at: number, tz: string): number {
   if (tz === "UTC") return 0;
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone: tz,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }).formatToParts(new Date(at));
+  const parts = formatterFor(tz).formatToParts(new Date(at));
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
   return asUtc - Math.floor(at / 1000) * 1000;
