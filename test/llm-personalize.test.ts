@@ -115,13 +115,15 @@ describe("LLM personalization", { timeout: 60_000 }, () => {
 
     // Neither the content nor the key reached the logs; the outcome did, as codes.
     const all = logs.join("\n");
-    for (const s of [...IDENTIFIERS, sims().openai.apiKey, "Be warm and brief", PERSONALIZED_MARK]) expect(all, s).not.toContain(s);
+    // Only distinctive values: short digit runs like "555" turn up in random request ids.
+    const distinctive = IDENTIFIERS.filter((s) => !/^\d{1,4}$/.test(s));
+    for (const s of [...distinctive, "+1 (555) 123-4567", sims().openai.apiKey, "Be warm and brief", PERSONALIZED_MARK]) expect(all, s).not.toContain(s);
     expect(all).toContain('"event":"llm_personalization"');
   });
 
   it("a timeout falls back to the unpersonalized content at the deadline, and the retry does not call again", async () => {
     const t = await llmWorkspace({ timeout_ms: 1000 });
-    await sim().addFault({ target: "openai", scope: t.scope, latencyMs: 4000 });
+    await sim().addFault({ target: "openai", scope: t.scope, latencyMs: 8000 });
     // The first delivery attempt fails at the provider, so the message is retried.
     await sim().addFault({ target: "mailgun", scope: t.domain, status: 503, times: 1 });
     const acc = await accept(t.ws, visit());
@@ -130,8 +132,8 @@ describe("LLM personalization", { timeout: 60_000 }, () => {
     expect(done.personalization).toMatchObject({ mode: "llm", status: "fallback", reason: "timeout" });
     expect(done.personalization.detail).toMatch(/did not answer within timeout_ms/);
     expect(done.attempts.map((a: any) => a.outcome)).toEqual(["transient", "sent"]);
-    // The first provider call came at the 1 s deadline, not after the simulator's 4 s.
-    expect(Date.parse(done.attempts[0].started_at) - Date.parse(done.queued_at)).toBeLessThan(3500);
+    // The first provider call came at the 1 s deadline, not after the simulator's 8 s.
+    expect(Date.parse(done.attempts[0].started_at) - Date.parse(done.queued_at)).toBeLessThan(6000);
     expect(await llmRequests(t.scope)).toHaveLength(1);
     const copies = await delivered(t.domain);
     expect(copies.at(-1)!.text).toBe(visit().text);
