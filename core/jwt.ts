@@ -3,7 +3,10 @@
 // HMAC are never in the list, so a token signed with a public key as an HMAC secret (the classic
 // RS/HS confusion) is refused before any key is looked at. Keys come from the issuer's JWKS
 // (fetched and cached per isolate) or from a public JWK set stored with the settings.
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import type { JWTVerifyGetKey } from "jose";
+import { loadJose } from "../workers/lazy-libs";
+
+type Jose = Awaited<ReturnType<typeof loadJose>>;
 import { z } from "@hono/zod-openapi";
 import { RelayError } from "./errors";
 import { SCOPES, type Scope } from "./scopes";
@@ -54,15 +57,15 @@ export interface VerifiedJwt {
 const remoteSets = new Map<string, JWTVerifyGetKey>();
 const localSets = new Map<string, JWTVerifyGetKey>();
 
-function keySource(config: JwtConfig): JWTVerifyGetKey {
+function keySource(jose: Jose, config: JwtConfig): JWTVerifyGetKey {
   if (config.jwks_url) {
     let set = remoteSets.get(config.jwks_url);
     if (!set) {
-      set = createRemoteJWKSet(new URL(config.jwks_url), {
+      set = jose.createRemoteJWKSet(new URL(config.jwks_url), {
         cacheMaxAge: 10 * 60_000,
         cooldownDuration: 30_000,
         timeoutDuration: 5_000,
-        [customFetch]: (url: string, init: RequestInit) => fetch(url, init),
+        [jose.customFetch]: (url: string, init: RequestInit) => fetch(url, init),
       });
       remoteSets.set(config.jwks_url, set);
     }
@@ -71,16 +74,17 @@ function keySource(config: JwtConfig): JWTVerifyGetKey {
   const json = JSON.stringify(config.jwks);
   let set = localSets.get(json);
   if (!set) {
-    set = createLocalJWKSet(config.jwks as Parameters<typeof createLocalJWKSet>[0]);
+    set = jose.createLocalJWKSet(config.jwks as Parameters<Jose["createLocalJWKSet"]>[0]);
     localSets.set(json, set);
   }
   return set;
 }
 
 /** The unverified `iss` and `aud`, used only to find which workspace's settings to verify against. */
-export function peekClaims(token: string): { iss: string; aud: string[] } | null {
+export async function peekClaims(token: string): Promise<{ iss: string; aud: string[] } | null> {
+  const jose = await loadJose();
   try {
-    const { iss, aud } = decodeJwt(token);
+    const { iss, aud } = jose.decodeJwt(token);
     if (typeof iss !== "string") return null;
     return { iss, aud: typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud.filter((a) => typeof a === "string") : [] };
   } catch {
@@ -96,7 +100,7 @@ export function looksLikeJwt(token: string): boolean {
 }
 
 /** Why a token was refused, in words safe to return (never the token or its claims). */
-function reason(e: unknown): string {
+function reason(errors: Jose["errors"], e: unknown): string {
   if (e instanceof errors.JWTExpired) return "the token has expired";
   if (e instanceof errors.JWTClaimValidationFailed) return `the token's ${e.claim} claim is not acceptable`;
   if (e instanceof errors.JOSEAlgNotAllowed) return "the token's algorithm is not allowed";
@@ -114,9 +118,10 @@ export function grantedScopes(claim: unknown, allowed: readonly Scope[]): Scope[
 }
 
 export async function verifyJwt(token: string, config: JwtConfig, now: number): Promise<VerifiedJwt> {
+  const jose = await loadJose();
   let payload;
   try {
-    ({ payload } = await jwtVerify(token, keySource(config), {
+    ({ payload } = await jose.jwtVerify(token, keySource(jose, config), {
       issuer: config.issuer,
       audience: config.audience,
       algorithms: [...config.algorithms],
@@ -125,7 +130,7 @@ export async function verifyJwt(token: string, config: JwtConfig, now: number): 
       requiredClaims: ["exp", "sub"],
     }));
   } catch (e) {
-    throw new RelayError("unauthorized", reason(e));
+    throw new RelayError("unauthorized", reason(jose.errors, e));
   }
   const subject = payload.sub!;
   if (subject.length > 255) throw new RelayError("unauthorized", "the token's sub claim is too long");

@@ -2,7 +2,8 @@
 // byte for byte; only the header section is read (postal-mime parses it), and the relay changes
 // it in two ways: a missing Message-ID is added, and Bcc is removed (as Postfix's cleanup does)
 // so blind recipients are never disclosed to the others.
-import PostalMime, { type Email } from "postal-mime";
+import type { Email } from "postal-mime";
+import { loadPostalMime } from "../workers/lazy-libs";
 import { parseMailbox, type Mailbox } from "./address";
 import { fromUtf8, utf8 } from "./encoding";
 import { RelayError } from "./errors";
@@ -49,6 +50,7 @@ export async function readRawHeaders(raw: Uint8Array): Promise<RawHeaders> {
   const end = headerEnd(raw);
   let parsed: Email;
   try {
+    const PostalMime = await loadPostalMime();
     parsed = await PostalMime.parse(raw.subarray(0, end), { maxHeadersSize: 256 * 1024 });
   } catch (e) {
     throw new RelayError("invalid_mime", `message headers could not be parsed: ${(e as Error).message}`);

@@ -5,7 +5,8 @@
 // Order matters: structured reports first (they are unambiguous), then auto-replies (many
 // bounces also carry `Auto-Submitted: auto-replied`, so a message that looks like it comes
 // from a mailer daemon is not taken for an out-of-office), then prose bounces.
-import PostalMime, { type Email } from "postal-mime";
+import type { Email } from "postal-mime";
+import { loadPostalMime } from "../../workers/lazy-libs";
 import { addressField, enhancedStatus, parseFieldBlocks, type FieldBlock } from "./fields";
 import { classifyProse, isDaemonAddress, looksLikeFailureSubject } from "./prose";
 import { recipientKind, type ReportedRecipient } from "./recipient-kind";
@@ -38,6 +39,7 @@ const asText = (c: ArrayBuffer | Uint8Array | string): string => (typeof c === "
 
 export async function parseMail(raw: Uint8Array | string): Promise<Email> {
   try {
+    const PostalMime = await loadPostalMime();
     return await PostalMime.parse(raw, { forceRfc822Attachments: true, attachmentEncoding: "arraybuffer", maxNestingDepth: 50 });
   } catch (e) {
     throw new UnparseableMail(e instanceof Error ? e.message : String(e));

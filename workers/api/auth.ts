@@ -69,7 +69,7 @@ export async function authenticate(db: Db, env: Env, header: string | undefined,
  * each one's settings; the first that verifies it (issuer, audience, algorithm, key, times) wins.
  */
 async function authenticateJwt(db: Db, token: string, now: number): Promise<WorkspacePrincipal> {
-  const claims = peekClaims(token);
+  const claims = await peekClaims(token);
   const candidates = claims ? await findJwtIssuerWorkspaces(db, claims.iss) : [];
   if (candidates.length === 0) throw new RelayError("unauthorized", "the token's issuer is not configured for any workspace");
   // (issuer, audience) is unique per workspace (PUT /v1/workspace/jwt), so at most one remains.

@@ -4,6 +4,7 @@
 // race against a timer that answers "timeout" even if the first two were ignored. No retries
 // (a retry would double the wait a delivery is held for), and the SDK logs nothing.
 import type { ChatMessage } from "../../core/llm/prompt";
+import { loadOpenAI } from "../lazy-libs";
 
 export interface ChatRequest {
   baseUrl: string;
@@ -30,7 +31,8 @@ export async function chatCompletion(req: ChatRequest): Promise<ChatOutcome> {
     }, req.timeoutMs);
   });
   const call = (async (): Promise<ChatOutcome> => {
-    const [{ OpenAI }, errors] = await Promise.all([import("openai/client"), import("openai/error")]);
+    // Loaded on first use from its own module (core/lazy-libs.ts): most isolates never need it.
+    const { OpenAI, errors } = await loadOpenAI();
     try {
       const client = new OpenAI({
         apiKey: req.apiKey,

@@ -2,7 +2,7 @@
 // sign a JWT as the service account for the sending mailbox, exchange it for an access token,
 // keep the token in a module-level cache shared by every send in this isolate until shortly
 // before it expires, and let concurrent sends wait on one in-flight exchange.
-import { importPKCS8, SignJWT } from "jose";
+import { loadJose } from "../../lazy-libs";
 import { classifyHttpStatus, describeError, excerpt, isAbortOrTimeout, parseRetryAfter, permanent, transient } from "./outcome";
 import type { ProviderContext, SendResult } from "./types";
 
@@ -58,7 +58,7 @@ export function invalidateGmailToken(req: TokenRequest, token: string): void {
 function importKey(account: ServiceAccount): Promise<CryptoKey> {
   let p = keys.get(account.privateKeyPem);
   if (!p) {
-    p = importPKCS8(account.privateKeyPem, "RS256");
+    p = loadJose().then((jose) => jose.importPKCS8(account.privateKeyPem, "RS256"));
     keys.set(account.privateKeyPem, p);
     p.catch(() => keys.delete(account.privateKeyPem));
   }
@@ -66,7 +66,7 @@ function importKey(account: ServiceAccount): Promise<CryptoKey> {
 }
 
 export async function signAssertion(req: TokenRequest, nowMs: number): Promise<string> {
-  const key = await importKey(req.account);
+  const [key, { SignJWT }] = await Promise.all([importKey(req.account), loadJose()]);
   const iat = Math.floor(nowMs / 1000);
   const header: { alg: "RS256"; typ: "JWT"; kid?: string } = { alg: "RS256", typ: "JWT" };
   if (req.account.privateKeyId) header.kid = req.account.privateKeyId;

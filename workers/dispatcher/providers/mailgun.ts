@@ -11,7 +11,7 @@
 // - Errors drop the response headers (no Retry-After), and a request that never got a
 //   response is reported as status 400 with the axios error code as statusText; we
 //   recognise those codes so a network failure is not mistaken for a bad message.
-import Mailgun from "mailgun.js";
+import { loadMailgun } from "../../lazy-libs";
 import { secureUrl } from "./transport";
 import { z } from "zod";
 import { classifyHttpStatus, describeError, excerpt, fetchWithTimeout, isAbortOrTimeout, permanent, transient } from "./outcome";
@@ -145,13 +145,17 @@ export async function probeMailgun(config: MailgunConfig, creds: MailgunCredenti
 export function createMailgunProvider(configInput: MailgunConfigInput, credentials: MailgunCredentials): Provider {
   const config = mailgunConfigSchema.parse(configInput);
   const creds = mailgunCredentialsSchema.parse(credentials);
-  const client = new Mailgun(FormData).client({
-    username: "api",
-    key: creds.api_key,
-    url: mailgunBaseUrl(config),
-    useFetch: true,
-    timeout: config.timeout_ms,
-  });
+  // The client is built on the first send (mailgun.js loads lazily: core/lazy-libs.ts).
+  const client = loadMailgun().then((Mailgun) =>
+    new Mailgun(FormData).client({
+      username: "api",
+      key: creds.api_key,
+      url: mailgunBaseUrl(config),
+      useFetch: true,
+      timeout: config.timeout_ms,
+    }),
+  );
+  client.catch(() => {}); // a load failure surfaces in send(), as a transient error
 
   return {
     type: "mailgun",
@@ -163,7 +167,8 @@ export function createMailgunProvider(configInput: MailgunConfigInput, credentia
       };
       try {
         // mailgun.js types `to` for the MIME variant as string | string[]; the record is that.
-        const res = await client.messages.create(config.domain, data as unknown as Parameters<typeof client.messages.create>[1]);
+        const mg = await client;
+        const res = await mg.messages.create(config.domain, data as unknown as Parameters<typeof mg.messages.create>[1]);
         const id = typeof res.id === "string" && res.id.length > 0 ? res.id.replace(/^<|>$/g, "") : undefined;
         if (!id) return transient(`Mailgun answered ${res.status} without a message id`);
         return { status: "sent", providerMessageId: id };

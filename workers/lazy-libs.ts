@@ -1,0 +1,21 @@
+// Large libraries, loaded on first use. scripts/vendor.mjs (npm postinstall) prebuilds each into
+// workers/vendor/, and wrangler uploads them as modules of their own (wrangler.toml:
+// find_additional_modules), so index.js stays small and an isolate evaluates only what its mail
+// needs. This file sits beside workers/vendor/: wrangler leaves a dynamic import unbundled only when its
+// specifier matches the rule's glob (./vendor/*.js). Each loader caches its promise: one import per isolate.
+const once = <T>(load: () => Promise<T>) => {
+  let p: Promise<T> | undefined;
+  return () => (p ??= load().catch((e) => ((p = undefined), Promise.reject(e))));
+};
+
+/** postal-mime: MIME parsing (raw submissions, inbound mail, bounce reports). */
+export const loadPostalMime = once(async () => (await import("./vendor/postal-mime.js")).default);
+
+/** jose: JWT verification (bearer tokens) and signing (Gmail service accounts). */
+export const loadJose = once(() => import("./vendor/jose.js"));
+
+/** mailgun.js: the Mailgun provider's client. */
+export const loadMailgun = once(async () => (await import("./vendor/mailgun.js")).default);
+
+/** openai: the LLM personalization client. */
+export const loadOpenAI = once(() => import("./vendor/openai.js"));
