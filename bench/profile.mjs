@@ -68,7 +68,8 @@ try {
       const before = await sent();
       const c0 = cpuMs(pids);
       const t0 = performance.now();
-      await sendN(N, 20, fire);
+      const sent0 = await sendN(N, 20, fire);
+      if (sent0.failures?.length) console.log(`${label}: ${sent0.failures.length} accept failures, e.g.`, sent0.failures.slice(0, 2));
       while ((await sent()) < before + N && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 100));
       const s = (performance.now() - t0) / 1000;
       console.log(`${label.padEnd(8)} ${(N / s).toFixed(0)} msg/s cpu ${((cpuMs(pids) - c0) / N).toFixed(2)} ms/msg`);
@@ -84,6 +85,8 @@ try {
     console.log("top inclusive:", prof.top_inclusive.map((x) => `${x.fn} ${x.pct}%`).join("\n  "));
   }
   if (relay.logs.errors.length) console.log("errors:", relay.logs.errors);
+  const states = await relay.db.prepare("SELECT status, last_error, count(*) AS n FROM message_recipients GROUP BY 1, 2 ORDER BY n DESC LIMIT 5").all();
+  console.log("recipient states:", states.results);
 } finally {
   stopAll();
   await relay.mf.dispose();

@@ -44,7 +44,11 @@ export function renderMarkdown(r) {
     L.push(`| limits | limiter decisions, one workspace (one Durable Object) | ${med(r.limiter.one_workspace_rps)} decisions/s, p50 ${med(r.limiter.one_workspace_p50_ms, f1)} ms | ${med(r.baselines.trivial.rps)} req/s trivial route | adds ${med(r.limiter.added_p50_ms, f1)} ms p50 per accept | | |`);
     L.push(`| limits | limiter decisions, a new workspace per request | ${med(r.limiter.many_workspaces_rps)} decisions/s | | | | |`);
   }
-  L.push(`| 6 bundle | \`wrangler deploy --dry-run\` output | ${kib(r.bundle.raw_bytes)} raw, ${kib(r.bundle.gzip_bytes)} gzip | | | ≤ 300 KiB gzip | ${verdict(r.bundle.gzip_bytes <= 300 * 1024)} |`);
+  const lazy = (r.bundle.modules ?? []).filter((m) => m.file !== "index.js");
+  L.push(`| 6 bundle | \`wrangler deploy --dry-run\`: main module index.js (what every isolate loads) | ${kib(r.bundle.raw_bytes)} raw, ${kib(r.bundle.gzip_bytes)} gzip | | | ≤ 300 KiB gzip | ${verdict(r.bundle.gzip_bytes <= 300 * 1024)} |`);
+  if (lazy.length) {
+    L.push(`| 6 bundle | lazily loaded modules (${lazy.map((m) => \`${m.file} ${kib(m.gzip_bytes)}\`).join(", ")}) and the whole upload | total ${kib(r.bundle.total_raw_bytes)} raw, ${kib(r.bundle.total_gzip_bytes)} gzip | | | | |`);
+  }
   L.push(`| 6 start-up | CPU in \`wrangler check startup\` profile | ${med(r.startup.busy_ms)} ms (profile span ${med(r.startup.span_ms)} ms) | | | | |`);
   L.push("");
   L.push(`## 7 Scaling (end to end, ${r.settings.scale_n} messages per run, one run each)`);
