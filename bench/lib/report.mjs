@@ -47,7 +47,7 @@ export function renderMarkdown(r) {
   const lazy = (r.bundle.modules ?? []).filter((m) => m.file !== "index.js");
   L.push(`| 6 bundle | \`wrangler deploy --dry-run\`: main module index.js (what every isolate loads) | ${kib(r.bundle.raw_bytes)} raw, ${kib(r.bundle.gzip_bytes)} gzip | | | ≤ 300 KiB gzip | ${verdict(r.bundle.gzip_bytes <= 300 * 1024)} |`);
   if (lazy.length) {
-    L.push(`| 6 bundle | lazily loaded modules (${lazy.map((m) => \`${m.file} ${kib(m.gzip_bytes)}\`).join(", ")}) and the whole upload | total ${kib(r.bundle.total_raw_bytes)} raw, ${kib(r.bundle.total_gzip_bytes)} gzip | | | | |`);
+    L.push(`| 6 bundle | lazily loaded modules (${lazy.map((m) => m.file + " " + kib(m.gzip_bytes)).join(", ")}) and the whole upload | total ${kib(r.bundle.total_raw_bytes)} raw, ${kib(r.bundle.total_gzip_bytes)} gzip | | | | |`);
   }
   L.push(`| 6 start-up | CPU in \`wrangler check startup\` profile | ${med(r.startup.busy_ms)} ms (profile span ${med(r.startup.span_ms)} ms) | | | | |`);
   L.push("");
