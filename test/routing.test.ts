@@ -65,6 +65,28 @@ describe("routing with circuit breakers", { timeout: 60_000 }, () => {
     expect((await sim().counts(mgDomain)).mailgun).toBe(11);
   });
 
+  it("a provider's own configuration error (rejected key) fails over, and with no other provider the message waits instead of failing", async () => {
+    const ws = await createWorkspace({ provider: null });
+    await setRetryPolicy(ws, FAST_RETRY);
+    const badDomain = `${uniq("mg")}.example.org`;
+    const goodDomain = `${uniq("mg")}.example.org`;
+    const bad = await addProvider(ws, { ...mailgunProvider(badDomain, { priority: 1, name: "bad key" }), credentials: { api_key: "key-this-one-is-revoked" } });
+    const good = await addProvider(ws, mailgunProvider(goodDomain, { priority: 2, name: "good" }));
+    const sent = await waitForStatus(ws, (await accept(ws)).id, ["sent", "failed"], 15_000);
+    expect(sent.status).toBe("sent");
+    expect(sent.recipients[0].provider_id).toBe(good);
+    // The refused call is on record, as the provider's fault.
+    const refused = sent.attempts.find((a: { provider_id: string }) => a.provider_id === bad);
+    expect(refused.outcome).toBe("transient");
+    expect(refused.detail).toMatch(/provider configuration error: Mailgun 401.*API key rejected/);
+
+    // Only the misconfigured provider left: deferred with the reason, not failed.
+    expect((await api(`/v1/providers/${good}`, { method: "DELETE", key: ws.key })).status).toBe(204);
+    const waiting = await waitForStatus(ws, (await accept(ws)).id, ["deferred", "failed", "sent"], 15_000);
+    expect(waiting.status).toBe("deferred");
+    expect(waiting.recipients[0].last_error).toMatch(/provider configuration error/);
+  });
+
   it("with every breaker open: defer until one reopens, or force-send through the primary", async () => {
     const mgDomain = `${uniq("mg")}.example.org`;
     const ws = await createWorkspace({ provider: null });

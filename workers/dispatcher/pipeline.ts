@@ -133,7 +133,7 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
         : await outboundFor(message, content, raw!, group.recipients, deliveryId);
       const outcome = await deliverGroup(deps.env, workspaceId, settings.routing, group.order, message.forceSend || settings.routing.force_send, deps.now, async (provider) => {
         const started = deps.now();
-        const result = await sendSafely(await buildProvider(deps.env, ring, provider), envelopeFor(deps.env, provider, outbound, message, group.recipients), deps.now);
+        const result = providerFault(await sendSafely(await buildProvider(deps.env, ring, provider), envelopeFor(deps.env, provider, outbound, message, group.recipients), deps.now));
         if (result.status === "transient") {
           log.warn("provider_transient", { message_id: messageId, provider_id: provider.id, reason: result.reason });
           await recordAttempt(deps, { loaded, provider, claimed: group.recipients, deliveryId, result, started, others });
@@ -223,6 +223,18 @@ function envelopeFor(env: Env, provider: ProviderRow, outbound: OutboundMessage,
   const domain = (env as { BOUNCE_DOMAIN?: string }).BOUNCE_DOMAIN;
   if (provider.type !== "smtp" || !domain || (provider.config as { verp?: boolean }).verp === false) return outbound;
   return { ...outbound, envelopeFrom: encodeVerp(recipients.length === 1 ? recipients[0]!.id : message.id, domain) };
+}
+
+/**
+ * A provider refusing because of its own configuration (rejected credentials, unknown domain,
+ * mail service disabled) says nothing about the message: it is treated as the provider failing
+ * (transient), so the call fails over to the next provider, the breaker counts it, and with no
+ * other provider the message waits and retries (until the operator fixes the provider or the
+ * retry policy gives up) instead of failing its recipients.
+ */
+export function providerFault(result: SendResult): SendResult {
+  if (result.status !== "permanent" || !result.configuration) return result;
+  return { status: "transient", reason: `provider configuration error: ${result.reason}` };
 }
 
 async function sendSafely(provider: Provider, message: OutboundMessage, now: () => number): Promise<SendResult> {
