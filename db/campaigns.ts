@@ -112,16 +112,6 @@ const column = {
   suppressed: "suppressed",
 } as const satisfies Record<CampaignCounter, string>;
 
-/** Adds known amounts (the accept batch: the rows are new, so every one is a transition). */
-export function addCampaignCounts(db: Db, key: CampaignDay, counts: Partial<Record<CampaignCounter, number>>) {
-  const entries = (Object.entries(counts) as [CampaignCounter, number][]).filter(([, n]) => n > 0);
-  const set = Object.fromEntries(entries.map(([k]) => [k, sql.raw(`${column[k]} + excluded.${column[k]}`)]));
-  return db
-    .insert(campaignStats)
-    .values({ ...key, ...Object.fromEntries(entries) })
-    .onConflictDoUpdate({ target: [campaignStats.campaignId, campaignStats.day], set });
-}
-
 // Every counter column, in the table's order: an INSERT ... SELECT fills all of them.
 const COUNTER_ORDER: readonly CampaignCounter[] = ["queued", "sent", "delivered", "bounced", "complained", "failed", "suppressed"];
 

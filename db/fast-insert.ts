@@ -5,14 +5,6 @@
 // each call only binds values.
 import { getTableColumns, getTableName, type Table } from "drizzle-orm";
 
-/** A value computed by SQL instead of bound (e.g. a sub-select); its own parameters follow. */
-export class SqlValue {
-  constructor(
-    readonly text: string,
-    readonly params: unknown[],
-  ) {}
-}
-
 interface Shape {
   sql: string;
   names: string[];
@@ -36,9 +28,7 @@ export function insertRows<T extends Table>(
   // Undefined means "the column's default", as with drizzle: such keys are left out.
   const keys = Object.keys(first).filter((k) => first[k as keyof typeof first] !== undefined);
   const columns = getTableColumns(table) as Record<string, { name: string; mapToDriverValue(v: unknown): unknown }>;
-  // Sub-selects make a row's placeholder text differ, so they are part of the shape.
-  const computed = keys.map((k) => (first[k as keyof typeof first] instanceof SqlValue ? (first[k as keyof typeof first] as SqlValue).text : ""));
-  const id = `${getTableName(table)}|${keys.join(",")}|${computed.join("|")}|${rows.length}|${conflict ?? ""}`;
+  const id = `${getTableName(table)}|${keys.join(",")}|${rows.length}|${conflict ?? ""}`;
   let shape = shapes.get(id);
   if (!shape) {
     const names = keys.map((k) => {
@@ -46,7 +36,7 @@ export function insertRows<T extends Table>(
       if (!c) throw new Error(`insertRows: ${getTableName(table)} has no column ${k}`);
       return c.name;
     });
-    const tuple = `(${keys.map((_, i) => computed[i] || "?").join(", ")})`;
+    const tuple = `(${keys.map(() => "?").join(", ")})`;
     shape = {
       names,
       sql: `INSERT INTO "${getTableName(table)}" (${names.map((n) => `"${n}"`).join(", ")}) VALUES ${Array(rows.length).fill(tuple).join(", ")}${conflict === "ignore" ? " ON CONFLICT DO NOTHING" : ""}`,
@@ -58,8 +48,7 @@ export function insertRows<T extends Table>(
   for (const row of rows) {
     for (const k of keys) {
       const v = row[k as keyof typeof row];
-      if (v instanceof SqlValue) params.push(...v.params);
-      else params.push(v === undefined || v === null ? null : columns[k]!.mapToDriverValue(v));
+      params.push(v === undefined || v === null ? null : columns[k]!.mapToDriverValue(v));
     }
   }
   return d1.prepare(shape.sql).bind(...params);
@@ -78,10 +67,4 @@ export function byShape<R extends object>(rows: R[]): R[][] {
     else groups.set(sig, [row]);
   }
   return [...groups.values()];
-}
-
-/** A drizzle query as a D1 statement, for batches that mix it with insertRows. */
-export function toStatement(d1: D1Database, query: { toSQL(): { sql: string; params: unknown[] } }): D1PreparedStatement {
-  const q = query.toSQL();
-  return d1.prepare(q.sql).bind(...q.params);
 }

@@ -36,6 +36,27 @@ describe("suppression at accept", () => {
     expect(detail.attempts).toEqual([]);
   });
 
+  it("an idempotent repeat answers exactly what the first request answered, suppressed recipients included", async () => {
+    const ws = await createWorkspace();
+    await suppress(ws.id, "unsub@example.net", "unsubscribed");
+    const send = () =>
+      api("/v1/messages", {
+        method: "POST",
+        key: ws.key,
+        headers: { "Idempotency-Key": "same-key-1" },
+        json: message(ws, { to: ["a@example.net", "unsub@example.net", "b@example.net"] }),
+      });
+    const first = await json(await send());
+    expect(first.recipients).toEqual([
+      { email: "a@example.net", status: "queued" },
+      { email: "unsub@example.net", status: "suppressed" },
+      { email: "b@example.net", status: "queued" },
+    ]);
+    const again = await send();
+    expect(again.status).toBe(202);
+    expect(await json(again)).toEqual(first);
+  });
+
   it("another workspace's suppression list does not apply", async () => {
     const a = await createWorkspace();
     const b = await createWorkspace();

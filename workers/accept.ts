@@ -18,7 +18,7 @@ import { discardBody, storeBody } from "../db/body-store";
 import { actorOf, recordAudit } from "./api/audit-logs";
 import type { Db } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
-import { findIdempotencyRecord, insertMessage, type NewMessage } from "../db/messages";
+import { findIdempotencyRecord, insertMessage, type InsertedMessage, type NewMessage } from "../db/messages";
 import { suppressedQuery } from "../db/suppressions";
 import { queueEvents } from "./webhooks/events";
 import { userRules } from "../core/limits/config";
@@ -244,16 +244,12 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
 
   // Workspace facts (provider, verified domains, DLP, settings, webhook subscriptions) come from
   // the isolate's cache (workers/send-settings.ts: one D1 batch per workspace every few
-  // seconds); what is per message is read beside it, in one round trip.
-  const [workspace, [suppressedRows, ...rest]] = await Promise.all([
+  // seconds). Suppression is decided inside the insert batch (db/messages.ts), so a message
+  // costs one D1 round trip before the answer; a named campaign adds its status read.
+  const [workspace, campaignRows] = await Promise.all([
     sendSettings(db, ws, now),
-    db.batch([
-      suppressedQuery(db, ws, p.recipients.map((r) => r.email)),
-      // Only when the message names a campaign: the common send pays nothing for campaigns.
-      ...(p.campaignId !== undefined ? [campaignStatusQuery(db, ws, p.campaignId)] : []),
-    ]),
+    p.campaignId !== undefined ? (campaignStatusQuery(db, ws, p.campaignId) as Promise<{ status: CampaignStatus }[]>) : undefined,
   ]);
-  const campaignRows = p.campaignId !== undefined ? (rest[0] as { status: CampaignStatus }[] | undefined) : undefined;
   const unverified = p.senderDomains.filter((d) => !workspace.verifiedDomains.has(d));
   // The default workspace's inbound mail may also use a domain nobody verified (see AcceptContext).
   const unclaimed = ctx.senderDomainPolicy === "verified_or_unclaimed" ? await allowedUnclaimed(ctx, unverified) : new Set<string>();
@@ -272,14 +268,15 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   const limits = settings.limits;
   const owner = principal.userId ?? principal.keyId ?? principal.kind;
   const limiter = getWorkspaceLimiter(env, ws);
-  // Suppressed addresses (bounced, complained, unsubscribed) are dropped; the rest still go.
-  const suppressed = new Map(suppressedRows.map((r) => [r.email.toLowerCase(), r.status]));
-  const sendable = p.recipients.filter((r) => !suppressed.has(r.email.toLowerCase())).length;
   if (p.content.kind === "structured" && (p.strictVariables ?? settings.strict_variables)) {
+    // Strict mode checks the recipients who will get a copy: it reads the suppressions itself.
+    const suppressed = new Set((await suppressedQuery(db, ws, p.recipients.map((r) => r.email))).map((r) => r.email.toLowerCase()));
     const emails = p.recipients.filter((r) => !suppressed.has(r.email.toLowerCase())).map((r) => r.email);
     await enforceStrictVariables(db, await loadKeyring(env.DATA_KEYS, config.dataKeyId), ws, p.content, settings.variables, emails, settings.trending_questions);
   }
-  const decision = await limiter.consume(`user:${messageId}`, userRules(limits, owner), sendable, limits.time_zone, now);
+  // Every address submitted counts against the user's limit, a suppressed one included (which
+  // ones are suppressed is decided in the insert batch, after this).
+  const decision = await limiter.consume(`user:${messageId}`, userRules(limits, owner), p.recipients.length, limits.time_zone, now);
   if (!decision.allowed) {
     const seconds = Math.max(1, Math.ceil((decision.retryAt - now) / 1000));
     throw new RelayError("rate_limited", `daily sending limit for this user reached; try again after ${new Date(decision.retryAt).toISOString()}`, {
@@ -288,12 +285,6 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   }
 
   const ring = await loadKeyring(env.DATA_KEYS, config.dataKeyId);
-  const body: AcceptedBody = {
-    id: messageId,
-    status: sendable > 0 ? "queued" : "failed",
-    message_id: p.messageIdHeader,
-    recipients: p.recipients.map((r) => ({ email: r.email, status: suppressed.has(r.email.toLowerCase()) ? "suppressed" : "queued" })),
-  };
   const stored = await storeBody(env.BODIES, ring, ws, messageId, encodeContent(p.content), config.inlineBodyMaxBytes);
   const attachmentRows = await Promise.all(
     p.attachments.map(async (a) => ({
@@ -317,7 +308,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
       fromEmail: p.fromEmail,
       envelopeFrom: p.envelopeFrom,
       toEmails: p.recipients.filter((r) => r.kind !== "bcc").map((r) => r.email),
-      status: sendable > 0 ? "queued" : "failed",
+      status: "queued",
       tags: p.tags,
       metadata: p.metadata,
       bodyEnc: stored.bodyEnc,
@@ -340,32 +331,17 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
       workspaceId: ws,
       email: r.email,
       kind: r.kind,
-      ...(suppressed.has(r.email.toLowerCase())
-        ? { status: "suppressed" as const, lastError: `suppressed: the address ${suppressed.get(r.email.toLowerCase())}` }
-        : { status: "queued" as const }),
       updatedAt: now,
     })),
     headerNames: p.headerNames,
     attachments: attachmentRows,
-    // Counted in the same batch: a stored message is always counted, a refused one never.
-    ...(p.campaignId !== undefined ? { campaignCounts: { day: utcDay(now), queued: sendable, suppressed: p.recipients.length - sendable } } : {}),
-    ...(idem
-      ? {
-          idempotency: {
-            workspaceId: ws,
-            key: idem.key,
-            requestHash: idem.requestHash ?? "",
-            messageId,
-            responseStatus: 202,
-            responseBody: JSON.stringify(body),
-            createdAt: now,
-          },
-        }
-      : {}),
+    ...(p.campaignId !== undefined ? { campaignDay: utcDay(now) } : {}),
+    ...(idem ? { idempotency: { key: idem.key, requestHash: idem.requestHash ?? "", createdAt: now } } : {}),
   };
 
+  let inserted: InsertedMessage;
   try {
-    await insertMessage(db, row);
+    inserted = await insertMessage(db, row);
   } catch (e) {
     await discardBody(env.BODIES, stored).catch(() => {});
     await limiter.refund(`user:${messageId}`).catch(() => {});
@@ -374,6 +350,13 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     if (replay) return replay;
     throw e;
   }
+  // The same shape the idempotency record stored in the batch (db/messages.ts).
+  const body: AcceptedBody = {
+    id: messageId,
+    status: inserted.status,
+    message_id: p.messageIdHeader,
+    recipients: p.recipients.map((r) => ({ email: r.email, status: inserted.recipients.get(r.email)?.status ?? "queued" })),
+  };
 
   if (subscribes(workspace, "message.queued")) {
     // Delivered by the webhook sweep; a failure here must not turn a stored message into an error.
@@ -381,7 +364,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
       (e) => log.error("event_queue_failed", { message_id: messageId, error: safeErrorMessage(e) }),
     );
   }
-  if (sendable === 0) return { status: 202, body, replayed: false }; // nothing to deliver
+  if (inserted.status === "failed") return { status: 202, body, replayed: false }; // all suppressed: nothing to deliver
   try {
     await env.DELIVERY_QUEUE.send(deliveryJob(ws, messageId));
   } catch (e) {
