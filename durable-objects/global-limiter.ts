@@ -8,13 +8,18 @@
 // nearly the same rate and the slack is small (measured in test/limits.test.ts).
 import { DurableObject } from "cloudflare:workers";
 import type { Decision, LimitRule } from "../core/limits/ledger";
-import { LedgerStore } from "./ledger-store";
+import { LedgerStore, type ConsumeItem } from "./ledger-store";
 
 export class GlobalLimiter extends DurableObject<Env> {
   private readonly ledger = new LedgerStore(this.ctx.storage);
 
   consume(key: string, rules: LimitRule[], n: number, now = Date.now()): Promise<Decision> {
     return this.ledger.consume(key, rules, n, "UTC", now);
+  }
+
+  /** Several consumes in one call (the delivery consumer coalesces a queue batch's: workers/do-calls.ts). */
+  consumeMany(items: ConsumeItem[]): Promise<Decision[]> {
+    return this.ledger.consumeMany(items);
   }
 
   refund(key: string): Promise<void> {
@@ -32,4 +37,5 @@ export function shardOf(key: string, shards: number): number {
   return (h >>> 0) % shards;
 }
 
-export const getGlobalLimiter = (env: Env, key: string, shards: number) => env.GLOBAL_LIMITER.getByName(`global-${shardOf(key, shards)}`);
+export const globalShardName = (key: string, shards: number) => `global-${shardOf(key, shards)}`;
+export const getGlobalLimiter = (env: Env, key: string, shards: number) => env.GLOBAL_LIMITER.getByName(globalShardName(key, shards));

@@ -7,6 +7,14 @@ import { consume, emptyCounters, KEY_TTL_MS, refund, type Consumption, type Coun
 
 const PRUNE_EVERY = 500;
 
+export interface ConsumeItem {
+  key: string;
+  rules: LimitRule[];
+  n: number;
+  tz: string;
+  now: number;
+}
+
 export class LedgerStore {
   private cached: Counters | null = null;
   private sincePrune = 0;
@@ -27,19 +35,40 @@ export class LedgerStore {
     return this.cached;
   }
 
-  async consume(key: string, rules: LimitRule[], n: number, tz: string, now: number): Promise<Decision> {
+  consume(key: string, rules: LimitRule[], n: number, tz: string, now: number): Promise<Decision> {
+    return this.consumeMany([{ key, rules, n, tz, now }]).then((d) => d[0]!);
+  }
+
+  /**
+   * Several check-and-consumes in order, as if called one after another (a repeated key is
+   * answered `repeated`, also within the list), with one counters write for all of them.
+   */
+  async consumeMany(items: ConsumeItem[]): Promise<Decision[]> {
     this.init();
-    if (this.storage.sql.exec("SELECT 1 FROM consumed WHERE key = ?", key).toArray().length > 0) return { allowed: true, repeated: true };
-    const r = consume(await this.counters(), rules, n, now, tz);
-    if (!r.decision.allowed) return r.decision;
-    this.cached = r.state;
-    this.storage.sql.exec("INSERT INTO consumed (key, at, items) VALUES (?, ?, ?)", key, now, JSON.stringify(r.items));
-    await this.storage.put("counters", r.state);
-    if (++this.sincePrune >= PRUNE_EVERY) {
-      this.sincePrune = 0;
-      this.storage.sql.exec("DELETE FROM consumed WHERE at < ?", now - KEY_TTL_MS);
+    let state = await this.counters();
+    let changed = false;
+    const out: Decision[] = [];
+    for (const { key, rules, n, tz, now } of items) {
+      if (this.storage.sql.exec("SELECT 1 FROM consumed WHERE key = ?", key).toArray().length > 0) {
+        out.push({ allowed: true, repeated: true });
+        continue;
+      }
+      const r = consume(state, rules, n, now, tz);
+      out.push(r.decision);
+      if (!r.decision.allowed) continue;
+      state = r.state;
+      changed = true;
+      this.storage.sql.exec("INSERT INTO consumed (key, at, items) VALUES (?, ?, ?)", key, now, JSON.stringify(r.items));
+      if (++this.sincePrune >= PRUNE_EVERY) {
+        this.sincePrune = 0;
+        this.storage.sql.exec("DELETE FROM consumed WHERE at < ?", now - KEY_TTL_MS);
+      }
     }
-    return r.decision;
+    if (changed) {
+      this.cached = state;
+      await this.storage.put("counters", state);
+    }
+    return out;
   }
 
   async refund(key: string): Promise<void> {

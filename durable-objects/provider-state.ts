@@ -35,6 +35,24 @@ interface Stored {
   latencyMs: number | null;
 }
 
+export interface AcquireItem {
+  workspaceId: string;
+  providerId: string;
+  cfg: BreakerConfig;
+  quota: { key: string; rules: LimitRule[]; n: number } | null;
+  now?: number;
+}
+
+export interface ReleaseItem {
+  workspaceId: string;
+  providerId: string;
+  cfg: BreakerConfig;
+  grant: { permit: Permit; startedAt: number };
+  outcome: CallOutcome | "neutral";
+  latencyMs: number;
+  now?: number;
+}
+
 export type Grant = { allowed: true; permit: Permit; startedAt: number } | { allowed: false; retryAt: number; reason: string };
 
 export interface ProviderSnapshot {
@@ -54,6 +72,8 @@ const EWMA_ALPHA = 0.2;
 
 export class ProviderState extends DurableObject<Env> {
   private stored: Stored | null = null;
+  /** Transitions waiting for the one write at the end of acquireMany/releaseMany (null: write each time). */
+  private deferred: Transition[] | null = null;
   private readonly quota = new LedgerStore(this.ctx.storage);
 
   private async load(workspaceId: string, providerId: string): Promise<Stored> {
@@ -71,6 +91,27 @@ export class ProviderState extends DurableObject<Env> {
 
   private async save(s: Stored, transitions: Transition[]): Promise<void> {
     this.stored = s;
+    // Inside acquireMany/releaseMany the state is written once, after the last item.
+    if (this.deferred) {
+      this.deferred.push(...transitions);
+      return;
+    }
+    await this.persist(s, transitions);
+  }
+
+  /** Runs several calls with one storage write (and one D1 mirror) for all of them. */
+  private async together<T>(fn: () => Promise<T>): Promise<T> {
+    this.deferred = [];
+    try {
+      return await fn();
+    } finally {
+      const transitions = this.deferred;
+      this.deferred = null;
+      if (this.stored) await this.persist(this.stored, transitions);
+    }
+  }
+
+  private async persist(s: Stored, transitions: Transition[]): Promise<void> {
     await this.ctx.storage.put("s", s);
     if (transitions.length === 0) return;
     const last = transitions[transitions.length - 1]!;
@@ -117,13 +158,31 @@ export class ProviderState extends DurableObject<Env> {
       const d = await this.quota.consume(quota.key, quota.rules, quota.n, "UTC", now);
       if (!d.allowed) {
         // The trial permit (if any) was not used: do not keep it.
-        const breaker = a.permit === "trial" ? { ...a.state, trials: a.state.trials.filter((t) => t !== now) } : a.state;
+        // Only the permit just added (the last entry): others granted in the same instant stay.
+        const breaker = a.permit === "trial" ? { ...a.state, trials: a.state.trials.slice(0, -1) } : a.state;
         await this.save({ ...s, breaker, inFlight }, a.transitions);
         return { allowed: false, retryAt: d.retryAt, reason: "quota used up" };
       }
     }
     await this.save({ ...s, breaker: a.state, inFlight: [...inFlight, now] }, a.transitions);
     return { allowed: true, permit: a.permit, startedAt: now };
+  }
+
+  /** Several acquires in order, as if called one after another, written once (workers/do-calls.ts). */
+  acquireMany(items: AcquireItem[]): Promise<Grant[]> {
+    return this.together(async () => {
+      const out: Grant[] = [];
+      for (const i of items) out.push(await this.acquire(i.workspaceId, i.providerId, i.cfg, i.quota, i.now));
+      return out;
+    });
+  }
+
+  /** Several releases in order, written once (workers/do-calls.ts). */
+  releaseMany(items: ReleaseItem[]): Promise<null[]> {
+    return this.together(async () => {
+      for (const i of items) await this.release(i.workspaceId, i.providerId, i.cfg, i.grant, i.outcome, i.latencyMs, i.now);
+      return items.map(() => null);
+    });
   }
 
   /** Reports how a granted call went. `neutral` (a permanent, recipient-level failure) counts as success. */

@@ -3,13 +3,18 @@
 // takes turns in the same order.
 import { DurableObject } from "cloudflare:workers";
 import type { Decision, LimitRule } from "../core/limits/ledger";
-import { LedgerStore } from "./ledger-store";
+import { LedgerStore, type ConsumeItem } from "./ledger-store";
 
 export class WorkspaceLimiter extends DurableObject<Env> {
   private readonly ledger = new LedgerStore(this.ctx.storage);
 
   consume(key: string, rules: LimitRule[], n: number, tz: string, now = Date.now()): Promise<Decision> {
     return this.ledger.consume(key, rules, n, tz, now);
+  }
+
+  /** Several consumes in one call (the delivery consumer coalesces a queue batch's: workers/do-calls.ts). */
+  consumeMany(items: ConsumeItem[]): Promise<Decision[]> {
+    return this.ledger.consumeMany(items);
   }
 
   refund(key: string): Promise<void> {

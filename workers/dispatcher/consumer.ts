@@ -2,7 +2,9 @@
 // A job is acknowledged once its outcome is recorded; a later retry is a NEW job sent with a
 // delay (so the queue's own retry budget is kept for crashes, which end in the DLQ).
 import { deliveryJob, deliveryJobSchema } from "../../core/jobs";
-import { getDb } from "../../db/client";
+import { getDb, type Db } from "../../db/client";
+import { withD1Coalescing } from "../../db/coalescing-d1";
+import { withDoCoalescing } from "../do-calls";
 import { safeErrorMessage } from "../../db/errors";
 import { failPending } from "../../db/messages";
 import { log } from "../log";
@@ -14,6 +16,12 @@ export const DEAD_LETTER_QUEUE = "relay-delivery-dlq";
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   if (batch.queue.startsWith(DEAD_LETTER_QUEUE)) return handleDeadLetters(batch, env);
   const db = getDb(env.DB);
+  // The batch's jobs run side by side and reach each step together: their D1 batches and
+  // Durable Object calls are coalesced into one round trip per step (issue 8).
+  await withD1Coalescing(env.DB, () => withDoCoalescing(env, () => deliverAll(batch, env, db)));
+}
+
+async function deliverAll(batch: MessageBatch<unknown>, env: Env, db: Db): Promise<void> {
   await Promise.all(
     batch.messages.map(async (msg) => {
       const job = deliveryJobSchema.safeParse(msg.body);

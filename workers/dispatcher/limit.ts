@@ -5,6 +5,7 @@
 import { globalShardRules, readGlobalLimits, workspaceRules, type WorkspaceLimits } from "../../core/limits/config";
 import { getGlobalLimiter } from "../../durable-objects/global-limiter";
 import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
+import { consumeGlobal, consumeWorkspace } from "../do-calls";
 
 export interface LimitHold {
   retryAt: number;
@@ -17,9 +18,10 @@ export async function checkSendLimits(env: Env, workspaceId: string, messageId: 
   const workspace = getWorkspaceLimiter(env, workspaceId);
   // Both layers at once (one round trip of latency, not two); a refusal by either refunds the
   // other, so the pair stays all or nothing.
+  // Coalesced with the rest of the queue batch's messages (workers/do-calls.ts).
   const [gd, wd] = await Promise.all([
-    global.consume(`global:${messageId}`, globalShardRules(g), n, now),
-    workspace.consume(`workspace:${messageId}`, workspaceRules(limits), n, limits.time_zone, now),
+    consumeGlobal(env, messageId, g.shards, `global:${messageId}`, globalShardRules(g), n, now),
+    consumeWorkspace(env, workspaceId, { key: `workspace:${messageId}`, rules: workspaceRules(limits), n, tz: limits.time_zone, now }),
   ]);
   if (gd.allowed && wd.allowed) return null;
   await Promise.all([gd.allowed ? global.refund(`global:${messageId}`) : null, wd.allowed ? workspace.refund(`workspace:${messageId}`) : null]);

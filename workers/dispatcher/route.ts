@@ -10,6 +10,7 @@ import type { ProviderRow } from "../../db/providers";
 import { getProviderState } from "../../durable-objects/provider-state";
 import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
 import { withoutUnhealthy } from "../health-checks";
+import { acquirePermit, releasePermit } from "../do-calls";
 import type { SendResult } from "./providers/types";
 import { usesTls } from "./providers/transport";
 import type { LimitRule } from "../../core/limits/ledger";
@@ -98,8 +99,7 @@ export async function deliverGroup(
   let earliest = Infinity;
   for (const provider of order) {
     if (calls.length > routing.max_failover) break;
-    const state = getProviderState(env, workspaceId, provider.id);
-    const grant = await state.acquire(workspaceId, provider.id, routing.breaker, quota(provider));
+    const grant = await acquirePermit(env, workspaceId, provider.id, routing.breaker, quota(provider));
     if (!grant.allowed) {
       earliest = Math.min(earliest, grant.retryAt);
       reasons.add(grant.reason);
@@ -107,7 +107,7 @@ export async function deliverGroup(
     }
     const call = await timed(provider, send, now);
     calls.push(call);
-    const report = state.release(workspaceId, provider.id, routing.breaker, grant, breakerOutcome(call.result), call.finished - call.started);
+    const report = releasePermit(env, workspaceId, provider.id, routing.breaker, grant, breakerOutcome(call.result), call.finished - call.started);
     if (background) background(report);
     else await report;
     if (call.result.status !== "transient") break;
