@@ -1,7 +1,6 @@
 // Messages, their recipients, headers, attachments and delivery attempts. Every function takes
 // the workspace id and scopes its query by it: an id from another workspace is "not found".
 import { and, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./client";
 import {
   attachments,
@@ -11,12 +10,12 @@ import {
   messageRecipients,
   messages,
   recipients,
-  workspaces,
 } from "./schema";
 import { newId } from "../core/ids";
 import { byShape, insertRows } from "./fast-insert";
-import { enabledProvidersQuery } from "./providers";
-import { providerQuotaQuery } from "./provider-quotas";
+import { providers } from "./schema";
+import type { QuotaRow } from "./provider-quotas";
+import { columnList, mapRows, toStatement } from "./raw-rows";
 import { deriveMessageStatus, PENDING_STATUSES, type MessageStatus, type RecipientStatus } from "../core/status";
 import { countPendingAsFailed, countTransitions } from "./campaigns";
 import { utcDay } from "../core/campaigns";
@@ -224,23 +223,42 @@ async function refreshMessageStatus(db: Db, workspaceId: string, id: string, at:
   return status;
 }
 
-/** Everything one delivery needs, in one round trip: message, recipients, workspace settings, providers. */
+/**
+ * Everything one delivery needs, in one round trip: message, recipients, workspace settings,
+ * providers (enabled, in priority order) and their quotas. Plain SQL (db/raw-rows.ts): this runs
+ * for every delivery job.
+ */
 export async function loadForDelivery(db: Db, workspaceId: string, id: string) {
-  const [msg, rcpts, ws, provs, quotas] = await db.batch([
-    db.select().from(messages).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id))),
-    db.select().from(messageRecipients).where(and(eq(messageRecipients.workspaceId, workspaceId), eq(messageRecipients.messageId, id))),
-    db.select({ configuration: workspaces.configuration }).from(workspaces).where(eq(workspaces.id, workspaceId)),
-    enabledProvidersQuery(db, workspaceId),
-    providerQuotaQuery(db, workspaceId),
+  const d1 = db.$client;
+  const [msg, rcpts, ws, provs, quotas] = await d1.batch([
+    d1.prepare(`SELECT ${columnList(messages)} FROM "messages" WHERE "workspace_id" = ? AND "id" = ?`).bind(workspaceId, id),
+    d1.prepare(`SELECT ${columnList(messageRecipients)} FROM "message_recipients" WHERE "workspace_id" = ? AND "message_id" = ?`).bind(workspaceId, id),
+    d1.prepare(`SELECT "configuration" FROM "workspaces" WHERE "id" = ?`).bind(workspaceId),
+    d1
+      .prepare(`SELECT ${columnList(providers)} FROM "providers" WHERE "workspace_id" = ? AND "status" = 'enabled' ORDER BY "priority", "created_at"`)
+      .bind(workspaceId),
+    d1.prepare(`SELECT "provider_id", "period", "max_count", "burst" FROM "rate_limits" WHERE "workspace_id" = ? AND "scope" = 'provider'`).bind(workspaceId),
   ]);
-  const message = msg[0];
-  return message ? { message, recipients: rcpts, workspaceConfig: ws[0]?.configuration ?? {}, providers: provs, quotas } : undefined;
+  const message = mapRows(messages, msg)[0];
+  if (!message) return undefined;
+  const config = (ws?.results[0] as { configuration: string } | undefined)?.configuration;
+  return {
+    message,
+    recipients: mapRows(messageRecipients, rcpts),
+    workspaceConfig: config ? (JSON.parse(config) as unknown) : {},
+    providers: mapRows(providers, provs),
+    quotas: (quotas?.results ?? []).map((q) => {
+      const r = q as { provider_id: string | null; period: QuotaRow["period"]; max_count: number; burst: number | null };
+      return { providerId: r.provider_id, period: r.period, maxCount: r.max_count, burst: r.burst } satisfies QuotaRow;
+    }),
+  };
 }
 
 /**
  * Marks pending recipients `sending` and returns the ones this consumer now owns. A recipient
  * already `sending` is taken over only when its lease expired (its consumer died mid-call);
- * `sent` and other final statuses are never taken, so redelivery never re-sends.
+ * `sent` and other final statuses are never taken, so redelivery never re-sends. The ids travel
+ * as one JSON parameter, so a 500-recipient message stays within D1's 100 bound parameters.
  */
 export async function claimRecipients(
   db: Db,
@@ -251,29 +269,22 @@ export async function claimRecipients(
   leaseMs: number,
 ): Promise<MessageRecipientRow[]> {
   if (ids.length === 0) return [];
-  const [claimed] = await db.batch([
-    db
-    .update(messageRecipients)
-    .set({ status: "sending", updatedAt: at, attempts: sql`${messageRecipients.attempts} + 1` })
-    .where(
-      and(
-        eq(messageRecipients.workspaceId, workspaceId),
-        eq(messageRecipients.messageId, messageId),
-        inArray(messageRecipients.id, ids),
-        or(
-          inArray(messageRecipients.status, ["queued", "deferred"]),
-          and(eq(messageRecipients.status, "sending"), lte(messageRecipients.updatedAt, at - leaseMs)),
-        ),
-      ),
-    )
-    .returning(),
+  const d1 = db.$client;
+  const [claimed] = await d1.batch([
+    d1
+      .prepare(
+        `UPDATE "message_recipients" SET "status" = 'sending', "updated_at" = ?, "attempts" = "attempts" + 1
+         WHERE "workspace_id" = ? AND "message_id" = ? AND "id" IN (SELECT value FROM json_each(?))
+           AND ("status" IN ('queued', 'deferred') OR ("status" = 'sending' AND "updated_at" <= ?))
+         RETURNING ${columnList(messageRecipients)}`,
+      )
+      .bind(at, workspaceId, messageId, JSON.stringify(ids), at - leaseMs),
     // Same round trip: the message shows `sending` while a provider call is in flight.
-    db
-      .update(messages)
-      .set({ status: "sending", updatedAt: at })
-      .where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, messageId), inArray(messages.status, ["queued", "deferred"]))),
+    d1
+      .prepare(`UPDATE "messages" SET "status" = 'sending', "updated_at" = ? WHERE "workspace_id" = ? AND "id" = ? AND "status" IN ('queued', 'deferred')`)
+      .bind(at, workspaceId, messageId),
   ]);
-  return claimed;
+  return mapRows(messageRecipients, claimed);
 }
 
 /** Records that a job for this message is due on the queue at `at`, so the outbox leaves it alone until then. */
@@ -307,27 +318,28 @@ export interface DeliveryRecord {
   /** The message's campaign: recipients leaving a pending status for sent/failed are counted in it. */
   campaignId?: string | null;
   /** More writes that belong to this outcome (recipient events), in the same transaction. */
-  also?: BatchItem<"sqlite">[];
+  also?: D1PreparedStatement[];
 }
 
-/** Writes an attempt's outcome (recipients, attempt row, message status) as one batch. */
+/** Writes an attempt's outcome (recipients, attempt row, message status) as one batch, in plain SQL (once per delivery). */
 export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<MessageStatus> {
+  const d1 = db.$client;
   const status = deriveMessageStatus([...r.otherStatuses, ...r.outcomes.map((o) => o.status)]);
-  const stmts: BatchItem<"sqlite">[] = r.outcomes.map((o) =>
-    db
-      .update(messageRecipients)
-      .set({
-        status: o.status,
-        updatedAt: r.at,
-        ...(o.providerId !== undefined ? { providerId: o.providerId } : {}),
-        ...(o.providerMessageId !== undefined ? { providerMessageId: o.providerMessageId } : {}),
-        ...(o.lastError !== undefined ? { lastError: o.lastError } : {}),
-        ...(o.status === "sent" ? { sentAt: r.at } : {}),
-        ...(o.uncountAttempt ? { attempts: sql`max(0, ${messageRecipients.attempts} - 1)` } : {}),
-      })
-      .where(and(eq(messageRecipients.workspaceId, r.workspaceId), eq(messageRecipients.id, o.id))),
-  );
-  if (r.attempts?.length) stmts.push(db.insert(deliveryAttempts).values(r.attempts));
+  const stmts: D1PreparedStatement[] = r.outcomes.map((o) => {
+    const set = ['"status" = ?', '"updated_at" = ?'];
+    const values: unknown[] = [o.status, r.at];
+    const put = (column: string, v: unknown) => {
+      set.push(`"${column}" = ?`);
+      values.push(v);
+    };
+    if (o.providerId !== undefined) put("provider_id", o.providerId);
+    if (o.providerMessageId !== undefined) put("provider_message_id", o.providerMessageId);
+    if (o.lastError !== undefined) put("last_error", o.lastError);
+    if (o.status === "sent") put("sent_at", r.at);
+    if (o.uncountAttempt) set.push('"attempts" = max(0, "attempts" - 1)');
+    return d1.prepare(`UPDATE "message_recipients" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "id" = ?`).bind(...values, r.workspaceId, o.id);
+  });
+  if (r.attempts?.length) for (const shaped of byShape(r.attempts)) for (const chunk of chunks(shaped, 7)) stmts.push(insertRows(d1, deliveryAttempts, chunk));
   if (r.campaignId) {
     // First in the batch: it reads the statuses the updates below are about to change.
     const counted = countTransitions(
@@ -336,24 +348,22 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
       { sent: r.outcomes.filter((o) => o.status === "sent").map((o) => o.id), failed: r.outcomes.filter((o) => o.status === "failed").map((o) => o.id) },
       PENDING_STATUSES,
     );
-    if (counted) stmts.unshift(counted);
+    if (counted) stmts.unshift(toStatement(d1, counted));
   }
-  stmts.push(
-    db
-      .update(messages)
-      .set({
-        status,
-        updatedAt: r.at,
-        ...(r.countAttempt ? { attemptCount: sql`${messages.attemptCount} + 1` } : {}),
-        ...(r.notBefore !== undefined ? { notBefore: r.notBefore } : {}),
-        ...(r.enqueuedAt !== undefined ? { enqueuedAt: r.enqueuedAt } : {}),
-        ...(r.lastError !== undefined ? { lastError: r.lastError } : {}),
-        ...(status === "sent" || status === "failed" || status === "partially_failed" ? { processedAt: r.at } : {}),
-      })
-      .where(and(eq(messages.workspaceId, r.workspaceId), eq(messages.id, r.messageId))),
-  );
+  const set = ['"status" = ?', '"updated_at" = ?'];
+  const values: unknown[] = [status, r.at];
+  const put = (column: string, v: unknown) => {
+    set.push(`"${column}" = ?`);
+    values.push(v);
+  };
+  if (r.countAttempt) set.push('"attempt_count" = "attempt_count" + 1');
+  if (r.notBefore !== undefined) put("not_before", r.notBefore);
+  if (r.enqueuedAt !== undefined) put("enqueued_at", r.enqueuedAt);
+  if (r.lastError !== undefined) put("last_error", r.lastError);
+  if (status === "sent" || status === "failed" || status === "partially_failed") put("processed_at", r.at);
+  stmts.push(d1.prepare(`UPDATE "messages" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "id" = ?`).bind(...values, r.workspaceId, r.messageId));
   if (r.also) stmts.push(...r.also);
-  await db.batch(stmts as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  await d1.batch(stmts);
   return status;
 }
 
