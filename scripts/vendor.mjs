@@ -3,7 +3,7 @@
 // self-contained ES module that wrangler uploads beside the Worker as an additional module
 // (find_additional_modules + the rule in wrangler.toml) instead of inlining it into index.js,
 // so the main bundle stays under the 300 KiB gzip budget and an isolate only evaluates what
-// the mail it handles needs: the LLM client, the Mailgun client, the MIME parser, JOSE.
+// the mail it handles needs: the LLM client, the MIME parser, JOSE.
 // A .d.ts beside each re-exports the package's own types.
 import { build } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -14,7 +14,6 @@ const out = path.join(root, "workers", "vendor");
 // file name → what it re-exports (package entry points as wrangler would resolve them)
 const LIBS = {
   "openai.js": { code: `export { OpenAI } from "openai/client"; export * as errors from "openai/error";`, types: `export { OpenAI } from "openai/client";\nexport * as errors from "openai/error";\n` },
-  "mailgun.js": { code: `export { default } from "mailgun.js";`, types: `export { default } from "mailgun.js";\n` },
   "postal-mime.js": { code: `export { default } from "postal-mime";`, types: `export { default } from "postal-mime";\nexport type * from "postal-mime";\n` },
   "jose.js": { code: `export * from "jose";`, types: `export * from "jose";\n` },
 };

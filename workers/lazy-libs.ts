@@ -14,8 +14,5 @@ export const loadPostalMime = once(async () => (await import("./vendor/postal-mi
 /** jose: JWT verification (bearer tokens) and signing (Gmail service accounts). */
 export const loadJose = once(() => import("./vendor/jose.js"));
 
-/** mailgun.js: the Mailgun provider's client. */
-export const loadMailgun = once(async () => (await import("./vendor/mailgun.js")).default);
-
 /** openai: the LLM personalization client. */
 export const loadOpenAI = once(() => import("./vendor/openai.js"));

@@ -248,7 +248,7 @@ async function sendSafely(provider: Provider, message: OutboundMessage, now: () 
 }
 
 // Built providers per isolate, by row version: decrypting credentials and constructing the
-// client (mailgun.js, the Gmail token cache) once a minute instead of once per message. A
+// client (the Gmail token cache, the SMTP settings) once a minute instead of once per message. A
 // changed provider row has a new updatedAt, so it is never served stale.
 const builtProviders = new IsolateCache<Provider>(60_000, 500);
 

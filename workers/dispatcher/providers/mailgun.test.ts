@@ -12,7 +12,7 @@ interface Captured {
   form: FormData;
 }
 
-/** Intercepts global fetch (mailgun.js uses it) and records each request, read inside the mock. */
+/** Intercepts global fetch (the provider looks it up per call) and records each request, read inside the mock. */
 function interceptFetch(respond: (n: number) => Response | Promise<Response>) {
   const calls: Captured[] = [];
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
@@ -88,7 +88,7 @@ describe("mailgun error classification", () => {
     ["403 sandbox/forbidden", () => Response.json({ message: "Domain is not allowed to send" }, { status: 403 }), { status: "permanent", configuration: true }],
     ["404 unknown domain", () => Response.json({ message: "Domain not found" }, { status: 404 }), { status: "permanent", configuration: true }],
     ["413 too large", () => Response.json({ message: "too large" }, { status: 413 }), { status: "permanent" }],
-    ["429 rate limited", () => Response.json({ message: "slow down" }, { status: 429, headers: { "retry-after": "30" } }), { status: "transient" }],
+    ["429 rate limited, Retry-After kept", () => Response.json({ message: "slow down" }, { status: 429, headers: { "retry-after": "30" } }), { status: "transient", reason: "Mailgun 429: slow down", retryAfterMs: 30_000 }],
     ["500", () => Response.json({ message: "oops" }, { status: 500 }), { status: "transient" }],
     ["503", () => new Response("unavailable", { status: 503 }), { status: "transient" }],
     ["503 whose body repeats the status text", () => new Response("Service Unavailable", { status: 503, statusText: "Service Unavailable" }), { status: "transient", reason: "Mailgun 503: Service Unavailable" }],
