@@ -8,6 +8,10 @@ import { sweepOutbox } from "./outbox";
 import { sweepWebhooks } from "./webhooks/deliver";
 import { runRetention } from "./retention";
 import { getSweeper } from "../durable-objects/sweeper";
+import { installFastImmediate } from "./fast-immediate";
+
+// workerd's setImmediate waits a timer turn per call; MIME rendering makes many (see the file).
+installFastImmediate();
 
 export { ProviderState } from "../durable-objects/provider-state";
 export { WorkspaceLimiter } from "../durable-objects/workspace-limiter";
