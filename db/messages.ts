@@ -224,13 +224,17 @@ async function refreshMessageStatus(db: Db, workspaceId: string, id: string, at:
 }
 
 /**
- * Everything one delivery needs, in one round trip: message, recipients, workspace settings,
- * providers (enabled, in priority order) and their quotas. Plain SQL (db/raw-rows.ts): this runs
- * for every delivery job.
+ * Everything one delivery needs, and the claim on its recipients, in one round trip: message,
+ * recipients (as they were before the claim), workspace settings, providers (enabled, in
+ * priority order) and their quotas, then pending recipients marked `sending` for this consumer.
+ * A recipient already `sending` is taken over only when its lease expired (its consumer died
+ * mid-call); `sent` and other final statuses are never taken, so redelivery never re-sends.
+ * Nothing is claimed for a message whose not_before is later than `dueBy` (a job that arrived
+ * early). Plain SQL (db/raw-rows.ts): this runs for every delivery job.
  */
-export async function loadForDelivery(db: Db, workspaceId: string, id: string) {
+export async function loadAndClaim(db: Db, workspaceId: string, id: string, at: number, leaseMs: number, dueBy: number) {
   const d1 = db.$client;
-  const [msg, rcpts, ws, provs, quotas] = await d1.batch([
+  const [msg, rcpts, ws, provs, quotas, claimed] = await d1.batch([
     d1.prepare(`SELECT ${columnList(messages)} FROM "messages" WHERE "workspace_id" = ? AND "id" = ?`).bind(workspaceId, id),
     d1.prepare(`SELECT ${columnList(messageRecipients)} FROM "message_recipients" WHERE "workspace_id" = ? AND "message_id" = ?`).bind(workspaceId, id),
     d1.prepare(`SELECT "configuration" FROM "workspaces" WHERE "id" = ?`).bind(workspaceId),
@@ -238,6 +242,22 @@ export async function loadForDelivery(db: Db, workspaceId: string, id: string) {
       .prepare(`SELECT ${columnList(providers)} FROM "providers" WHERE "workspace_id" = ? AND "status" = 'enabled' ORDER BY "priority", "created_at"`)
       .bind(workspaceId),
     d1.prepare(`SELECT "provider_id", "period", "max_count", "burst" FROM "rate_limits" WHERE "workspace_id" = ? AND "scope" = 'provider'`).bind(workspaceId),
+    d1
+      .prepare(
+        `UPDATE "message_recipients" SET "status" = 'sending', "updated_at" = ?, "attempts" = "attempts" + 1
+         WHERE "workspace_id" = ? AND "message_id" = ?
+           AND ("status" IN ('queued', 'deferred') OR ("status" = 'sending' AND "updated_at" <= ?))
+           AND EXISTS (SELECT 1 FROM "messages" WHERE "workspace_id" = ? AND "id" = ? AND coalesce("not_before", 0) <= ?)
+         RETURNING ${columnList(messageRecipients)}`,
+      )
+      .bind(at, workspaceId, id, at - leaseMs, workspaceId, id, dueBy),
+    // The message shows `sending` while a provider call is in flight.
+    d1
+      .prepare(
+        `UPDATE "messages" SET "status" = 'sending', "updated_at" = ?
+         WHERE "workspace_id" = ? AND "id" = ? AND "status" IN ('queued', 'deferred') AND coalesce("not_before", 0) <= ?`,
+      )
+      .bind(at, workspaceId, id, dueBy),
   ]);
   const message = mapRows(messages, msg)[0];
   if (!message) return undefined;
@@ -245,6 +265,7 @@ export async function loadForDelivery(db: Db, workspaceId: string, id: string) {
   return {
     message,
     recipients: mapRows(messageRecipients, rcpts),
+    claimed: mapRows(messageRecipients, claimed),
     workspaceConfig: config ? (JSON.parse(config) as unknown) : {},
     providers: mapRows(providers, provs),
     quotas: (quotas?.results ?? []).map((q) => {
@@ -255,36 +276,37 @@ export async function loadForDelivery(db: Db, workspaceId: string, id: string) {
 }
 
 /**
- * Marks pending recipients `sending` and returns the ones this consumer now owns. A recipient
- * already `sending` is taken over only when its lease expired (its consumer died mid-call);
- * `sent` and other final statuses are never taken, so redelivery never re-sends. The ids travel
- * as one JSON parameter, so a 500-recipient message stays within D1's 100 bound parameters.
+ * Hands a claim back when the job failed before any provider was called (a render or storage
+ * error): each recipient returns to the status it had, with its attempt uncounted, so the
+ * queue's retry finds it pending instead of waiting out the lease. Only rows still carrying this
+ * claim (sending, stamped `claimedAt`) are touched.
  */
-export async function claimRecipients(
+export async function releaseClaim(
   db: Db,
   workspaceId: string,
   messageId: string,
-  ids: string[],
-  at: number,
-  leaseMs: number,
-): Promise<MessageRecipientRow[]> {
-  if (ids.length === 0) return [];
+  /** The claimed recipients with the status each had before the claim (a lapsed `sending` goes back as `deferred`). */
+  rows: { id: string; status: RecipientStatus }[],
+  /** The message's status before the claim. */
+  messageStatus: MessageStatus,
+  claimedAt: number,
+): Promise<void> {
+  if (rows.length === 0) return;
   const d1 = db.$client;
-  const [claimed] = await d1.batch([
+  const before = rows.map((r) => ({ id: r.id, status: r.status === "sending" ? "deferred" : r.status }));
+  await d1.batch([
+    d1
+      .prepare(`UPDATE "messages" SET "status" = ? WHERE "workspace_id" = ? AND "id" = ? AND "status" = 'sending' AND "updated_at" = ?`)
+      .bind(messageStatus === "sending" ? "deferred" : messageStatus, workspaceId, messageId, claimedAt),
     d1
       .prepare(
-        `UPDATE "message_recipients" SET "status" = 'sending', "updated_at" = ?, "attempts" = "attempts" + 1
-         WHERE "workspace_id" = ? AND "message_id" = ? AND "id" IN (SELECT value FROM json_each(?))
-           AND ("status" IN ('queued', 'deferred') OR ("status" = 'sending' AND "updated_at" <= ?))
-         RETURNING ${columnList(messageRecipients)}`,
+        `UPDATE "message_recipients" SET "status" = x.value ->> '$.status', "attempts" = max(0, "attempts" - 1)
+         FROM json_each(?) x
+         WHERE "message_recipients"."workspace_id" = ? AND "message_recipients"."id" = x.value ->> '$.id'
+           AND "message_recipients"."status" = 'sending' AND "message_recipients"."updated_at" = ?`,
       )
-      .bind(at, workspaceId, messageId, JSON.stringify(ids), at - leaseMs),
-    // Same round trip: the message shows `sending` while a provider call is in flight.
-    d1
-      .prepare(`UPDATE "messages" SET "status" = 'sending', "updated_at" = ? WHERE "workspace_id" = ? AND "id" = ? AND "status" IN ('queued', 'deferred')`)
-      .bind(at, workspaceId, messageId),
+      .bind(JSON.stringify(before), workspaceId, claimedAt),
   ]);
-  return mapRows(messageRecipients, claimed);
 }
 
 /** Records that a job for this message is due on the queue at `at`, so the outbox leaves it alone until then. */

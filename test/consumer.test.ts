@@ -31,6 +31,25 @@ describe("the delivery consumer", async () => {
     expect(await (await api(`/v1/messages/${sent.id}/rendered`, { key: ws.key })).text()).toBe(rendered);
   });
 
+  it("a job that fails before any provider call hands its claim back: recipients pending again, no attempt counted", async () => {
+    const sent = await json(await api("/v1/messages", { method: "POST", key: ws.key, json: message(ws, { to: ["x@example.net", "y@example.net"] }) }));
+    await waitForStatus(ws, sent.id, ["sent"]);
+    // Made pending again with a body that cannot be decrypted: the render step throws.
+    await env.DB.batch([
+      env.DB.prepare("update message_recipients set status = 'queued', attempts = 0, sent_at = null where message_id = ?").bind(sent.id),
+      env.DB.prepare("update messages set status = 'queued', body_enc = 'not-a-ciphertext' where id = ?").bind(sent.id),
+    ]);
+    const result = await deliverNow(ws.id, sent.id);
+    expect(result.retryMessages).toHaveLength(1); // the crash is retried by the queue
+    const rows = await env.DB.prepare("select status, attempts from message_recipients where message_id = ? order by email").bind(sent.id).all();
+    expect(rows.results).toEqual([
+      { status: "queued", attempts: 0 },
+      { status: "queued", attempts: 0 },
+    ]);
+    const msg = await env.DB.prepare("select status from messages where id = ?").bind(sent.id).first<{ status: string }>();
+    expect(msg!.status).toBe("queued");
+  });
+
   it("acknowledges a job for a message that does not exist", async () => {
     const result = await deliverNow(ws.id, "msg_doesnotexist");
     expect(result.explicitAcks).toHaveLength(1);

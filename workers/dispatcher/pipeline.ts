@@ -14,9 +14,9 @@ import { newId } from "../../core/ids";
 import { loadBody, storeRendered } from "../../db/body-store";
 import type { Db } from "../../db/client";
 import {
-  claimRecipients,
   insertAttempt,
-  loadForDelivery,
+  loadAndClaim,
+  releaseClaim,
   markDueAt,
   type NewAttempt,
   recordDelivery,
@@ -54,26 +54,51 @@ export interface PipelineDeps {
   now: () => number;
 }
 
-type Loaded = NonNullable<Awaited<ReturnType<typeof loadForDelivery>>>;
+type Loaded = NonNullable<Awaited<ReturnType<typeof loadAndClaim>>>;
 
 export async function runDelivery(deps: PipelineDeps, workspaceId: string, messageId: string, deliveryId: string): Promise<JobOutcome> {
-  const config = readConfig(deps.env);
-  // 1. load
-  const loaded = await loadForDelivery(deps.db, workspaceId, messageId);
-  if (!loaded) return { kind: "done", status: "missing" };
-  const { message } = loaded;
+  // 1. load, and claim before calling anyone (same round trip): a recipient already `sent` is
+  // never claimed again, and nothing is claimed for a job that arrived before its message is due.
   const now = deps.now();
+  const loaded = await loadAndClaim(deps.db, workspaceId, messageId, now, SENDING_LEASE_MS, now + 1000);
+  if (!loaded) return { kind: "done", status: "missing" };
+  const { message, claimed } = loaded;
   if (message.notBefore !== null && message.notBefore > now + 1000) {
     // A deferral longer than the queue's maximum delay arrives early: wait again.
     return wait(deps, message, queueDelaySeconds(message.notBefore, now), "not yet due");
   }
   const pending = loaded.recipients.filter((r) => isPending(r.status));
   if (pending.length === 0) return { kind: "done", status: message.status };
+  if (claimed.length === 0) {
+    // Another consumer holds them (or held them and died): look again when its lease ends.
+    const leaseEnd = Math.min(...pending.map((r) => r.updatedAt + SENDING_LEASE_MS));
+    return wait(deps, message, queueDelaySeconds(leaseEnd + 1000, now), "recipients in flight elsewhere");
+  }
+  // Until a provider is called, a failure hands the claim back (the queue's retry then finds
+  // the recipients pending instead of waiting out the lease); after that, the lease stands, so
+  // a crash between the call and the record can never lead to a quick second send.
+  const call = { started: false };
+  try {
+    return await deliverClaimed(deps, loaded, pending, deliveryId, now, call);
+  } catch (e) {
+    if (!call.started) {
+      const before = new Map(loaded.recipients.map((r) => [r.id, r.status]));
+      await releaseClaim(deps.db, workspaceId, messageId, claimed.map((r) => ({ id: r.id, status: before.get(r.id) ?? "queued" })), message.status, now).catch(() => {});
+    }
+    throw e;
+  }
+}
+
+async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: MessageRecipientRow[], deliveryId: string, now: number, call: { started: boolean }): Promise<JobOutcome> {
+  const config = readConfig(deps.env);
+  const { message, claimed } = loaded;
+  const workspaceId = message.workspaceId;
+  const messageId = message.id;
   const settings = parseWorkspaceConfig(loaded.workspaceConfig);
 
   // limit: global and workspace windows; over means wait for the window, not fail. Asked here
-  // and awaited beside the claim below, so the Durable Object round trips overlap the body
-  // load, render and claim instead of adding to them (and before any LLM call, which costs).
+  // and awaited after the render, so the Durable Object round trips overlap the body load and
+  // render instead of adding to them (and before any LLM call, which costs).
   const limitCheck = checkSendLimits(deps.env, workspaceId, messageId, pending.length, settings.limits, now);
   limitCheck.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
 
@@ -85,7 +110,7 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   // LLM personalization (opt-in): the shared content once, before any recipient's values go in. Never throws.
   if (content.kind === "structured" && message.personalize) {
     const hold = await limitCheck;
-    if (hold) return deferForLimit(deps, loaded, pending, hold, deliveryId, []);
+    if (hold) return deferForLimit(deps, loaded, pending, hold, deliveryId, claimed);
     content = await personalizeMessage({ db: deps.db, ring, now: deps.now }, message, loaded.recipients.map((r) => r.email), content, settings.llm);
   }
   const renderOpts = { messageIdHeader: message.messageIdHeader, date: new Date(message.queuedAt) };
@@ -94,14 +119,8 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   const fanOut = content.kind === "structured" && contentUsesVariables(content);
   const raw = fanOut ? null : await renderMime(content, renderOpts);
 
-  // Claim before calling anyone: a recipient already `sent` is never claimed again.
-  const [hold, claimed] = await Promise.all([limitCheck, claimRecipients(deps.db, workspaceId, messageId, pending.map((r) => r.id), now, SENDING_LEASE_MS)]);
+  const hold = await limitCheck;
   if (hold) return deferForLimit(deps, loaded, pending, hold, deliveryId, claimed);
-  if (claimed.length === 0) {
-    // Another consumer holds them (or held them and died): look again when its lease ends.
-    const leaseEnd = Math.min(...pending.map((r) => r.updatedAt + SENDING_LEASE_MS));
-    return wait(deps, message, queueDelaySeconds(leaseEnd + 1000, now), "recipients in flight elsewhere");
-  }
   const others = loaded.recipients.filter((r) => !claimed.some((c) => c.id === r.id)).map((r) => r.status);
 
   // 3. route
@@ -133,6 +152,7 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
         : await outboundFor(message, content, raw!, group.recipients, deliveryId);
       const outcome = await deliverGroup(deps.env, workspaceId, settings.routing, group.order, message.forceSend || settings.routing.force_send, deps.now, async (provider) => {
         const started = deps.now();
+        call.started = true;
         const result = providerFault(await sendSafely(await buildProvider(deps.env, ring, provider), envelopeFor(deps.env, provider, outbound, message, group.recipients), deps.now));
         if (result.status === "transient") {
           log.warn("provider_transient", { message_id: messageId, provider_id: provider.id, reason: result.reason });
