@@ -3,9 +3,20 @@
 // counted?" is an indexed lookup and old keys are deleted in bulk, not copied on every call.
 // The object runs one event at a time and its storage calls hold the input gate, so
 // check-and-consume is atomic without locks.
-import { consume, emptyCounters, KEY_TTL_MS, refund, type Consumption, type Counters, type Decision, type LimitRule } from "../core/limits/ledger";
+import { consume, emptyCounters, KEY_TTL_MS, refund, roomLeft, type Consumption, type Counters, type Decision, type LimitRule } from "../core/limits/ledger";
 
 const PRUNE_EVERY = 500;
+
+/** A lease takes at most this share of the room left. */
+const LEASE_SHARE = 8;
+
+export interface LeaseAnswer {
+  decision: Decision;
+  /** Units granted beyond n, to be used by the caller or returned. */
+  extra: number;
+  /** What n + extra consumed (scale by units to return some). */
+  items: Consumption[];
+}
 
 export interface ConsumeItem {
   key: string;
@@ -69,6 +80,26 @@ export class LedgerStore {
       await this.storage.put("counters", state);
     }
     return out;
+  }
+
+  /**
+   * A consumption of `n` with no key (the caller's id is fresh, so it cannot repeat), plus up to
+   * `extraWant` more units handed out as a lease (workers/user-limit.ts), never more than
+   * 1/LEASE_SHARE of the room left, so near the limit every unit is asked for one by one.
+   * `returned` is what the caller gives back first (an earlier lease's unused units, or a
+   * refused commit's). Returns the consumption of n + extra as items, for returning later.
+   */
+  async lease(rules: LimitRule[], n: number, extraWant: number, tz: string, now: number, returned: Consumption[] = []): Promise<LeaseAnswer> {
+    let state = await this.counters();
+    if (returned.length) state = refund(state, returned);
+    const extra = Math.max(0, Math.min(extraWant, Math.floor((roomLeft(state, rules, now, tz) - n) / LEASE_SHARE)));
+    const r = consume(state, rules, n + extra, now, tz);
+    if (r.decision.allowed) state = r.state;
+    if (r.decision.allowed || returned.length) {
+      this.cached = state;
+      await this.storage.put("counters", state);
+    }
+    return r.decision.allowed ? { decision: r.decision, extra, items: r.items } : { decision: r.decision, extra: 0, items: [] };
   }
 
   async refund(key: string): Promise<void> {

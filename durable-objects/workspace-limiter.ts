@@ -3,7 +3,8 @@
 // takes turns in the same order.
 import { DurableObject } from "cloudflare:workers";
 import type { Decision, LimitRule } from "../core/limits/ledger";
-import { LedgerStore, type ConsumeItem } from "./ledger-store";
+import { LedgerStore, type ConsumeItem, type LeaseAnswer } from "./ledger-store";
+import type { Consumption } from "../core/limits/ledger";
 
 export class WorkspaceLimiter extends DurableObject<Env> {
   private readonly ledger = new LedgerStore(this.ctx.storage);
@@ -15,6 +16,16 @@ export class WorkspaceLimiter extends DurableObject<Env> {
   /** Several consumes in one call (the delivery consumer coalesces a queue batch's: workers/do-calls.ts). */
   consumeMany(items: ConsumeItem[]): Promise<Decision[]> {
     return this.ledger.consumeMany(items);
+  }
+
+  /** The user layer at accept: consume n, and maybe lease more to the caller's isolate (workers/user-limit.ts). */
+  lease(rules: LimitRule[], n: number, extraWant: number, tz: string, now: number, returned: Consumption[] = []): Promise<LeaseAnswer> {
+    return this.ledger.lease(rules, n, extraWant, tz, now, returned);
+  }
+
+  /** Gives back units taken by lease() and not used. */
+  giveBack(returned: Consumption[]): Promise<LeaseAnswer> {
+    return this.ledger.lease([], 0, 0, "UTC", Date.now(), returned);
   }
 
   refund(key: string): Promise<void> {

@@ -22,7 +22,8 @@ import { findIdempotencyRecord, insertMessage, type InsertedMessage, type NewMes
 import { suppressedQuery } from "../db/suppressions";
 import { queueEvents } from "./webhooks/events";
 import { userRules } from "../core/limits/config";
-import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
+import { consumeUserLimit } from "./user-limit";
+import type { Defer } from "./api/auth";
 import { unclaimedDomains } from "../db/sender-domains";
 import { assertCampaignOpen, campaignIdSchema, utcDay, type CampaignStatus } from "../core/campaigns";
 import { campaignStatusQuery } from "../db/campaigns";
@@ -70,6 +71,8 @@ export interface AcceptContext {
    * refused either way, so no tenant can send as another's domain.
    */
   senderDomainPolicy?: "verified" | "verified_or_unclaimed";
+  /** Work after the answer (the request's waitUntil); lets the user limit lease capacity (workers/user-limit.ts). */
+  defer?: Defer;
 }
 
 interface Prepared {
@@ -263,11 +266,11 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   await enforceDlp(ctx, messageId, p, workspace.dlp);
 
   // The user layer is decided here, before anything is stored: over the limit is a refusal
-  // (429), never a deferral. Consumed under the message id; refunded if the commit fails.
+  // (429), never a deferral. Refunded if the commit fails; capacity may be leased to this
+  // isolate for a user sending in bursts (workers/user-limit.ts).
   const settings = workspace.config;
   const limits = settings.limits;
   const owner = principal.userId ?? principal.keyId ?? principal.kind;
-  const limiter = getWorkspaceLimiter(env, ws);
   if (p.content.kind === "structured" && (p.strictVariables ?? settings.strict_variables)) {
     // Strict mode checks the recipients who will get a copy: it reads the suppressions itself.
     const suppressed = new Set((await suppressedQuery(db, ws, p.recipients.map((r) => r.email))).map((r) => r.email.toLowerCase()));
@@ -276,7 +279,8 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   }
   // Every address submitted counts against the user's limit, a suppressed one included (which
   // ones are suppressed is decided in the insert batch, after this).
-  const decision = await limiter.consume(`user:${messageId}`, userRules(limits, owner), p.recipients.length, limits.time_zone, now);
+  const user = await consumeUserLimit(env, ws, owner, userRules(limits, owner), p.recipients.length, limits.time_zone, now, ctx.defer);
+  const decision = user.decision;
   if (!decision.allowed) {
     const seconds = Math.max(1, Math.ceil((decision.retryAt - now) / 1000));
     throw new RelayError("rate_limited", `daily sending limit for this user reached; try again after ${new Date(decision.retryAt).toISOString()}`, {
@@ -344,7 +348,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     inserted = await insertMessage(db, row);
   } catch (e) {
     await discardBody(env.BODIES, stored).catch(() => {});
-    await limiter.refund(`user:${messageId}`).catch(() => {});
+    await user.refund().catch(() => {});
     // A concurrent request with the same key won the race: answer what it answered.
     const replay = idem ? await replayIfSeen(db, ws, idem).catch(() => null) : null;
     if (replay) return replay;

@@ -110,7 +110,9 @@ export async function startRelay({ root, outdir, stateDir, consumers, extraVars 
   const logs = { lines: 0, errors: [] };
   const handleStructuredLogs = ({ level, message }) => {
     logs.lines++;
-    if ((level === "error" || /"level":"error"/.test(message)) && logs.errors.length < 10) logs.errors.push(String(message).slice(0, 500));
+    // Errors, and warnings from the runtime itself (not JSON lines: e.g. a promise settled from another request's context).
+    const runtimeWarning = level === "warn" && !String(message).startsWith("{");
+    if ((level === "error" || runtimeWarning || /"level":"error"/.test(message)) && logs.errors.length < 10) logs.errors.push(String(message).slice(0, 500));
   };
   const mf = new Miniflare(
     convertV4MiniflareOptions({

@@ -53,6 +53,25 @@ export function consume(
   return { state: { counters, tats }, decision: { allowed: true, repeated: false }, items };
 }
 
+/** How many units every rule could still take now (window rules; a rate rule does not cap it). */
+export function roomLeft(s: Counters, rules: LimitRule[], now: number, tz = "UTC"): number {
+  let room = Infinity;
+  for (const rule of rules) {
+    if (rule.kind !== "window") continue;
+    const r = checkCounter(s.counters[rule.name], { period: rule.period, max: rule.max }, 0, now, tz);
+    room = Math.min(room, r.ok ? rule.max - r.next.count : 0);
+  }
+  return Number.isFinite(room) ? Math.max(0, room) : 0;
+}
+
+/** The part of a consumption's items that `units` of it account for (to give back part of it). */
+export function scaleItems(items: Consumption[], units: number): Consumption[] {
+  return items.map((i) => {
+    const per = i.n > 0 ? units / i.n : 0;
+    return { ...i, n: units, ...(i.gcraMs !== undefined ? { gcraMs: i.gcraMs * per } : {}) };
+  });
+}
+
 /** Gives back what one consumption took (a later layer refused, or the message was not kept). */
 export function refund(s: Counters, items: Consumption[]): Counters {
   const counters = { ...s.counters };

@@ -95,7 +95,7 @@ async function authenticateJwt(db: Db, token: string, now: number): Promise<Work
 }
 
 /** waitUntil of the request, when the runtime gave one (hono throws on access otherwise). */
-function deferOf(c: Context<AppEnv>): Defer | undefined {
+export function deferOf(c: Context<AppEnv>): Defer | undefined {
   try {
     const ctx = c.executionCtx;
     return (work) => ctx.waitUntil(work);

@@ -1,4 +1,5 @@
 // /v1/messages: send (JSON, batch, raw MIME), read status, list, cancel, fetch the rendered copy.
+import type { Context } from "hono";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { fromBase64, sha256Hex, toBase64Url, fromUtf8, utf8 } from "../../core/encoding";
 import { RelayError, notFound } from "../../core/errors";
@@ -10,7 +11,7 @@ import { loadKeyring } from "../../core/crypto";
 import { cancelMessage, getMessageDetail, listMessages, type MessageRow } from "../../db/messages";
 import { loadRendered } from "../../db/body-store";
 import { acceptRaw, acceptStructured, type AcceptOutcome, type Idempotency } from "../accept";
-import { keyPrincipal, requireScope } from "./auth";
+import { deferOf, keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import {
   acceptedSchema,
@@ -372,6 +373,6 @@ messagesApp.openapi(
   },
 );
 
-function ctx(c: { env: Env; var: AppEnv["Variables"] }) {
-  return { env: c.env, db: c.var.db, principal: keyPrincipal(c.var.principal), now: Date.now(), requestId: c.var.requestId };
+function ctx(c: Context<AppEnv>) {
+  return { env: c.env, db: c.var.db, principal: keyPrincipal(c.var.principal), now: Date.now(), requestId: c.var.requestId, defer: deferOf(c) };
 }
