@@ -31,6 +31,7 @@ type FoundKey = NonNullable<Awaited<ReturnType<typeof findApiKeyByHash>>>;
  * elsewhere within 15 s). Unknown keys are not cached, so a new key works everywhere at once.
  */
 const keyCache = new IsolateCache<FoundKey>(15_000, 2_000);
+const keyLoads = new Map<string, Promise<FoundKey | undefined>>();
 
 /** Runs work after the response (ExecutionContext.waitUntil); absent in some callers. */
 export type Defer = (work: Promise<unknown>) => void;
@@ -41,8 +42,16 @@ export async function authenticate(db: Db, env: Env, header: string | undefined,
     const hash = await sha256Hex(token);
     let found: FoundKey | undefined = keyCache.get(hash, now);
     if (!found) {
-      found = await findApiKeyByHash(db, hash);
-      if (found) {
+      // Concurrent requests with a key not (or no longer) cached share one lookup: at each
+      // expiry a busy isolate would otherwise send a burst of identical reads and touches.
+      let pending = keyLoads.get(hash);
+      const first = pending === undefined;
+      if (!pending) {
+        pending = findApiKeyByHash(db, hash).finally(() => keyLoads.delete(hash));
+        keyLoads.set(hash, pending);
+      }
+      found = await pending;
+      if (found && first) {
         keyCache.set(hash, found, now);
         // last_used_at, at most once per cache period per isolate: never a write per request.
         const touch = touchApiKey(db, found.key.id, now).catch(() => {});
