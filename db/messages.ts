@@ -224,24 +224,18 @@ async function refreshMessageStatus(db: Db, workspaceId: string, id: string, at:
 }
 
 /**
- * Everything one delivery needs, and the claim on its recipients, in one round trip: message,
- * recipients (as they were before the claim), workspace settings, providers (enabled, in
- * priority order) and their quotas, then pending recipients marked `sending` for this consumer.
- * A recipient already `sending` is taken over only when its lease expired (its consumer died
- * mid-call); `sent` and other final statuses are never taken, so redelivery never re-sends.
- * Nothing is claimed for a message whose not_before is later than `dueBy` (a job that arrived
- * early). Plain SQL (db/raw-rows.ts): this runs for every delivery job.
+ * A delivery job's message and the claim on its recipients, in one batch: the message, its
+ * recipients (as they were before the claim), then pending recipients marked `sending` for this
+ * consumer. A recipient already `sending` is taken over only when its lease expired (its
+ * consumer died mid-call); `sent` and other final statuses are never taken, so redelivery never
+ * re-sends. Nothing is claimed for a message whose not_before is later than `dueBy` (a job that
+ * arrived early). Plain SQL (db/raw-rows.ts): this runs for every delivery job.
  */
 export async function loadAndClaim(db: Db, workspaceId: string, id: string, at: number, leaseMs: number, dueBy: number) {
   const d1 = db.$client;
-  const [msg, rcpts, ws, provs, quotas, claimed] = await d1.batch([
+  const [msg, rcpts, claimed] = await d1.batch([
     d1.prepare(`SELECT ${columnList(messages)} FROM "messages" WHERE "workspace_id" = ? AND "id" = ?`).bind(workspaceId, id),
     d1.prepare(`SELECT ${columnList(messageRecipients)} FROM "message_recipients" WHERE "workspace_id" = ? AND "message_id" = ?`).bind(workspaceId, id),
-    d1.prepare(`SELECT "configuration" FROM "workspaces" WHERE "id" = ?`).bind(workspaceId),
-    d1
-      .prepare(`SELECT ${columnList(providers)} FROM "providers" WHERE "workspace_id" = ? AND "status" = 'enabled' ORDER BY "priority", "created_at"`)
-      .bind(workspaceId),
-    d1.prepare(`SELECT "provider_id", "period", "max_count", "burst" FROM "rate_limits" WHERE "workspace_id" = ? AND "scope" = 'provider'`).bind(workspaceId),
     d1
       .prepare(
         `UPDATE "message_recipients" SET "status" = 'sending', "updated_at" = ?, "attempts" = "attempts" + 1
@@ -261,11 +255,24 @@ export async function loadAndClaim(db: Db, workspaceId: string, id: string, at: 
   ]);
   const message = mapRows(messages, msg)[0];
   if (!message) return undefined;
+  return { message, recipients: mapRows(messageRecipients, rcpts), claimed: mapRows(messageRecipients, claimed) };
+}
+
+/**
+ * What delivery needs from the workspace: its settings, enabled providers (in priority order)
+ * and their quotas. The consumer reads it once per workspace per queue batch.
+ */
+export async function loadWorkspaceForDelivery(db: Db, workspaceId: string) {
+  const d1 = db.$client;
+  const [ws, provs, quotas] = await d1.batch([
+    d1.prepare(`SELECT "configuration" FROM "workspaces" WHERE "id" = ?`).bind(workspaceId),
+    d1
+      .prepare(`SELECT ${columnList(providers)} FROM "providers" WHERE "workspace_id" = ? AND "status" = 'enabled' ORDER BY "priority", "created_at"`)
+      .bind(workspaceId),
+    d1.prepare(`SELECT "provider_id", "period", "max_count", "burst" FROM "rate_limits" WHERE "workspace_id" = ? AND "scope" = 'provider'`).bind(workspaceId),
+  ]);
   const config = (ws?.results[0] as { configuration: string } | undefined)?.configuration;
   return {
-    message,
-    recipients: mapRows(messageRecipients, rcpts),
-    claimed: mapRows(messageRecipients, claimed),
     workspaceConfig: config ? (JSON.parse(config) as unknown) : {},
     providers: mapRows(providers, provs),
     quotas: (quotas?.results ?? []).map((q) => {

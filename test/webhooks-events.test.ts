@@ -48,7 +48,12 @@ describe("webhook events from accept and breakers", () => {
     expect(requestId).toBeTruthy();
     const { id } = await json(res);
     await waitForStatus(ws, id, ["sent"]);
-    const sent = await eventsOf(ws.id, "message.sent");
+    // The event is queued by an after-record hook, just after the status is written: wait for it.
+    let sent = await eventsOf(ws.id, "message.sent");
+    for (let i = 0; i < 50 && sent.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      sent = await eventsOf(ws.id, "message.sent");
+    }
     expect(sent).toHaveLength(1);
     expect(JSON.stringify(sent[0])).toContain(requestId!);
     vi.restoreAllMocks();

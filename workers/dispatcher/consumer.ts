@@ -8,7 +8,7 @@ import { withDoCoalescing } from "../do-calls";
 import { safeErrorMessage } from "../../db/errors";
 import { failPending } from "../../db/messages";
 import { log } from "../log";
-import { runDelivery } from "./pipeline";
+import { loadWorkspaceFacts, runDelivery, type WorkspaceFacts } from "./pipeline";
 
 export const DELIVERY_QUEUE = "relay-delivery";
 export const DEAD_LETTER_QUEUE = "relay-delivery-dlq";
@@ -22,6 +22,13 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
 }
 
 async function deliverAll(batch: MessageBatch<unknown>, env: Env, db: Db): Promise<void> {
+  // A workspace's settings, providers and quotas are read once for the batch's jobs, not per job.
+  const facts = new Map<string, Promise<WorkspaceFacts>>();
+  const workspaceFacts = (ws: string) => {
+    let p = facts.get(ws);
+    if (!p) facts.set(ws, (p = loadWorkspaceFacts(db, ws)));
+    return p;
+  };
   await Promise.all(
     batch.messages.map(async (msg) => {
       const job = deliveryJobSchema.safeParse(msg.body);
@@ -32,7 +39,7 @@ async function deliverAll(batch: MessageBatch<unknown>, env: Env, db: Db): Promi
       }
       const { workspaceId, messageId } = job.data;
       try {
-        const outcome = await runDelivery({ env, db, now: Date.now }, workspaceId, messageId, msg.id);
+        const outcome = await runDelivery({ env, db, now: Date.now, workspaceFacts }, workspaceId, messageId, msg.id);
         if (outcome.kind === "later") {
           await env.DELIVERY_QUEUE.send(deliveryJob(workspaceId, messageId), { delaySeconds: outcome.delaySeconds });
         }

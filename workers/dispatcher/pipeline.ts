@@ -16,6 +16,7 @@ import type { Db } from "../../db/client";
 import {
   insertAttempt,
   loadAndClaim,
+  loadWorkspaceForDelivery,
   releaseClaim,
   markDueAt,
   type NewAttempt,
@@ -52,16 +53,34 @@ export interface PipelineDeps {
   env: Env;
   db: Db;
   now: () => number;
+  /**
+   * The workspace's delivery facts, shared by the jobs of one queue batch (the consumer
+   * memoizes them per workspace); read per job when absent.
+   */
+  workspaceFacts?: (workspaceId: string) => Promise<WorkspaceFacts>;
 }
 
-type Loaded = NonNullable<Awaited<ReturnType<typeof loadAndClaim>>>;
+export type WorkspaceFacts = Awaited<ReturnType<typeof loadWorkspaceFacts>>;
+
+/** Settings (parsed), providers and quotas: one read per workspace per batch. */
+export async function loadWorkspaceFacts(db: Db, workspaceId: string) {
+  const facts = await loadWorkspaceForDelivery(db, workspaceId);
+  return { ...facts, settings: parseWorkspaceConfig(facts.workspaceConfig) };
+}
+
+type Loaded = NonNullable<Awaited<ReturnType<typeof loadAndClaim>>> & WorkspaceFacts;
 
 export async function runDelivery(deps: PipelineDeps, workspaceId: string, messageId: string, deliveryId: string): Promise<JobOutcome> {
   // 1. load, and claim before calling anyone (same round trip): a recipient already `sent` is
   // never claimed again, and nothing is claimed for a job that arrived before its message is due.
   const now = deps.now();
-  const loaded = await loadAndClaim(deps.db, workspaceId, messageId, now, SENDING_LEASE_MS, now + 1000);
-  if (!loaded) return { kind: "done", status: "missing" };
+  // Both reads go out in the same turn: in a queue batch they share one D1 round trip.
+  const [job, facts] = await Promise.all([
+    loadAndClaim(deps.db, workspaceId, messageId, now, SENDING_LEASE_MS, now + 1000),
+    (deps.workspaceFacts ?? ((ws: string) => loadWorkspaceFacts(deps.db, ws)))(workspaceId),
+  ]);
+  if (!job) return { kind: "done", status: "missing" };
+  const loaded: Loaded = { ...job, ...facts };
   const { message, claimed } = loaded;
   if (message.notBefore !== null && message.notBefore > now + 1000) {
     // A deferral longer than the queue's maximum delay arrives early: wait again.
@@ -94,7 +113,7 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
   const { message, claimed } = loaded;
   const workspaceId = message.workspaceId;
   const messageId = message.id;
-  const settings = parseWorkspaceConfig(loaded.workspaceConfig);
+  const settings = loaded.settings;
 
   // limit: global and workspace windows; over means wait for the window, not fail. Asked here
   // and awaited after the render, so the Durable Object round trips overlap the body load and
