@@ -203,6 +203,16 @@ export class ProviderState extends DurableObject<Env> {
     await this.save({ ...s, breaker: r.state, inFlight, latencyMs: latency }, r.transitions);
   }
 
+  /** A permit granted and never used (the message was held back by a limit): forgotten, no outcome counted. */
+  async cancel(workspaceId: string, providerId: string, grant: { permit: Permit; startedAt: number }): Promise<void> {
+    const s = await this.load(workspaceId, providerId);
+    const i = s.inFlight.indexOf(grant.startedAt);
+    const inFlight = i >= 0 ? [...s.inFlight.slice(0, i), ...s.inFlight.slice(i + 1)] : s.inFlight;
+    const t = grant.permit === "trial" ? s.breaker.trials.indexOf(grant.startedAt) : -1;
+    const breaker = t >= 0 ? { ...s.breaker, trials: [...s.breaker.trials.slice(0, t), ...s.breaker.trials.slice(t + 1)] } : s.breaker;
+    await this.save({ ...s, breaker, inFlight }, []);
+  }
+
   async currentLoad(): Promise<Load> {
     const s = this.stored ?? (await this.ctx.storage.get<Stored>("s"));
     if (!s) return { inFlight: 0, latencyMs: null };

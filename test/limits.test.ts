@@ -8,6 +8,7 @@ import { runDelivery } from "../workers/dispatcher/pipeline";
 import { getDb } from "../db/client";
 import { globalShardRules } from "../core/limits/config";
 import { getGlobalLimiter } from "../durable-objects/global-limiter";
+import { getProviderState } from "../durable-objects/provider-state";
 import { api, createWorkspace, json, message, waitForStatus, type TestWorkspace } from "./helpers";
 
 const setLimits = async (ws: TestWorkspace, limits: Record<string, unknown>) => {
@@ -82,6 +83,8 @@ describe("workspace limit (deferred, then sent)", { timeout: 30_000 }, () => {
     // ran beside the limit check is taken back).
     const tries = await env.DB.prepare("select attempts, status from message_recipients where message_id = ?").bind(deferred[0].id).all<{ attempts: number; status: string }>();
     expect(tries.results).toEqual([{ attempts: 0, status: "deferred" }]);
+    // The deferred messages' provider permits (asked beside the limit check) were handed back.
+    expect((await getProviderState(env, ws.id, ws.providerId).snapshot(ws.id, ws.providerId)).inFlight).toBe(0);
     // The holds are visible in /metrics.
     const metrics = await (await api("/metrics", { headers: { authorization: "Bearer test-metrics-token" } })).text();
     expect(metrics).toContain(`relay_limiter_holds_total{workspace="${ws.id}",layer="workspace"} 3`);

@@ -23,6 +23,25 @@ describe("ProviderState Durable Object", () => {
     expect(grants.every((g) => !g.allowed || g.permit === "trial")).toBe(true);
   });
 
+  it("a cancelled permit frees its half-open trial and counts no outcome", async () => {
+    const { id: ws, providerId: prv } = await createWorkspace();
+    const stub = getProviderState(env, ws, prv);
+    for (let i = 0; i < 5; i++) {
+      const g = await stub.acquire(ws, prv, cfg);
+      if (g.allowed) await stub.release(ws, prv, cfg, g, "failure", 10);
+    }
+    await new Promise((r) => setTimeout(r, 1100));
+    const grants = await Promise.all(Array.from({ length: 10 }, () => stub.acquire(ws, prv, cfg)));
+    expect(grants.every((g) => g.allowed)).toBe(true);
+    expect((await stub.acquire(ws, prv, cfg)).allowed).toBe(false); // all 10 trials out
+    const g = grants[0]!;
+    if (!g.allowed) throw new Error("unreachable");
+    await stub.cancel(ws, prv, g);
+    const snap = await stub.snapshot(ws, prv);
+    expect(snap).toMatchObject({ state: "half_open", inFlight: 9 });
+    expect((await stub.acquire(ws, prv, cfg)).allowed).toBe(true); // its trial slot is free again
+  });
+
   it("its alarm moves an open breaker to half-open, and transitions are mirrored to D1", async () => {
     const { id: ws, providerId } = await createWorkspace();
     const stub = getProviderState(env, ws, providerId);

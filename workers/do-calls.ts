@@ -84,3 +84,8 @@ export async function releasePermit(
   if (s) await s.release.call(providerStateName(workspaceId, providerId), { workspaceId, providerId, cfg, grant: permit, outcome, latencyMs });
   else await getProviderState(env, workspaceId, providerId).release(workspaceId, providerId, cfg, permit, outcome, latencyMs);
 }
+
+/** Hands back a permit that was never used (no outcome is recorded). Rare: not coalesced. */
+export async function cancelPermit(env: Env, workspaceId: string, providerId: string, grant: { permit: Permit; startedAt: number }): Promise<void> {
+  await getProviderState(env, workspaceId, providerId).cancel(workspaceId, providerId, { permit: grant.permit, startedAt: grant.startedAt });
+}

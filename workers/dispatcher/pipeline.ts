@@ -38,6 +38,7 @@ import { encodeVerp } from "../../core/verp";
 import { checkSendLimits, describeHold, type LimitHold } from "./limit";
 import { quotaFor, quotaRules } from "../../core/limits/quota";
 import { deliverGroup, planRoute, type GroupOutcome, type RouteGroup } from "./route";
+import { acquirePermit, cancelPermit } from "../do-calls";
 import { providerType } from "./providers/registry";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
 
@@ -136,14 +137,36 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
   // Templated structured content goes out as one copy per recipient (rendered below, after
   // routing); anything else is rendered once for everyone. Raw MIME is never templated.
   const fanOut = content.kind === "structured" && contentUsesVariables(content);
+  // 3. route, asked now: it needs only the claim and the providers. For the common case (one
+  // group, one copy) the first provider's permit is asked beside the limits and the render too,
+  // so its Durable Object round trip does not come after them.
+  const routed = planRoute(deps.env, workspaceId, settings.routing, loaded.providers, claimed);
+  routed.catch(() => {}); // awaited below
+  const quotaOf = (provider: ProviderRow, key: string, n: number) => ({
+    key,
+    rules: quotaRules(quotaFor(provider.type, loaded.quotas.filter((q) => q.providerId === provider.id))),
+    n,
+  });
+  const early = fanOut
+    ? null
+    : routed.then((gs) => {
+        const first = gs.length === 1 ? gs[0]!.order[0] : undefined;
+        return first ? { provider: first, grant: acquirePermit(deps.env, workspaceId, first.id, settings.routing.breaker, quotaOf(first, `provider:${messageId}`, claimed.length)) } : null;
+      });
+  early?.then((e) => e?.grant).catch(() => {}); // awaited below
   const raw = fanOut ? null : await renderMime(content, renderOpts);
 
   const hold = await limitCheck;
-  if (hold) return deferForLimit(deps, loaded, pending, hold, deliveryId, claimed);
+  if (hold) {
+    // The early permit was not used: hand it back without an outcome.
+    const e = await early?.catch(() => null);
+    const grant = await e?.grant.catch(() => null);
+    if (e && grant?.allowed) await cancelPermit(deps.env, workspaceId, e.provider.id, grant).catch(() => {});
+    return deferForLimit(deps, loaded, pending, hold, deliveryId, claimed);
+  }
   const others = loaded.recipients.filter((r) => !claimed.some((c) => c.id === r.id)).map((r) => r.status);
-
-  // 3. route
-  let groups = await planRoute(deps.env, workspaceId, settings.routing, loaded.providers, claimed);
+  let groups = await routed;
+  const earlyGrant = await early;
   // Fan-out: one group (one provider call) per recipient, each with its own rendered copy.
   // Copies are rendered when their call is made (attachments would not fit in memory 500 times
   // over), and at most FAN_OUT_CONCURRENCY calls run at once.
@@ -178,12 +201,10 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
           await recordAttempt(deps, { loaded, provider, claimed: group.recipients, deliveryId, result, started, others });
         }
         return result;
-      }, (provider) => ({
+      }, (provider) =>
         // A per-recipient copy is its own consumption (the key is remembered, so one key per message would count only the first copy).
-        key: copy ? `provider:${messageId}:${group.recipients[0]!.id}` : `provider:${messageId}`,
-        rules: quotaRules(quotaFor(provider.type, loaded.quotas.filter((q) => q.providerId === provider.id))),
-        n: group.recipients.length,
-      }), background);
+        quotaOf(provider, copy ? `provider:${messageId}:${group.recipients[0]!.id}` : `provider:${messageId}`, group.recipients.length),
+      background, earlyGrant && earlyGrant.provider.id === group.order[0]?.id ? earlyGrant.grant : undefined);
       return { group, outcome };
     },
   );

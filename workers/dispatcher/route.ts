@@ -7,7 +7,7 @@ import { byPriority, domainBased, leastLoaded, roundRobin, weighted, type Load }
 import type { RoutingConfig } from "../../core/workspace-config";
 import type { MessageRecipientRow } from "../../db/messages";
 import type { ProviderRow } from "../../db/providers";
-import { getProviderState } from "../../durable-objects/provider-state";
+import { getProviderState, type Grant } from "../../durable-objects/provider-state";
 import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
 import { withoutUnhealthy } from "../health-checks";
 import { acquirePermit, releasePermit } from "../do-calls";
@@ -93,13 +93,15 @@ export async function deliverGroup(
    * provider), so waiting for it here would only add a round trip. Awaited here when absent.
    */
   background?: (work: Promise<unknown>) => void,
+  /** The first provider's permit, already asked for by the caller (beside its other round trips). */
+  firstGrant?: Promise<Grant>,
 ): Promise<GroupOutcome> {
   const calls: CallRecord[] = [];
   const reasons = new Set<string>();
   let earliest = Infinity;
   for (const provider of order) {
     if (calls.length > routing.max_failover) break;
-    const grant = await acquirePermit(env, workspaceId, provider.id, routing.breaker, quota(provider));
+    const grant = firstGrant && provider === order[0] ? await firstGrant : await acquirePermit(env, workspaceId, provider.id, routing.breaker, quota(provider));
     if (!grant.allowed) {
       earliest = Math.min(earliest, grant.retryAt);
       reasons.add(grant.reason);
