@@ -9,15 +9,19 @@
 // cached), and the flush must be a timer turn, not a microtask, to catch callers whose previous
 // step finished on a different I/O event.
 
-export interface CoalescerOptions {
+export interface CoalescerOptions<I> {
   /** Items per call at most; a full group is sent at once. */
   maxItems: number;
+  /** With `weigh`: a group is sent before an item would take it over this total. */
+  maxWeight?: number;
+  weigh?: (item: I) => number;
   /** When a new group is sent if it does not fill up (default: the next timer turn). */
   schedule?: (flush: () => void) => void;
 }
 
 interface Group<I, O> {
   items: I[];
+  weight: number;
   settle: { resolve: (o: O) => void; reject: (e: unknown) => void }[];
 }
 
@@ -32,15 +36,20 @@ export class Coalescer<I, O> {
    */
   constructor(
     private readonly run: (key: string, items: I[]) => Promise<O[]>,
-    private readonly options: CoalescerOptions,
+    private readonly options: CoalescerOptions<I>,
   ) {
     this.schedule = options.schedule ?? ((flush) => void setTimeout(flush, 0));
   }
 
   call(key: string, item: I): Promise<O> {
+    const weight = this.options.weigh?.(item) ?? 0;
     let group = this.open.get(key);
+    if (group && this.options.maxWeight !== undefined && group.weight + weight > this.options.maxWeight) {
+      this.flush(key, group);
+      group = undefined;
+    }
     if (!group) {
-      const fresh: Group<I, O> = { items: [], settle: [] };
+      const fresh: Group<I, O> = { items: [], weight: 0, settle: [] };
       this.open.set(key, fresh);
       this.schedule(() => this.flush(key, fresh));
       group = fresh;
@@ -48,6 +57,7 @@ export class Coalescer<I, O> {
     const g = group;
     const answer = new Promise<O>((resolve, reject) => g.settle.push({ resolve, reject }));
     g.items.push(item);
+    g.weight += weight;
     if (g.items.length >= this.options.maxItems) this.flush(key, g);
     return answer;
   }

@@ -13,13 +13,23 @@ type Settled = { ok: true; results: D1Result[] } | { ok: false; error: unknown }
 
 /** Callers per combined batch: a queue batch is at most 10 jobs (wrangler.toml); each sends a handful of statements. */
 const MAX_CALLERS = 16;
+/**
+ * Statements per combined batch at most: a message to hundreds of recipients records one
+ * statement each, and one very large batch would hold D1's single writer for long. A caller
+ * with more than this goes on its own.
+ */
+const MAX_STATEMENTS = 200;
 
 const scope = new AsyncLocalStorage<Coalescer<D1PreparedStatement[], Settled>>();
 const wrappers = new WeakMap<D1Database, D1Database>();
 
 /** Runs `fn` with its D1 batches coalesced (see above). */
 export function withD1Coalescing<T>(d1: D1Database, fn: () => Promise<T>): Promise<T> {
-  const coalescer = new Coalescer<D1PreparedStatement[], Settled>((_key, lists) => runCombined(d1, lists), { maxItems: MAX_CALLERS });
+  const coalescer = new Coalescer<D1PreparedStatement[], Settled>((_key, lists) => runCombined(d1, lists), {
+    maxItems: MAX_CALLERS,
+    maxWeight: MAX_STATEMENTS,
+    weigh: (statements) => statements.length,
+  });
   return scope.run(coalescer, fn);
 }
 
@@ -46,7 +56,7 @@ export function coalescingD1(d1: D1Database): D1Database {
   if (!w) {
     const batch = async <T = unknown>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> => {
       const coalescer = scope.getStore();
-      if (!coalescer || statements.length === 0) return d1.batch<T>(statements);
+      if (!coalescer || statements.length === 0 || statements.length > MAX_STATEMENTS) return d1.batch<T>(statements);
       const s = await coalescer.call("", statements);
       if (!s.ok) throw s.error;
       return s.results as D1Result<T>[];

@@ -32,6 +32,16 @@ describe("Coalescer", () => {
     ]);
   });
 
+  it("a group is sent before an item would take it over its weight", async () => {
+    const calls: number[][] = [];
+    const c = new Coalescer<number, number>(async (_key, items) => (calls.push(items), items), { maxItems: 10, maxWeight: 5, weigh: (n) => n });
+    await Promise.all([c.call("k", 2), c.call("k", 2), c.call("k", 3), c.call("k", 1)]);
+    expect(calls).toEqual([
+      [2, 2],
+      [3, 1],
+    ]);
+  });
+
   it("a failed or malformed call rejects every caller in its group, not other groups", async () => {
     const c = new Coalescer<number, number>(async (key, items) => {
       if (key === "boom") throw new Error("boom");
