@@ -20,6 +20,22 @@ describe("addresses", () => {
     expect(parseMailbox("plain@example.com")).toEqual({ address: "plain@example.com", name: "" });
   });
 
+  it.each([
+    "a@example.com",
+    "Jane.Roe@Example.COM",
+    "first.last+tag@sub.example.co.uk",
+    "o'brien@example.ie",
+    "x{y}=z?@example.org",
+    "a..b@example.com",
+    ".a@example.com",
+    "a@localhost",
+    "a@-bad.example",
+    "a@example..com",
+  ])("a bare address (%s) gets the same answer as through the full parser", (addr) => {
+    // A leading space keeps the input off the bare fast path; the parser trims it.
+    expect(parseMailbox(addr)).toEqual(parseMailbox(` ${addr}`));
+  });
+
   it("refuses lists, groups, line breaks and garbage where one mailbox is expected", () => {
     expect(parseMailbox("a@example.com, b@example.com")).toBeNull();
     expect(parseMailbox("Name <a@example.com>\r\nBcc: b@example.com")).toBeNull();

@@ -46,14 +46,15 @@ app.use(async (c, next) => {
   await next();
   // A configuration write (key, domain, provider, setting, webhook endpoint, ...) through this
   // isolate is seen by its next accept at once (workers/isolate-cache.ts); sending mail is not one.
-  if (!SAFE_METHODS.has(c.req.method) && !new URL(c.req.url).pathname.startsWith("/v1/messages")) invalidateIsolateCaches();
+  const path = c.req.path;
+  if (!SAFE_METHODS.has(c.req.method) && !path.startsWith("/v1/messages")) invalidateIsolateCaches();
   c.header("X-Request-Id", requestId);
   // The access log: ids and codes only (the path holds ids, never addresses; no query string).
   const p = c.get("principal");
   log.info("request", {
     request_id: requestId,
     method: c.req.method,
-    path: new URL(c.req.url).pathname,
+    path,
     status: c.res.status,
     ms: Date.now() - started,
     workspace_id: p && p.kind !== "admin" ? p.workspaceId : null,
