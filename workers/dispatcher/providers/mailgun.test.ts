@@ -12,7 +12,7 @@ interface Captured {
   form: FormData;
 }
 
-/** Intercepts global fetch (the provider looks it up per call) and records each request, read inside the mock. */
+/** Intercepts global fetch (makeCtx() passes it to the provider) and records each request, read inside the mock. */
 function interceptFetch(respond: (n: number) => Response | Promise<Response>) {
   const calls: Captured[] = [];
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {

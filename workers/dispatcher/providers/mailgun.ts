@@ -120,7 +120,7 @@ export function createMailgunProvider(configInput: MailgunConfigInput, credentia
 
   return {
     type: "mailgun",
-    async send(message: OutboundMessage, _ctx: ProviderContext): Promise<SendResult> {
+    async send(message: OutboundMessage, ctx: ProviderContext): Promise<SendResult> {
       if (message.recipients.length === 0) return permanent("no recipients");
       const form = new FormData();
       for (const [name, value] of Object.entries(mailgunFields(message))) {
@@ -130,13 +130,12 @@ export function createMailgunProvider(configInput: MailgunConfigInput, credentia
       let res: Response;
       let text: string;
       try {
-        // The global fetch, looked up per call (tests intercept it with vi.spyOn).
-        res = await fetchWithTimeout((input, init) => fetch(input, init), url, { method: "POST", headers: { authorization, accept: "application/json" }, body: form }, config.timeout_ms);
+        res = await fetchWithTimeout(ctx.fetch, url, { method: "POST", headers: { authorization, accept: "application/json" }, body: form }, config.timeout_ms);
         text = await res.text();
       } catch (e) {
         return transient(isAbortOrTimeout(e) ? `Mailgun did not answer within ${config.timeout_ms} ms` : `Mailgun unreachable (${describeError(e)})`);
       }
-      if (!res.ok) return classifyMailgunResponse(res.status, text, res.headers.get("retry-after"), Date.now());
+      if (!res.ok) return classifyMailgunResponse(res.status, text, res.headers.get("retry-after"), ctx.now());
       let id: unknown;
       try {
         id = (JSON.parse(text) as { id?: unknown }).id;
