@@ -102,6 +102,13 @@ export class LedgerStore {
     return r.decision.allowed ? { decision: r.decision, extra, items: r.items } : { decision: r.decision, extra: 0, items: [] };
   }
 
+  /** Gives back units taken by lease() and not used. */
+  async giveBack(returned: Consumption[]): Promise<void> {
+    if (returned.length === 0) return;
+    this.cached = refund(await this.counters(), returned);
+    await this.storage.put("counters", this.cached);
+  }
+
   async refund(key: string): Promise<void> {
     this.init();
     const row = this.storage.sql.exec<{ items: string }>("SELECT items FROM consumed WHERE key = ?", key).toArray()[0];

@@ -24,8 +24,8 @@ export class WorkspaceLimiter extends DurableObject<Env> {
   }
 
   /** Gives back units taken by lease() and not used. */
-  giveBack(returned: Consumption[]): Promise<LeaseAnswer> {
-    return this.ledger.lease([], 0, 0, "UTC", Date.now(), returned);
+  giveBack(returned: Consumption[]): Promise<void> {
+    return this.ledger.giveBack(returned);
   }
 
   refund(key: string): Promise<void> {

@@ -105,7 +105,7 @@ export async function consumeUserLimit(
     return take(env, key, n, now) ?? { decision: answer.decision, refund: async () => {} };
   }
   const mine = scaleItems(answer.items, n);
-  return { decision: answer.decision, refund: () => limiter.giveBack(mine).then(() => {}) };
+  return { decision: answer.decision, refund: () => limiter.giveBack(mine) };
 }
 
 /** n units from this isolate's live lease for the key, if it has them. */
