@@ -11,6 +11,7 @@ const configSchema = z.object({
   OUTBOX_GRACE_SECONDS: intVar(60, 1, 86_400),
   SWEEP_INTERVAL_SECONDS: intVar(30, 1, 3600),
   DATA_KEY_ID: z.string().min(1).default("k1"),
+  DELIVERY_MEMORY_BUDGET_MB: intVar(64, 8, 1024),
 });
 
 export interface RelayConfig {
@@ -19,6 +20,8 @@ export interface RelayConfig {
   outboxGraceMs: number;
   sweepIntervalMs: number;
   dataKeyId: string;
+  /** Message bytes (times their in-memory copies) one queue batch may hold at once. */
+  deliveryMemoryBudgetBytes: number;
 }
 
 const cache = new WeakMap<object, RelayConfig>();
@@ -38,6 +41,7 @@ export function readConfig(env: object): RelayConfig {
     outboxGraceMs: v.OUTBOX_GRACE_SECONDS * 1000,
     sweepIntervalMs: v.SWEEP_INTERVAL_SECONDS * 1000,
     dataKeyId: v.DATA_KEY_ID,
+    deliveryMemoryBudgetBytes: v.DELIVERY_MEMORY_BUDGET_MB * 1024 * 1024,
   };
   cache.set(env, config);
   return config;

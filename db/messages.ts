@@ -399,7 +399,7 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
 /** Messages the outbox owes a queue job: pending, due, and not put on the queue within the grace. */
 export function findOutboxDue(db: Db, now: number, graceMs: number, limit: number) {
   return db
-    .select({ id: messages.id, workspaceId: messages.workspaceId })
+    .select({ id: messages.id, workspaceId: messages.workspaceId, sizeBytes: messages.sizeBytes })
     .from(messages)
     .where(
       and(

@@ -42,6 +42,17 @@ describe("outbox sweep", async () => {
     expect(done.attempts).toHaveLength(1);
   });
 
+  it("a re-enqueued job carries the message's stored size (the consumer's memory budget reads it)", async () => {
+    const { body } = await acceptWithQueueDown("sized");
+    const sent: { body: { messageId: string; bytes?: number } }[] = [];
+    const capture = { sendBatch: async (msgs: typeof sent) => void sent.push(...msgs) } as unknown as Queue;
+    await sweepOutbox({ ...env, DELIVERY_QUEUE: capture }, Date.now() + 61_000);
+    const job = sent.find((m) => m.body.messageId === body.id);
+    const row = await env.DB.prepare("select size_bytes from messages where id = ?").bind(body.id).first<{ size_bytes: number }>();
+    expect(job?.body.bytes).toBe(row!.size_bytes);
+    expect(row!.size_bytes).toBeGreaterThan(0);
+  });
+
   it("never re-enqueues finished messages", async () => {
     const { body } = await acceptWithQueueDown("finished");
     await sweepOutbox(env, Date.now() + 61_000);

@@ -370,7 +370,7 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   }
   if (inserted.status === "failed") return { status: 202, body, replayed: false }; // all suppressed: nothing to deliver
   try {
-    await env.DELIVERY_QUEUE.send(deliveryJob(ws, messageId));
+    await env.DELIVERY_QUEUE.send(deliveryJob(ws, messageId, p.sizeBytes));
   } catch (e) {
     // The message is committed as `queued`: the outbox sweep enqueues it after the grace
     // period. Answering an error here would make the client send it twice.

@@ -14,7 +14,7 @@ export async function sweepOutbox(env: Env, now = Date.now()): Promise<number> {
   const due = await findOutboxDue(db, now, readConfig(env).outboxGraceMs, SWEEP_LIMIT);
   for (let i = 0; i < due.length; i += 100) {
     const chunk = due.slice(i, i + 100);
-    await env.DELIVERY_QUEUE.sendBatch(chunk.map((m) => ({ body: deliveryJob(m.workspaceId, m.id) })));
+    await env.DELIVERY_QUEUE.sendBatch(chunk.map((m) => ({ body: deliveryJob(m.workspaceId, m.id, m.sizeBytes) })));
     await markEnqueued(db, chunk.map((m) => m.id), now);
   }
   if (due.length > 0) log.info("outbox_swept", { enqueued: due.length });

@@ -7,6 +7,8 @@ import { withD1Coalescing } from "../../db/coalescing-d1";
 import { withDoCoalescing } from "../do-calls";
 import { safeErrorMessage } from "../../db/errors";
 import { failPending } from "../../db/messages";
+import { readConfig } from "../../core/config";
+import { MemoryBudget } from "../../core/memory-budget";
 import { log } from "../log";
 import { loadWorkspaceFacts, runDelivery, type WorkspaceFacts } from "./pipeline";
 
@@ -29,6 +31,8 @@ async function deliverAll(batch: MessageBatch<unknown>, env: Env, db: Db): Promi
     if (!p) facts.set(ws, (p = loadWorkspaceFacts(db, ws)));
     return p;
   };
+  // Small messages all run side by side; large ones wait until the batch has room for them.
+  const memory = new MemoryBudget(readConfig(env).deliveryMemoryBudgetBytes);
   await Promise.all(
     batch.messages.map(async (msg) => {
       const job = deliveryJobSchema.safeParse(msg.body);
@@ -37,11 +41,12 @@ async function deliverAll(batch: MessageBatch<unknown>, env: Env, db: Db): Promi
         msg.ack(); // unparseable: retrying cannot help, and there is no message to fail
         return;
       }
-      const { workspaceId, messageId } = job.data;
+      const { workspaceId, messageId, bytes } = job.data;
       try {
-        const outcome = await runDelivery({ env, db, now: Date.now, workspaceFacts }, workspaceId, messageId, msg.id);
+        // Admitted before the load, so a job waiting for room holds no claim on its recipients.
+        const outcome = await memory.run(bytes, () => runDelivery({ env, db, now: Date.now, workspaceFacts }, workspaceId, messageId, msg.id));
         if (outcome.kind === "later") {
-          await env.DELIVERY_QUEUE.send(deliveryJob(workspaceId, messageId), { delaySeconds: outcome.delaySeconds });
+          await env.DELIVERY_QUEUE.send(deliveryJob(workspaceId, messageId, bytes), { delaySeconds: outcome.delaySeconds });
         }
         msg.ack();
       } catch (e) {
