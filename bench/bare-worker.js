@@ -6,6 +6,8 @@
 //                 one-recipient API message (messages row + message_recipients row) and one
 //                 queue send, with no auth, validation, limits or encryption
 //   queue         the minimal consumer: read the job's row, one Mailgun call, mark it sent
+//   POST /query   {sql, params}: rows from the shared D1 database, for the harness's polling
+//                 while load runs (see bench/lib/relay.mjs: query)
 // The workspace id, the recipients and a pre-rendered MIME body come from the request (JSON),
 // so the write does no work the relay does not do.
 
@@ -75,6 +77,11 @@ export default {
         "UTC",
       );
       return Response.json(d);
+    }
+    if (url.pathname === "/query" && request.method === "POST") {
+      const { sql, params = [] } = await request.json();
+      const { results } = await env.DB.prepare(sql).bind(...params).all();
+      return Response.json(results);
     }
     if (url.pathname === "/write" && request.method === "POST") {
       const messageId = await write(env, await request.json());

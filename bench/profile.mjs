@@ -41,8 +41,11 @@ const relay = await startRelay({ root, outdir, stateDir: path.join(tmp, "state")
 const [ws] = await seedWorkspaces(relay, sims.value, 1);
 const pids = workerdPids();
 const auth = { authorization: `Bearer ${ws.key}`, "content-type": "application/json" };
-const api = JSON.stringify({ from: `noreply@${ws.domain}`, to: ["patient@example.net"], subject: "Your results", text: TEXT });
-const bare = JSON.stringify({ workspace_id: ws.id, domain: ws.domain, from: `noreply@${ws.domain}`, to: ["patient@example.net"], body: mime(`noreply@${ws.domain}`, "patient@example.net") });
+// BENCH_RCPTS: recipients per message (the end-to-end path), as in the scaling section of run.mjs.
+const RCPTS = Number(process.env.BENCH_RCPTS ?? 1);
+const to = Array.from({ length: RCPTS }, (_, i) => (i === 0 ? "patient@example.net" : `patient${i}@example.net`));
+const api = JSON.stringify({ from: `noreply@${ws.domain}`, to, subject: "Your results", text: TEXT });
+const bare = JSON.stringify({ workspace_id: ws.id, domain: ws.domain, from: `noreply@${ws.domain}`, to, body: mime(`noreply@${ws.domain}`, "patient@example.net") });
 
 try {
   if (what === "accept") {
@@ -63,7 +66,7 @@ try {
     console.log("top self:", prof.top_self.map((x) => `${x.fn} ${x.pct}%`).join("\n  "));
     console.log("top inclusive:", prof.top_inclusive.map((x) => `${x.fn} ${x.pct}%`).join("\n  "));
   } else {
-    const sent = async () => Number((await relay.db.prepare("SELECT count(*) AS n FROM messages WHERE status = 'sent'").first()).n);
+    const sent = async () => Number((await relay.query("SELECT count(*) AS n FROM messages WHERE status = 'sent'"))[0].n);
     const run = async (label, fire) => {
       const before = await sent();
       const c0 = cpuMs(pids);
@@ -85,8 +88,7 @@ try {
     console.log("top inclusive:", prof.top_inclusive.map((x) => `${x.fn} ${x.pct}%`).join("\n  "));
   }
   if (relay.logs.errors.length) console.log("errors:", relay.logs.errors);
-  const states = await relay.db.prepare("SELECT status, last_error, count(*) AS n FROM message_recipients GROUP BY 1, 2 ORDER BY n DESC LIMIT 5").all();
-  console.log("recipient states:", states.results);
+  console.log("recipient states:", await relay.query("SELECT status, last_error, count(*) AS n FROM message_recipients GROUP BY 1, 2 ORDER BY n DESC LIMIT 5"));
 } finally {
   stopAll();
   await relay.mf.dispose();

@@ -232,7 +232,7 @@ function wrkTarget(s, relayUrl) {
   return s;
 }
 
-const maxRowid = async (db) => (await db.prepare("SELECT coalesce(max(rowid), 0) AS m FROM messages").first()).m;
+const maxRowid = async (relay) => (await relay.query("SELECT coalesce(max(rowid), 0) AS m FROM messages"))[0].m;
 
 /**
  * N messages accepted at CONNECTIONS in flight and delivered to the Mailgun simulator, through
@@ -241,7 +241,7 @@ const maxRowid = async (db) => (await db.prepare("SELECT coalesce(max(rowid), 0)
  */
 async function endToEnd(relay, pids, kind, workspaces, rcpts, n, simReset) {
   await simReset();
-  const since = await maxRowid(relay.db);
+  const since = await maxRowid(relay);
   const c0 = cpuMs(pids);
   const wall0 = Date.now();
   const send = await sendN(n, CONNECTIONS, (i) => {
@@ -255,19 +255,15 @@ async function endToEnd(relay, pids, kind, workspaces, rcpts, n, simReset) {
   const deadline = Date.now() + 90_000;
   let sent = 0;
   while (Date.now() < deadline) {
-    sent = (await relay.db.prepare("SELECT count(*) AS c FROM messages WHERE rowid > ? AND status = 'sent'").bind(since).first()).c;
+    sent = (await relay.query("SELECT count(*) AS c FROM messages WHERE rowid > ? AND status = 'sent'", since))[0].c;
     if (sent >= accepted) break;
     await sleep(200);
   }
   const cpu = cpuMs(pids) - c0;
-  const rows = (
-    await relay.db
-      .prepare(
-        "SELECT m.queued_at AS q, max(coalesce(r.sent_at, m.updated_at)) AS s FROM messages m JOIN message_recipients r ON r.message_id = m.id WHERE m.rowid > ? AND m.status = 'sent' GROUP BY m.id",
-      )
-      .bind(since)
-      .all()
-  ).results;
+  const rows = await relay.query(
+    "SELECT m.queued_at AS q, max(coalesce(r.sent_at, m.updated_at)) AS s FROM messages m JOIN message_recipients r ON r.message_id = m.id WHERE m.rowid > ? AND m.status = 'sent' GROUP BY m.id",
+    since,
+  );
   const lat = rows.map((r) => r.s - r.q);
   const first = Math.min(...rows.map((r) => r.q));
   const last = Math.max(...rows.map((r) => r.s));
@@ -348,9 +344,9 @@ async function smtpSection(postfix, ws, relay) {
     sinkRates.push(rate(s, SMTP_N));
     if (s.code !== 0) problems.push(`smtp-source → smtp-sink exited ${s.code}: ${s.out.slice(-300)}`);
     apiRates.push(await apiMime(round));
-    const since = await maxRowid(relay.db);
+    const since = await maxRowid(relay);
     const b = await source(proxyPort, SMTP_N, `bridge ${round}`);
-    const got = (await relay.db.prepare("SELECT count(*) AS c FROM messages WHERE rowid > ? AND source = 'smtp'").bind(since).first()).c;
+    const got = (await relay.query("SELECT count(*) AS c FROM messages WHERE rowid > ? AND source = 'smtp'", since))[0].c;
     accepted += got;
     attempted += SMTP_N;
     bridgeRates.push(b.code === 0 ? got / (b.ms / 1000) : NaN);

@@ -60,7 +60,7 @@ export async function wrk({ bin, url, method = "GET", headers = {}, body, connec
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 /** One HTTP request over a keep-alive pool (node:http, so a Host header can be set). */
-function request(url, { method = "GET", headers = {}, body } = {}) {
+export function request(url, { method = "GET", headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, agent }, (res) => {

@@ -8,6 +8,7 @@ import { copyFileSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { request } from "./load.mjs";
 import { unstable_readConfig } from "wrangler";
 
 export const BARE_HOST = "bare.bench.internal";
@@ -127,7 +128,16 @@ export async function startRelay({ root, outdir, stateDir, consumers, extraVars 
   const url = (await mf.ready).href.replace(/\/$/, "");
   const db = await mf.getD1Database(cfg.d1_databases[0].binding);
   await applyMigrations(db, path.join(root, cfg.d1_databases[0].migrations_dir ?? "migrations"));
-  return { mf, url, db, adminToken, logs };
+  // Polling while load runs goes over HTTP to the bench Worker, never through `db`: Miniflare's
+  // binding proxy makes some calls synchronously (the Node thread blocks until workerd answers),
+  // and if workerd is meanwhile blocked writing a burst of logs to that same Node process's
+  // stdout, neither side ever moves again (seen with 50-job batches of 3-recipient messages).
+  const query = async (sql, ...params) => {
+    const res = await request(`${url}/query`, { method: "POST", headers: { host: BARE_HOST, "content-type": "application/json" }, body: JSON.stringify({ sql, params }) });
+    if (res.status !== 200) throw new Error(`bench query failed: ${res.status} ${res.text}`);
+    return JSON.parse(res.text);
+  };
+  return { mf, url, db, query, adminToken, logs };
 }
 
 async function applyMigrations(db, dir) {
