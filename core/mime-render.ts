@@ -63,6 +63,11 @@ export function mimeTree(content: Extract<MessageContent, { kind: "structured" }
   }).compile();
 }
 
+// Above this much content the streaming build is used: it encodes in chunks, where writing a
+// 25 MB attachment in one piece would hold several whole copies of it at once (the isolate has
+// 128 MB). The common message is far below it.
+const SYNC_MAX_BYTES = 1024 * 1024;
+
 // nodemailer's quoted-printable encoder works in 64 KiB slices and holds back trailing
 // whitespace between writes; below that size and without trailing whitespace its output is
 // exactly wrap(encode(content)), which is all the fast path uses.
@@ -78,12 +83,20 @@ interface NodeInternals {
 /**
  * The bytes MimeNode.build() would produce for this tree, written synchronously, or null when
  * the tree has something only the streaming build handles (streams, file or URL content, raw
- * parts, transforms, large quoted-printable parts).
+ * parts, transforms, large quoted-printable parts) or is larger than SYNC_MAX_BYTES.
  */
 export function serializeMime(root: MimeNode): Buffer | null {
+  if (contentBytes(root) > SYNC_MAX_BYTES) return null;
   const out: Buffer[] = [];
   if (!writeNode(root, out)) return null;
   return toCrlf(withFinalNewline(Buffer.concat(out)));
+}
+
+/** The size of a tree's string and buffer contents (strings counted by length: an estimate). */
+function contentBytes(node: MimeNode): number {
+  const c = node.content;
+  const own = typeof c === "string" || Buffer.isBuffer(c) ? c.length : 0;
+  return node.childNodes.reduce((sum, child) => sum + contentBytes(child), own);
 }
 
 function writeNode(node: MimeNode, out: Buffer[]): boolean {

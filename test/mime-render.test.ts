@@ -41,6 +41,7 @@ const cases: [string, StructuredContent, boolean][] = [
   ["an empty attachment", base({ attachments: [{ filename: "empty.bin", contentType: "application/octet-stream", content: "" }] }), true],
   // Left to nodemailer's streaming build: trailing whitespace and large quoted-printable parts.
   ["text ending in spaces", base({ text: `${"x".repeat(80)} ü   ` }), false],
+  ["an attachment over 1 MiB (encoded in chunks, not in one piece)", base({ attachments: [{ filename: "scan.tiff", contentType: "image/tiff", content: bin(1100 * 1024) }] }), false],
   ["quoted-printable text over 64 KiB", base({ text: `${"Zeile mit Umlaut ä und langem Inhalt ".repeat(2000)}\n` }), false],
 ];
 
