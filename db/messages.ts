@@ -354,7 +354,18 @@ export interface DeliveryRecord {
 export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<MessageStatus> {
   const d1 = db.$client;
   const status = deriveMessageStatus([...r.otherStatuses, ...r.outcomes.map((o) => o.status)]);
-  const stmts: D1PreparedStatement[] = r.outcomes.map((o) => {
+  // Recipients with the same outcome (the common case: one provider call accepted them all) are
+  // updated by one statement; the ids go in as one JSON parameter, so any number fits D1's
+  // 100-parameter cap.
+  const same = new Map<string, { o: RecipientOutcome; ids: string[] }>();
+  const given = (v: string | null | undefined) => (v === undefined ? [0] : [1, v]);
+  for (const o of r.outcomes) {
+    const key = JSON.stringify([o.status, given(o.providerId), given(o.providerMessageId), given(o.lastError), !!o.uncountAttempt]);
+    const group = same.get(key);
+    if (group) group.ids.push(o.id);
+    else same.set(key, { o, ids: [o.id] });
+  }
+  const stmts: D1PreparedStatement[] = [...same.values()].map(({ o, ids }) => {
     const set = ['"status" = ?', '"updated_at" = ?'];
     const values: unknown[] = [o.status, r.at];
     const put = (column: string, v: unknown) => {
@@ -366,7 +377,11 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
     if (o.lastError !== undefined) put("last_error", o.lastError);
     if (o.status === "sent") put("sent_at", r.at);
     if (o.uncountAttempt) set.push('"attempts" = max(0, "attempts" - 1)');
-    return d1.prepare(`UPDATE "message_recipients" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "id" = ?`).bind(...values, r.workspaceId, o.id);
+    return ids.length === 1
+      ? d1.prepare(`UPDATE "message_recipients" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "id" = ?`).bind(...values, r.workspaceId, ids[0])
+      : d1
+          .prepare(`UPDATE "message_recipients" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "id" IN (SELECT "value" FROM json_each(?))`)
+          .bind(...values, r.workspaceId, JSON.stringify(ids));
   });
   if (r.attempts?.length) for (const shaped of byShape(r.attempts)) for (const chunk of chunks(shaped, 7)) stmts.push(insertRows(d1, deliveryAttempts, chunk));
   if (r.campaignId) {

@@ -89,4 +89,23 @@ describe("Mailgun through the queue", { timeout: 30_000 }, () => {
     expect((await sim().received("mailgun", healthy)).map((g) => g.parsed?.messageId)).toEqual([acc.message_id]);
     await sim().clearFaults(failing);
   });
+
+  it("twelve recipients, one call: each recipient is recorded sent with the provider's id and time, the others' rows untouched", async () => {
+    const domain = mgDomain();
+    const ws = await workspaceWith(mailgunProvider(domain));
+    const to = Array.from({ length: 12 }, (_, i) => `p${i}@example.net`);
+    const first = await accept(ws, { to });
+    const other = await accept(ws, { to: ["bystander@example.net"] });
+    const done = await waitForStatus(ws, first.id, ["sent", "failed", "partially_failed"], 15_000);
+    expect(done.status).toBe("sent");
+    expect(done.recipients).toHaveLength(12);
+    for (const r of done.recipients) {
+      expect(r).toMatchObject({ status: "sent", attempts: 1, provider_id: ws.providerId, provider_message_id: first.message_id.slice(1, -1), last_error: null });
+      expect(Date.parse(r.sent_at)).toBeGreaterThan(0);
+    }
+    // A grouped update names its recipients: the other message's recipient keeps its own outcome.
+    const second = await waitForStatus(ws, other.id, ["sent", "failed"], 15_000);
+    expect(second.recipients).toEqual([expect.objectContaining({ email: "bystander@example.net", status: "sent", provider_message_id: other.message_id.slice(1, -1) })]);
+    expect((await sim().counts(domain)).mailgun).toBe(2);
+  });
 });
