@@ -106,7 +106,7 @@ describe("delivery jobs carry the message size", { timeout: 30_000 }, () => {
     const run = async (batchJobs: DeliveryJob[]) => {
       const batch = createMessageBatch("relay-delivery", batchJobs.map((body, i) => ({ id: `mem-${i}-${body.messageId}`, timestamp: new Date(), attempts: 1, body })));
       const ctx = createExecutionContext();
-      await worker.queue(batch, { ...env, DELIVERY_MEMORY_BUDGET_MB: "8" } as Env, ctx);
+      await worker.queue(batch, { ...env, DELIVERY_MEMORY_BUDGET_MB: "8" } as unknown as Env, ctx);
       expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(batchJobs.length);
     };
     // Real sizes (a few hundred bytes): the three calls overlap.
