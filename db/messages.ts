@@ -309,10 +309,10 @@ export async function releaseClaim(
       .prepare(
         `UPDATE "message_recipients" SET "status" = x.value ->> '$.status', "attempts" = max(0, "attempts" - 1)
          FROM json_each(?) x
-         WHERE "message_recipients"."workspace_id" = ? AND "message_recipients"."id" = x.value ->> '$.id'
+         WHERE "message_recipients"."workspace_id" = ? AND "message_recipients"."message_id" = ? AND "message_recipients"."id" = x.value ->> '$.id'
            AND "message_recipients"."status" = 'sending' AND "message_recipients"."updated_at" = ?`,
       )
-      .bind(JSON.stringify(before), workspaceId, claimedAt),
+      .bind(JSON.stringify(before), workspaceId, messageId, claimedAt),
   ]);
 }
 
@@ -377,11 +377,13 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
     if (o.lastError !== undefined) put("last_error", o.lastError);
     if (o.status === "sent") put("sent_at", r.at);
     if (o.uncountAttempt) set.push('"attempts" = max(0, "attempts" - 1)');
+    // The message id keeps a grouped update on the (workspace_id, message_id) index: with only
+    // the workspace, SQLite walked every recipient row of the workspace.
     return ids.length === 1
       ? d1.prepare(`UPDATE "message_recipients" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "id" = ?`).bind(...values, r.workspaceId, ids[0])
       : d1
-          .prepare(`UPDATE "message_recipients" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "id" IN (SELECT "value" FROM json_each(?))`)
-          .bind(...values, r.workspaceId, JSON.stringify(ids));
+          .prepare(`UPDATE "message_recipients" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "message_id" = ? AND "id" IN (SELECT "value" FROM json_each(?))`)
+          .bind(...values, r.workspaceId, r.messageId, JSON.stringify(ids));
   });
   if (r.attempts?.length) for (const shaped of byShape(r.attempts)) for (const chunk of chunks(shaped, 7)) stmts.push(insertRows(d1, deliveryAttempts, chunk));
   if (r.campaignId) {

@@ -252,6 +252,10 @@ export const messageRecipients = sqliteTable(
   (t) => [
     uniqueIndex("message_recipients_message_email").on(t.messageId, t.email),
     index("message_recipients_workspace_email").on(t.workspaceId, t.email),
+    // A message's recipients within its workspace (load, claim, record, detail). Without it
+    // SQLite, having no statistics, served "workspace_id = ? AND message_id = ?" from the
+    // (workspace_id, email) index: every delivery scanned its whole workspace's recipients.
+    index("message_recipients_workspace_message").on(t.workspaceId, t.messageId),
     // Provider webhooks find the recipient by the provider's message id.
     index("message_recipients_provider_message").on(t.providerMessageId),
   ],

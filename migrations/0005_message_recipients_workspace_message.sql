@@ -1,0 +1,1 @@
+CREATE INDEX `message_recipients_workspace_message` ON `message_recipients` (`workspace_id`,`message_id`);

@@ -1,0 +1,75 @@
+// Query plans of the per-message statements (issue 8). D1 keeps no statistics, so SQLite picks
+// an index by its shape alone: "workspace_id = ? AND message_id = ?" on message_recipients was
+// served from the (workspace_id, email) index, and every delivery walked all of its workspace's
+// recipient rows. The statements the code really runs are recorded here and each one's plan is
+// checked against D1 itself.
+import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { getDb } from "../db/client";
+import { getMessageDetail, loadAndClaim, recordDelivery, releaseClaim } from "../db/messages";
+import { api, createWorkspace, json, message } from "./helpers";
+
+/** A D1 binding that remembers every statement prepared through it. */
+function recordingD1(seen: string[]): D1Database {
+  return new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare") return (sql: string) => (seen.push(sql), target.prepare(sql));
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+async function plan(sql: string): Promise<string[]> {
+  // D1 wants every parameter bound; the values do not change the plan.
+  const params = (sql.match(/\?/g) ?? []).length;
+  const rows = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...Array(params).fill(null)).all<{ detail: string }>();
+  return rows.results.map((r) => r.detail);
+}
+
+// A step that reaches message_recipients through the workspace alone, or reads it all.
+const WHOLE_WORKSPACE = /message_recipients USING (COVERING )?INDEX message_recipients_workspace_\w+ \(workspace_id=\?\)$|SCAN message_recipients\b/;
+
+describe("per-message statements use a per-message index", { timeout: 30_000 }, () => {
+  it("load and claim, record (grouped and single), hand back, and the message detail", async () => {
+    const ws = await createWorkspace();
+    // A message the background consumer will not touch: its recipients are claimed below by hand.
+    const res = await api("/v1/messages", { method: "POST", key: ws.key, json: message(ws, { to: ["a@example.net", "b@example.net", "c@example.net"] }) });
+    expect(res.status).toBe(202);
+    const { id } = await json(res);
+    const seen: string[] = [];
+    const db = getDb(recordingD1(seen));
+    const now = Date.now() + 10 * 60_000; // past any claim the background consumer made
+    const loaded = await loadAndClaim(db, ws.id, id, now, 1000, now);
+    expect(loaded?.recipients).toHaveLength(3);
+    const [a, b, c] = loaded!.recipients;
+    await recordDelivery(db, {
+      workspaceId: ws.id,
+      messageId: id,
+      at: now,
+      outcomes: [
+        { id: a!.id, status: "sent", providerId: null, providerMessageId: "p1", lastError: null },
+        { id: b!.id, status: "sent", providerId: null, providerMessageId: "p1", lastError: null },
+        { id: c!.id, status: "deferred", lastError: "try later" },
+      ],
+      otherStatuses: [],
+      countAttempt: true,
+    });
+    await releaseClaim(db, ws.id, id, [{ id: c!.id, status: "queued" }], "sending", now);
+    await getMessageDetail(db, ws.id, id);
+
+    const touching = [...new Set(seen)].filter((sql) => /message_recipients/.test(sql));
+    // load, claim, grouped update, single update, hand back, detail (at least)
+    expect(touching.length).toBeGreaterThanOrEqual(6);
+    expect(touching.some((sql) => /json_each/.test(sql) && /^UPDATE/.test(sql.trim()))).toBe(true);
+    for (const sql of touching) {
+      const steps = await plan(sql);
+      expect(steps.filter((s) => WHOLE_WORKSPACE.test(s)), `${sql}\n${steps.join("\n")}`).toEqual([]);
+    }
+  });
+
+  it("the check can fail: a workspace-only lookup is caught", async () => {
+    const steps = await plan(`SELECT "id" FROM "message_recipients" WHERE "workspace_id" = ? AND "email" LIKE ?`);
+    expect(steps.some((s) => WHOLE_WORKSPACE.test(s))).toBe(true);
+  });
+});
