@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
 import { getDb } from "../db/client";
 import { getMessageDetail, loadAndClaim, recordDelivery, releaseClaim } from "../db/messages";
+import { acceptStructured } from "../workers/accept";
+import { normalizeMessage } from "../core/message-input";
 import { api, createWorkspace, json, message } from "./helpers";
 
 /** A D1 binding that remembers every statement prepared through it. */
@@ -29,6 +31,9 @@ async function plan(sql: string): Promise<string[]> {
 
 // A step that reaches message_recipients through the workspace alone, or reads it all.
 const WHOLE_WORKSPACE = /message_recipients USING (COVERING )?INDEX message_recipients_workspace_\w+ \(workspace_id=\?\)$|SCAN message_recipients\b/;
+// Tables that grow with the mail sent: no per-message statement may read one whole, or a whole
+// workspace's part of it.
+const GROWING = /\b(SCAN|SEARCH) (messages|message_recipients|recipients|recipient_events|delivery_attempts|webhook_events)\b(?! USING (COVERING )?INDEX \S+ \((?!workspace_id=\?\))| USING INTEGER PRIMARY KEY)/;
 
 describe("per-message statements use a per-message index", { timeout: 30_000 }, () => {
   it("load and claim, record (grouped and single), hand back, and the message detail", async () => {
@@ -68,8 +73,27 @@ describe("per-message statements use a per-message index", { timeout: 30_000 }, 
     }
   });
 
+  it("accept: every statement of a message's commit uses an index that narrows it to the message", async () => {
+    const ws = await createWorkspace();
+    const me = await json<{ key_id: string }>(await api("/v1/me", { key: ws.key }));
+    const seen: string[] = [];
+    const outcome = await acceptStructured(
+      { env, db: getDb(recordingD1(seen)), principal: { kind: "api_key", workspaceId: ws.id, keyId: me.key_id, userId: null, scopes: ["admin"] }, now: Date.now() },
+      normalizeMessage(message(ws, { to: ["a@example.net", "b@example.net"], headers: { "X-Clinic": "north" } }) as any, 1_000_000),
+    );
+    expect(outcome.status).toBe(202);
+    const statements = [...new Set(seen)];
+    expect(statements.some((sql) => /INSERT INTO "message_recipients"/.test(sql))).toBe(true);
+    for (const sql of statements) {
+      const steps = await plan(sql);
+      expect(steps.filter((s) => GROWING.test(s)), `${sql}\n${steps.join("\n")}`).toEqual([]);
+    }
+  });
+
   it("the check can fail: a workspace-only lookup is caught", async () => {
     const steps = await plan(`SELECT "id" FROM "message_recipients" WHERE "workspace_id" = ? AND "email" LIKE ?`);
     expect(steps.some((s) => WHOLE_WORKSPACE.test(s))).toBe(true);
+    expect(steps.some((s) => GROWING.test(s))).toBe(true);
+    expect((await plan(`SELECT "id" FROM "messages" WHERE "workspace_id" = ? AND "id" = ?`)).some((s) => GROWING.test(s))).toBe(false);
   });
 });
