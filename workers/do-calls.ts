@@ -16,7 +16,7 @@ import { getProviderState, providerStateName, type AcquireItem, type Grant, type
 import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
 import { globalShardName } from "../durable-objects/global-limiter";
 
-/** Items per call at most (a queue batch is at most 10 jobs; fan-out can add more). */
+/** Items per call at most (a queue batch is at most 50 jobs; fan-out can add more). */
 const MAX_ITEMS = 50;
 
 interface Scope {

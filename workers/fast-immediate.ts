@@ -9,6 +9,8 @@
 // for a chain of immediates queued without I/O in between. Code that polls with setImmediate
 // until some I/O completes would spin forever on microtasks, so every YIELD_EVERY-th call still
 // goes through the real setImmediate and lets I/O in. Installed once, from workers/index.ts.
+// (Most messages are now rendered without streams, core/mime-render.ts serializeMime; the shim
+// still serves those that are not: over 1 MiB, or parts only the streaming build handles.)
 const YIELD_EVERY = 32;
 
 interface FastImmediate {
