@@ -4,7 +4,10 @@
 // recipient rows. The statements the code really runs are recorded here and each one's plan is
 // checked against D1 itself.
 import { describe, expect, it } from "vitest";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import worker from "../workers/index";
+import type { DeliveryJob } from "../core/jobs";
 import { getDb } from "../db/client";
 import { getMessageDetail, loadAndClaim, recordDelivery, releaseClaim } from "../db/messages";
 import { acceptStructured } from "../workers/accept";
@@ -88,6 +91,34 @@ describe("per-message statements use a per-message index", { timeout: 30_000 }, 
       const steps = await plan(sql);
       expect(steps.filter((s) => GROWING.test(s)), `${sql}\n${steps.join("\n")}`).toEqual([]);
     }
+  });
+
+  it("a whole delivery through the consumer (load, limits, record, events, hooks): the same for every statement", async () => {
+    const ws = await createWorkspace();
+    const me = await json<{ key_id: string }>(await api("/v1/me", { key: ws.key }));
+    const jobs: DeliveryJob[] = [];
+    const capture = { send: async (body: DeliveryJob) => void jobs.push(body) } as unknown as Queue;
+    for (const to of [["a@example.net"], ["b@example.net", "c@example.net", "d@example.net"]]) {
+      const outcome = await acceptStructured(
+        { env: { ...env, DELIVERY_QUEUE: capture }, db: getDb(env.DB), principal: { kind: "api_key", workspaceId: ws.id, keyId: me.key_id, userId: null, scopes: ["admin"] }, now: Date.now() },
+        normalizeMessage(message(ws, { to }) as any, 1_000_000),
+      );
+      expect(outcome.status).toBe(202);
+    }
+    const seen: string[] = [];
+    const batch = createMessageBatch("relay-delivery", jobs.map((body, i) => ({ id: `plan-${i}`, timestamp: new Date(), attempts: 1, body })));
+    const ctx = createExecutionContext();
+    await worker.queue(batch, { ...env, DB: recordingD1(seen) } as unknown as Env, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(2);
+    const statements = [...new Set(seen)];
+    expect(statements.some((sql) => /INSERT INTO "recipient_events"/.test(sql))).toBe(true);
+    expect(statements.some((sql) => /^\s*UPDATE "message_recipients"/.test(sql))).toBe(true);
+    for (const sql of statements) {
+      const steps = await plan(sql);
+      expect(steps.filter((s) => GROWING.test(s)), `${sql}\n${steps.join("\n")}`).toEqual([]);
+    }
+    const detail = await json(await api(`/v1/messages/${jobs[1]!.messageId}`, { key: ws.key }));
+    expect(detail.status).toBe("sent");
   });
 
   it("the check can fail: a workspace-only lookup is caught", async () => {
