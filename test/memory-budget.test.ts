@@ -6,10 +6,7 @@ import { env } from "cloudflare:workers";
 import worker from "../workers/index";
 import { MemoryBudget } from "../core/memory-budget";
 import { deliveryJob, deliveryJobSchema, type DeliveryJob } from "../core/jobs";
-import { acceptStructured } from "../workers/accept";
-import { normalizeMessage } from "../core/message-input";
-import { getDb } from "../db/client";
-import { api, json, message } from "./helpers";
+import { acceptDirect, capturingQueue } from "./accept-direct";
 import { mailgunProvider, sim, uniq, workspaceWith } from "./simulators/delivery-fixtures";
 
 /** Runs tasks through the budget and reports the most that were ever running at once. */
@@ -72,16 +69,8 @@ describe("delivery jobs carry the message size", { timeout: 30_000 }, () => {
 
   /** Accepts messages with the queue captured (the background consumer never sees them). */
   async function acceptCaptured(ws: Awaited<ReturnType<typeof workspaceWith>>, n: number) {
-    const me = await json<{ key_id: string }>(await api("/v1/me", { key: ws.key }));
-    const jobs: DeliveryJob[] = [];
-    const capture = { send: async (body: DeliveryJob) => void jobs.push(body) } as unknown as Queue;
-    for (let i = 0; i < n; i++) {
-      const outcome = await acceptStructured(
-        { env: { ...env, DELIVERY_QUEUE: capture }, db: getDb(env.DB), principal: { kind: "api_key", workspaceId: ws.id, keyId: me.key_id, userId: null, scopes: ["admin"] }, now: Date.now() },
-        normalizeMessage(message(ws, { to: [`p${i}@example.net`], text: "x".repeat(100 * (i + 1)) }) as any, 1_000_000),
-      );
-      expect(outcome.status).toBe(202);
-    }
+    const { queue, jobs } = capturingQueue();
+    for (let i = 0; i < n; i++) await acceptDirect(ws, { to: [`p${i}@example.net`], text: "x".repeat(100 * (i + 1)) }, { DELIVERY_QUEUE: queue });
     return jobs;
   }
 

@@ -7,11 +7,9 @@ import { describe, expect, it } from "vitest";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../workers/index";
-import type { DeliveryJob } from "../core/jobs";
 import { getDb } from "../db/client";
 import { getMessageDetail, loadAndClaim, recordDelivery, releaseClaim } from "../db/messages";
-import { acceptStructured } from "../workers/accept";
-import { normalizeMessage } from "../core/message-input";
+import { acceptDirect, capturingQueue } from "./accept-direct";
 import { api, createWorkspace, json, message } from "./helpers";
 
 /** A D1 binding that remembers every statement prepared through it. */
@@ -78,13 +76,8 @@ describe("per-message statements use a per-message index", { timeout: 30_000 }, 
 
   it("accept: every statement of a message's commit uses an index that narrows it to the message", async () => {
     const ws = await createWorkspace();
-    const me = await json<{ key_id: string }>(await api("/v1/me", { key: ws.key }));
     const seen: string[] = [];
-    const outcome = await acceptStructured(
-      { env, db: getDb(recordingD1(seen)), principal: { kind: "api_key", workspaceId: ws.id, keyId: me.key_id, userId: null, scopes: ["admin"] }, now: Date.now() },
-      normalizeMessage(message(ws, { to: ["a@example.net", "b@example.net"], headers: { "X-Clinic": "north" } }) as any, 1_000_000),
-    );
-    expect(outcome.status).toBe(202);
+    await acceptDirect(ws, { to: ["a@example.net", "b@example.net"], headers: { "X-Clinic": "north" } }, { DB: recordingD1(seen) });
     const statements = [...new Set(seen)];
     expect(statements.some((sql) => /INSERT INTO "message_recipients"/.test(sql))).toBe(true);
     for (const sql of statements) {
@@ -95,16 +88,8 @@ describe("per-message statements use a per-message index", { timeout: 30_000 }, 
 
   it("a whole delivery through the consumer (load, limits, record, events, hooks): the same for every statement", async () => {
     const ws = await createWorkspace();
-    const me = await json<{ key_id: string }>(await api("/v1/me", { key: ws.key }));
-    const jobs: DeliveryJob[] = [];
-    const capture = { send: async (body: DeliveryJob) => void jobs.push(body) } as unknown as Queue;
-    for (const to of [["a@example.net"], ["b@example.net", "c@example.net", "d@example.net"]]) {
-      const outcome = await acceptStructured(
-        { env: { ...env, DELIVERY_QUEUE: capture }, db: getDb(env.DB), principal: { kind: "api_key", workspaceId: ws.id, keyId: me.key_id, userId: null, scopes: ["admin"] }, now: Date.now() },
-        normalizeMessage(message(ws, { to }) as any, 1_000_000),
-      );
-      expect(outcome.status).toBe(202);
-    }
+    const { queue, jobs } = capturingQueue();
+    for (const to of [["a@example.net"], ["b@example.net", "c@example.net", "d@example.net"]]) await acceptDirect(ws, { to }, { DELIVERY_QUEUE: queue });
     const seen: string[] = [];
     const batch = createMessageBatch("relay-delivery", jobs.map((body, i) => ({ id: `plan-${i}`, timestamp: new Date(), attempts: 1, body })));
     const ctx = createExecutionContext();
