@@ -62,7 +62,7 @@ try {
         console.log(`${t.name.padEnd(7)} ${r.rps.toFixed(0)} req/s p50 ${r.p50_ms.toFixed(0)} p99 ${r.p99_ms.toFixed(0)} ms cpu ${((cpuMs(pids) - c0) / r.requests).toFixed(2)} ms/req errors ${r.errors}`);
       }
     }
-    const prof = await profileIsolate(inspectorPort, "core:user:relay", () => wrk({ ...accT, name: "prof" }), { top: 30 });
+    const prof = await profileIsolate(inspectorPort, "core:user:relay", () => wrk({ ...accT, name: "prof" }), { top: Number(process.env.BENCH_TOP ?? 30) });
     console.log("top self:", prof.top_self.map((x) => `${x.fn} ${x.pct}%`).join("\n  "));
     console.log("top inclusive:", prof.top_inclusive.map((x) => `${x.fn} ${x.pct}%`).join("\n  "));
   } else {
@@ -83,7 +83,7 @@ try {
       await run("minimal", bareFire);
       await run("relay", relayFire);
     }
-    const prof = await profileIsolate(inspectorPort, "core:user:relay", () => run("profiled", relayFire), { top: 30 });
+    const prof = await profileIsolate(inspectorPort, "core:user:relay", () => run("profiled", relayFire), { top: Number(process.env.BENCH_TOP ?? 30) });
     console.log("top self:", prof.top_self.map((x) => `${x.fn} ${x.pct}%`).join("\n  "));
     console.log("top inclusive:", prof.top_inclusive.map((x) => `${x.fn} ${x.pct}%`).join("\n  "));
   }
