@@ -3,7 +3,7 @@
 // served from the (workspace_id, email) index, and every delivery walked all of its workspace's
 // recipient rows. The statements the code really runs are recorded here and each one's plan is
 // checked against D1 itself.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../workers/index";
@@ -86,8 +86,11 @@ describe("per-message statements use a per-message index", { timeout: 30_000 }, 
     }
   });
 
-  it("a whole delivery through the consumer (load, limits, record, events, hooks): the same for every statement", async () => {
+  it("a whole delivery through the consumer (load, limits, record, events, webhook hook): the same for every statement", async () => {
     const ws = await createWorkspace();
+    // A subscribed endpoint, so the after-record webhook hook runs its statements too.
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
+    expect((await api("/v1/webhooks", { method: "POST", key: ws.key, json: { url: "https://hooks.test/plans", events: ["message.sent"] } })).status).toBe(201);
     const { queue, jobs } = capturingQueue();
     for (const to of [["a@example.net"], ["b@example.net", "c@example.net", "d@example.net"]]) await acceptDirect(ws, { to }, { DELIVERY_QUEUE: queue });
     const seen: string[] = [];
@@ -96,7 +99,9 @@ describe("per-message statements use a per-message index", { timeout: 30_000 }, 
     await worker.queue(batch, { ...env, DB: recordingD1(seen) } as unknown as Env, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(2);
     const statements = [...new Set(seen)];
+    vi.restoreAllMocks();
     expect(statements.some((sql) => /INSERT INTO "recipient_events"/.test(sql))).toBe(true);
+    expect(statements.some((sql) => /"webhook_events"/.test(sql))).toBe(true);
     expect(statements.some((sql) => /^\s*UPDATE "message_recipients"/.test(sql))).toBe(true);
     for (const sql of statements) {
       const steps = await plan(sql);
