@@ -59,7 +59,15 @@ export function startupCpu(root, outdir, tmpDir, i) {
   return { busy_ms: busy / 1000, span_ms: (prof.endTime - prof.startTime) / 1000 };
 }
 
-export async function startRelay({ root, outdir, stateDir, consumers, extraVars = {}, simInfo, inspectorPort }) {
+export const VARIANT_HOST = "variant.bench.internal";
+export const PRIMARY_HOST = "relay.bench.internal";
+
+/**
+ * `variantOutdir` (bench/ab.mjs): a second build of the relay, run beside the first in the same
+ * Miniflare on the same D1 database, reached with `Host: VARIANT_HOST`. It has its own Durable
+ * Objects and no queue consumers (two Workers cannot consume one queue).
+ */
+export async function startRelay({ root, outdir, stateDir, consumers, extraVars = {}, simInfo, inspectorPort, variantOutdir }) {
   const cfg = unstable_readConfig({ config: path.join(root, "wrangler.toml") });
   const adminToken = `bench-admin-${randomBytes(12).toString("hex")}`;
   const dataKeys = JSON.stringify({ [cfg.vars.DATA_KEY_ID ?? "k1"]: randomBytes(32).toString("base64") });
@@ -70,17 +78,18 @@ export async function startRelay({ root, outdir, stateDir, consumers, extraVars 
     ...(c.dead_letter_queue ? { deadLetterQueue: c.dead_letter_queue } : {}),
   });
   const relayConsumer = cfg.queues.consumers.find((c) => c.queue === cfg.queues.producers[0].queue);
+  // index.js plus the lazily imported vendor/*.js modules (Miniflare does not follow dynamic
+  // imports on its own; wrangler uploads them as additional modules).
+  const modulesOf = (dir) => [
+    { type: "ESModule", path: path.join(dir, "index.js") },
+    ...readdirSync(path.join(dir, "vendor"), { withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith(".js"))
+      .map((e) => ({ type: "ESModule", path: path.join(dir, "vendor", e.name) })),
+  ];
   const relay = {
     name: cfg.name,
-    // index.js plus the lazily imported vendor/*.js modules (Miniflare does not follow dynamic
-    // imports on its own; wrangler uploads them as additional modules).
     modulesRoot: outdir,
-    modules: [
-      { type: "ESModule", path: path.join(outdir, "index.js") },
-      ...readdirSync(path.join(outdir, "vendor"), { withFileTypes: true })
-        .filter((e) => e.isFile() && e.name.endsWith(".js"))
-        .map((e) => ({ type: "ESModule", path: path.join(outdir, "vendor", e.name) })),
-    ],
+    modules: modulesOf(outdir),
     compatibilityDate: cfg.compatibility_date,
     compatibilityFlags: cfg.compatibility_flags,
     // Global limits lifted: the bench measures the limiter's work, not its refusals or deferrals.
@@ -122,7 +131,14 @@ export async function startRelay({ root, outdir, stateDir, consumers, extraVars 
       port: 0,
       handleStructuredLogs,
       ...(inspectorPort ? { inspectorPort } : {}),
-      workers: [relay, bare],
+      workers: [
+        // With a variant, both builds are reached by name, so neither is only the fallback.
+        variantOutdir ? { ...relay, routes: [`${PRIMARY_HOST}/*`] } : relay,
+        bare,
+        ...(variantOutdir
+          ? [{ ...relay, name: `${cfg.name}-variant`, modulesRoot: variantOutdir, modules: modulesOf(variantOutdir), routes: [`${VARIANT_HOST}/*`], queueConsumers: {} }]
+          : []),
+      ],
     }),
   );
   const url = (await mf.ready).href.replace(/\/$/, "");
