@@ -3,14 +3,14 @@
 // interleaving wrk rounds so the machine's noise falls on all three alike. Prints each round and
 // the medians: req/s and workerd CPU per request, and the working tree's ratio to REF and to the
 // bare write. The full `npm run bench` is still what the issue's figures come from.
-import { mkdtempSync, rmSync, symlinkSync, copyFileSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpuMs, workerdPids } from "./lib/proc.mjs";
 import { start, stopAll } from "./lib/procs.mjs";
 import { wrk } from "./lib/load.mjs";
-import { BARE_HOST, PRIMARY_HOST, VARIANT_HOST, seedWorkspaces, startRelay } from "./lib/relay.mjs";
+import { BARE_HOST, buildBare, PRIMARY_HOST, VARIANT_HOST, seedWorkspaces, startRelay } from "./lib/relay.mjs";
 import { median } from "./lib/stats.mjs";
 import { ensureWrk } from "./lib/tools.mjs";
 
@@ -35,7 +35,7 @@ const outA = path.join(tmp, "dist-tree");
 const outB = path.join(tmp, "dist-ref");
 buildAt(root, outA);
 buildAt(refDir, outB);
-copyFileSync(path.join(root, "bench", "bare-worker.js"), path.join(outA, "bench-bare-worker.js"));
+buildBare(root, outA);
 
 const sims = await start("simulators", path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "test", "simulators", "main.ts"), "--no-tls"], {
   cwd: root,

@@ -1,47 +1,65 @@
 // Bench-only Worker, run in the same Miniflare as the relay with the same D1 database. It is the
-// floor the real paths are compared against; it is never deployed.
+// floor the real paths are compared against; it is never deployed. Bundled by esbuild
+// (bench/lib/relay.mjs: buildBare), so it can call the relay's own storage code.
 //   GET  /health  a trivial route (no bindings)
 //   GET  /limiter one rate-limit decision in the relay's WorkspaceLimiter Durable Object
-//   POST /write   the bare durable write: the same D1 batch the accept path commits for a
-//                 one-recipient API message (messages row + message_recipients row) and one
-//                 queue send, with no auth, validation, limits or encryption
+//   POST /write   the bare durable write: the accept path's own D1 batch (db/messages.ts:
+//                 insertMessage, the very statements, suppression check included) and one queue
+//                 send of the same job, with no auth, validation, limits, settings or encryption
 //   queue         the minimal consumer: read the job's row, one Mailgun call, mark it sent
 //   POST /query   {sql, params}: rows from the shared D1 database, for the harness's polling
 //                 while load runs (see bench/lib/relay.mjs: query)
 // The workspace id, the recipients and a pre-rendered MIME body come from the request (JSON),
 // so the write does no work the relay does not do.
-
-const id = (prefix) => {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  return `${prefix}_${btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
-};
+import { newId } from "../core/ids";
+import { deliveryJob } from "../core/jobs";
+import { insertMessage } from "../db/messages";
 
 async function write(env, input) {
   const now = Date.now();
-  const messageId = id("msg");
-  const recipients = input.to.map((email) => ({ id: id("mr"), email }));
-  const stmts = [
-    env.DB.prepare(
-      "INSERT INTO messages (id, workspace_id, user_id, api_key_id, source, message_id_header, from_email, envelope_from, to_emails, status, tags, metadata, body_enc, size_bytes, force_send, enqueued_at, queued_at, updated_at) VALUES (?, ?, NULL, NULL, 'api', ?, ?, ?, ?, 'queued', '[]', '{}', ?, ?, 0, ?, ?, ?)",
-    ).bind(messageId, input.workspace_id, `<${messageId}@${input.domain}>`, input.from, input.from, JSON.stringify(input.to), input.body, input.body.length, now, now, now),
-  ];
-  // Eight recipients per statement, as the relay chunks them (D1's 100 bound parameters).
-  for (let i = 0; i < recipients.length; i += 8) {
-    const chunk = recipients.slice(i, i + 8);
-    stmts.push(
-      env.DB.prepare(
-        `INSERT INTO message_recipients (id, message_id, workspace_id, email, kind, status, updated_at) VALUES ${chunk.map(() => "(?, ?, ?, ?, 'to', 'queued', ?)").join(", ")}`,
-      ).bind(...chunk.flatMap((r) => [r.id, messageId, input.workspace_id, r.email, now])),
-    );
-  }
-  await env.DB.batch(stmts);
-  await env.BARE_QUEUE.send({ v: 1, workspace_id: input.workspace_id, message_id: messageId });
+  const messageId = newId("msg");
+  // insertMessage only uses the raw D1 client (db.$client), never drizzle's query builder.
+  await insertMessage(
+    { $client: env.DB },
+    {
+      message: {
+        // The same columns as workers/accept.ts writes, so the statement is the same.
+        id: messageId,
+        workspaceId: input.workspace_id,
+        userId: null,
+        apiKeyId: null,
+        source: "api",
+        messageIdHeader: `<${messageId.slice(4)}@${input.domain}>`,
+        fromEmail: input.from,
+        envelopeFrom: input.from,
+        toEmails: input.to,
+        status: "queued",
+        tags: [],
+        metadata: {},
+        bodyEnc: input.body,
+        bodyR2Key: null,
+        sizeBytes: input.body.length,
+        forceSend: false,
+        personalize: false,
+        containsPhi: false,
+        enqueuedAt: now,
+        queuedAt: now,
+        updatedAt: now,
+        requestId: null,
+        campaignId: null,
+      },
+      recipients: input.to.map((email) => ({ id: newId("mr"), messageId, workspaceId: input.workspace_id, email, kind: "to", updatedAt: now })),
+      headerNames: [],
+      attachments: [],
+    },
+  );
+  await env.BARE_QUEUE.send(deliveryJob(input.workspace_id, messageId, input.body.length));
   return messageId;
 }
 
 async function deliver(env, job) {
   const row = await env.DB.prepare("SELECT id, to_emails, body_enc FROM messages WHERE id = ? AND workspace_id = ?")
-    .bind(job.message_id, job.workspace_id)
+    .bind(job.messageId, job.workspaceId)
     .first();
   if (!row) return;
   const form = new FormData();

@@ -9,11 +9,10 @@ import { spawnSync } from "node:child_process";
 import { cpuMs, workerdPids } from "./lib/proc.mjs";
 import { start, stopAll } from "./lib/procs.mjs";
 import { sendN, wrk } from "./lib/load.mjs";
-import { BARE_HOST, seedWorkspaces, startRelay } from "./lib/relay.mjs";
+import { BARE_HOST, buildBare, seedWorkspaces, startRelay } from "./lib/relay.mjs";
 import { ensureWrk } from "./lib/tools.mjs";
 import { profileIsolate } from "./lib/inspect.mjs";
 import { freePort } from "./lib/procs.mjs";
-import { copyFileSync } from "node:fs";
 
 const root = path.resolve(import.meta.dirname, "..");
 process.env.PATH = [path.dirname(process.execPath), path.join(root, "node_modules", ".bin"), process.env.PATH].join(path.delimiter);
@@ -27,7 +26,7 @@ const mime = (from, to) => `From: <${from}>\r\nTo: <${to}>\r\nSubject: Your resu
 const outdir = path.join(tmp, "dist");
 const b = spawnSync("wrangler", ["deploy", "--dry-run", "--outdir", outdir, "--minify=false"], { cwd: root, encoding: "utf8" });
 if (b.status !== 0) throw new Error(b.stderr);
-copyFileSync(path.join(root, "bench", "bare-worker.js"), path.join(outdir, "bench-bare-worker.js"));
+buildBare(root, outdir);
 
 const sims = await start("simulators", path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "test", "simulators", "main.ts"), "--no-tls"], {
   cwd: root,
