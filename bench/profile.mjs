@@ -37,7 +37,10 @@ const sims = await start("simulators", path.join(root, "node_modules", ".bin", "
 });
 const inspectorPort = await freePort();
 const relay = await startRelay({ root, outdir, stateDir: path.join(tmp, "state"), consumers: what === "e2e", simInfo: sims.value, inspectorPort });
-const [ws] = await seedWorkspaces(relay, sims.value, 1);
+// BENCH_WORKSPACES: end-to-end messages spread round-robin over this many workspaces (scaling).
+const WORKSPACES = what === "e2e" ? Number(process.env.BENCH_WORKSPACES ?? 1) : 1;
+const all = await seedWorkspaces(relay, sims.value, WORKSPACES);
+const [ws] = all;
 const pids = workerdPids();
 const auth = { authorization: `Bearer ${ws.key}`, "content-type": "application/json" };
 // BENCH_RCPTS: recipients per message (the end-to-end path), as in the scaling section of run.mjs.
@@ -76,7 +79,12 @@ try {
       const s = (performance.now() - t0) / 1000;
       console.log(`${label.padEnd(8)} ${(N / s).toFixed(0)} msg/s cpu ${((cpuMs(pids) - c0) / N).toFixed(2)} ms/msg`);
     };
-    const relayFire = () => ({ url: `${relay.url}/v1/messages`, init: { method: "POST", headers: auth, body: api } });
+    let turn = 0;
+    const relayFire = () => {
+      const w = all[turn++ % all.length];
+      const body = JSON.stringify({ from: `noreply@${w.domain}`, to, subject: "Your results", text: TEXT });
+      return { url: `${relay.url}/v1/messages`, init: { method: "POST", headers: { ...auth, authorization: `Bearer ${w.key}` }, body } };
+    };
     const bareFire = () => ({ url: `${relay.url}/write`, init: { method: "POST", headers: { "content-type": "application/json", host: BARE_HOST }, body: bare } });
     for (let round = 0; round < 2; round++) {
       await run("minimal", bareFire);
