@@ -11,7 +11,7 @@ import { start, stopAll } from "./lib/procs.mjs";
 import { sendN, wrk } from "./lib/load.mjs";
 import { BARE_HOST, buildBare, seedWorkspaces, startRelay } from "./lib/relay.mjs";
 import { ensureWrk } from "./lib/tools.mjs";
-import { profileIsolate } from "./lib/inspect.mjs";
+import { profileIsolate, watchHeap } from "./lib/inspect.mjs";
 import { freePort } from "./lib/procs.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -87,8 +87,9 @@ try {
     };
     const bareFire = () => ({ url: `${relay.url}/write`, init: { method: "POST", headers: { "content-type": "application/json", host: BARE_HOST }, body: bare } });
     for (let round = 0; round < 2; round++) {
-      await run("minimal", bareFire);
-      await run("relay", relayFire);
+      const m = await watchHeap(inspectorPort, "core:user:bench-bare", () => run("minimal", bareFire));
+      const r = await watchHeap(inspectorPort, "core:user:relay", () => run("relay", relayFire));
+      console.log(`isolate heap peak (used / total MiB): relay ${r.peak_used_mib} / ${r.peak_total_mib}, minimal ${m.peak_used_mib} / ${m.peak_total_mib}`);
     }
     const prof = await profileIsolate(inspectorPort, "core:user:relay", () => run("profiled", relayFire), { top: Number(process.env.BENCH_TOP ?? 30) });
     console.log("top self:", prof.top_self.map((x) => `${x.fn} ${x.pct}%`).join("\n  "));

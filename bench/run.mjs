@@ -17,7 +17,7 @@ import { BARE_HOST, build, seedWorkspaces, startRelay, startupCpu } from "./lib/
 import { median, percentile, ratio, summarize } from "./lib/stats.mjs";
 import { ensurePostfixTools, ensureWrk } from "./lib/tools.mjs";
 import { renderMarkdown } from "./lib/report.mjs";
-import { profileIsolate } from "./lib/inspect.mjs";
+import { profileIsolate, watchHeap } from "./lib/inspect.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 // Children (wrangler, tsx) start with `#!/usr/bin/env node`: make that this Node (≥ 22).
@@ -196,7 +196,8 @@ async function main() {
   await endToEnd(relayB, pidsB, "relay", [wsB[0]], 1, 100, simReset);
   for (let round = 0; round < RUNS; round++) {
     for (const kind of ["minimal", "relay"]) {
-      const r = await endToEnd(relayB, pidsB, kind, [wsB[0]], 1, E2E_N, simReset);
+      const h = await watchHeap(inspectorB, ISOLATE[kind], () => endToEnd(relayB, pidsB, kind, [wsB[0]], 1, E2E_N, simReset));
+      const r = { ...h.value, heap_peak_used_mib: h.peak_used_mib };
       e2eRaw[kind].push(r);
       log(`  e2e ${kind.padEnd(8)} round ${round + 1}: ${r.msgs_per_s.toFixed(0)} msg/s, accept→sent p50 ${r.p50_ms.toFixed(0)} ms p99 ${r.p99_ms.toFixed(0)} ms, ${r.cpu_ms_per_msg.toFixed(2)} CPU ms/msg (accept ${r.accept_cpu_ms_per_msg.toFixed(2)}, delivery ${r.delivery_cpu_ms_per_msg.toFixed(2)} over a tail of ${r.tail_msgs}), ${r.sent}/${r.n} sent`);
     }
@@ -224,7 +225,8 @@ async function main() {
     // A first, shorter run over the same workspaces warms them (their Durable Objects, the
     // isolate's caches); it is reported beside the row (for 100 workspaces it is their first use).
     const first = await endToEnd(relayB, pidsB, "relay", wsB.slice(0, workspaces), rcpts, Math.ceil(SCALE_N / 3), simReset);
-    const r = await endToEnd(relayB, pidsB, "relay", wsB.slice(0, workspaces), rcpts, SCALE_N, simReset);
+    const h = await watchHeap(inspectorB, ISOLATE.relay, () => endToEnd(relayB, pidsB, "relay", wsB.slice(0, workspaces), rcpts, SCALE_N, simReset));
+    const r = { ...h.value, heap_peak_used_mib: h.peak_used_mib };
     results.scaling.push({ workspaces, recipients: rcpts, ...r, warm_up: { n: first.n, msgs_per_s: first.msgs_per_s, cpu_ms_per_msg: first.cpu_ms_per_msg } });
     log(`  ${workspaces} ws × ${rcpts} rcpt: ${r.msgs_per_s.toFixed(0)} msg/s, p50 ${r.p50_ms.toFixed(0)} ms p99 ${r.p99_ms.toFixed(0)} ms, ${r.cpu_ms_per_msg.toFixed(2)} CPU ms/msg, ${r.sent}/${r.n} sent`);
   }
@@ -232,6 +234,10 @@ async function main() {
     cpu_ms_per_delivered: results.end_to_end.relay.cpu_ms_per_msg,
     minimal_cpu_ms_per_delivered: results.end_to_end.minimal.cpu_ms_per_msg,
     peak_rss_mib: Math.max(results.phase_a_peak_rss_mib, peakRssMiB(workerdPids())),
+    // The isolate's V8 heap (what the 128 MB per-isolate limit applies to), polled through the
+    // inspector during the end-to-end rounds and the scaling runs.
+    relay_heap_peak_used_mib: Math.max(...e2eRaw.relay.map((r) => r.heap_peak_used_mib), ...results.scaling.map((r) => r.heap_peak_used_mib)),
+    minimal_heap_peak_used_mib: Math.max(...e2eRaw.minimal.map((r) => r.heap_peak_used_mib)),
     workerd_processes: pidsB.length,
   };
   results.worker_logs.phase_b = relayB.logs;
@@ -247,6 +253,8 @@ function wrkTarget(s, relayUrl) {
   }
   return s;
 }
+
+const ISOLATE = { relay: "core:user:relay", minimal: "core:user:bench-bare" };
 
 const maxRowid = async (relay) => (await relay.query("SELECT coalesce(max(rowid), 0) AS m FROM messages"))[0].m;
 

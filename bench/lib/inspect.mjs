@@ -2,7 +2,8 @@
 // (Miniflare's inspectorPort). Busy time is every sample that is not (idle). V8 samples by wall
 // clock, so on a loaded machine busy time overstates CPU: use the shares, not the milliseconds.
 
-export async function profileIsolate(inspectorPort, targetName, fn, { intervalUs = 1000, top = 15 } = {}) {
+/** A session with one Worker isolate's inspector target: send(method, params) → result. */
+async function connect(inspectorPort, targetName) {
   const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
   const target = targets.find((t) => t.id === targetName || t.title?.includes(targetName));
   if (!target) throw new Error(`no inspector target ${targetName} (have ${targets.map((t) => t.id).join(", ")})`);
@@ -21,22 +22,58 @@ export async function profileIsolate(inspectorPort, targetName, fn, { intervalUs
     }
   };
   const send = (method, params = {}) =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
       const id = ++seq;
-      waiting.set(id, resolve);
+      waiting.set(id, (m) => (m.error ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result)));
       ws.send(JSON.stringify({ id, method, params }));
     });
-  await send("Profiler.enable");
-  await send("Profiler.setSamplingInterval", { interval: intervalUs });
-  await send("Profiler.start");
+  return { send, close: () => ws.close() };
+}
+
+export async function profileIsolate(inspectorPort, targetName, fn, { intervalUs = 1000, top = 15 } = {}) {
+  const s = await connect(inspectorPort, targetName);
+  await s.send("Profiler.enable");
+  await s.send("Profiler.setSamplingInterval", { interval: intervalUs });
+  await s.send("Profiler.start");
   let value;
   try {
     value = await fn();
   } finally {
-    var stopped = await send("Profiler.stop");
-    ws.close();
+    var stopped = await s.send("Profiler.stop");
+    s.close();
   }
-  return { value, ...analyse(stopped.result.profile, top) };
+  return { value, ...analyse(stopped.profile, top) };
+}
+
+/**
+ * The isolate's V8 heap while `fn` runs, polled every `everyMs` (Runtime.getHeapUsage): the
+ * figure the Workers memory limit (128 MB per isolate) applies to, which the process RSS is not.
+ */
+export async function watchHeap(inspectorPort, targetName, fn, { everyMs = 100 } = {}) {
+  const s = await connect(inspectorPort, targetName);
+  let peakUsed = 0;
+  let peakTotal = 0;
+  let samples = 0;
+  let running = true;
+  const poll = (async () => {
+    while (running) {
+      const h = await s.send("Runtime.getHeapUsage");
+      peakUsed = Math.max(peakUsed, h.usedSize);
+      peakTotal = Math.max(peakTotal, h.totalSize);
+      samples++;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  let value;
+  try {
+    value = await fn();
+  } finally {
+    running = false;
+    await poll.catch(() => {});
+    s.close();
+  }
+  const mib = (b) => Math.round((b / 1048576) * 10) / 10;
+  return { value, peak_used_mib: mib(peakUsed), peak_total_mib: mib(peakTotal), samples };
 }
 
 function analyse(p, top) {

@@ -46,7 +46,12 @@ export function renderMarkdown(r) {
       `| 4 cost | the same, split: accept / delivery alone (delivery from the CPU after the last accept answered, over the messages sent after it: median ${f0(sp.relay.tail_msgs.median)} of ${e.n}) | ${med(sp.relay.accept_cpu_ms_per_msg, f2)} / ${med(sp.relay.delivery_cpu_ms_per_msg, f2)} ms | ${med(sp.minimal.accept_cpu_ms_per_msg, f2)} / ${med(sp.minimal.delivery_cpu_ms_per_msg, f2)} ms bare write / minimal consumer | | | |`,
     );
   }
-  L.push(`| 4 cost | workerd peak RSS | ${f0(r.cost.peak_rss_mib)} MiB | | | | |`);
+  L.push(`| 4 cost | workerd peak RSS (the whole process: every Miniflare Worker and database) | ${f0(r.cost.peak_rss_mib)} MiB | | | | |`);
+  if (r.cost.relay_heap_peak_used_mib !== undefined) {
+    L.push(
+      `| 4 cost | peak V8 heap used by the relay's isolate (its Durable Objects included), end to end and scaling | ${f1(r.cost.relay_heap_peak_used_mib)} MiB | ${f1(r.cost.minimal_heap_peak_used_mib)} MiB minimal consumer's isolate | | a Worker isolate may use 128 MB | |`,
+    );
+  }
   if (s.error) {
     L.push(`| 5 SMTP | smtp-source → bridge → relay | failed: ${s.error.split("\n")[0].slice(0, 160)} | | | ≥ 80% of API | **not measured** |`);
   } else {
@@ -67,11 +72,15 @@ export function renderMarkdown(r) {
   const warmed = r.scaling.some((x) => x.warm_up);
   L.push(`## 7 Scaling (end to end, ${r.settings.scale_n} messages per run, one run each${warmed ? ", after a first run of a third as many over the same workspaces" : ""})`);
   L.push("");
-  L.push(`| workspaces | recipients / message | msg/s | recipients/s | accept→sent p50 / p99 ms | CPU ms / message | CPU ms / recipient | sent |${warmed ? " warm-up run before it: msg/s, CPU ms / message |" : ""}`);
-  L.push(`|---|---|---|---|---|---|---|---|${warmed ? "---|" : ""}`);
+  const heap = r.scaling.some((x) => x.heap_peak_used_mib !== undefined);
+  L.push(
+    `| workspaces | recipients / message | msg/s | recipients/s | accept→sent p50 / p99 ms | CPU ms / message | CPU ms / recipient | sent |${heap ? " relay isolate heap peak MiB |" : ""}${warmed ? " warm-up run before it: msg/s, CPU ms / message |" : ""}`,
+  );
+  L.push(`|---|---|---|---|---|---|---|---|${heap ? "---|" : ""}${warmed ? "---|" : ""}`);
   for (const x of r.scaling) {
     const ft = x.warm_up ? ` ${f0(x.warm_up.msgs_per_s)}, ${f2(x.warm_up.cpu_ms_per_msg)} |` : warmed ? " |" : "";
-    L.push(`| ${x.workspaces} | ${x.recipients} | ${f0(x.msgs_per_s)} | ${f0(x.msgs_per_s * x.recipients)} | ${f0(x.p50_ms)} / ${f0(x.p99_ms)} | ${f2(x.cpu_ms_per_msg)} | ${f2(x.cpu_ms_per_msg / x.recipients)} | ${x.sent}/${x.n} |${ft}`);
+    const hp = heap ? ` ${f1(x.heap_peak_used_mib)} |` : "";
+    L.push(`| ${x.workspaces} | ${x.recipients} | ${f0(x.msgs_per_s)} | ${f0(x.msgs_per_s * x.recipients)} | ${f0(x.p50_ms)} / ${f0(x.p99_ms)} | ${f2(x.cpu_ms_per_msg)} | ${f2(x.cpu_ms_per_msg / x.recipients)} | ${x.sent}/${x.n} |${hp}${ft}`);
   }
   if (r.profiles) {
     L.push("");
