@@ -1,6 +1,10 @@
-// Delivery through the real queue to the local SMTP sink: STARTTLS + AUTH, and a partial RCPT
-// refusal that fails one recipient and delivers to the other.
+// Delivery through the real queue to the local SMTP sink: STARTTLS + AUTH, a partial RCPT
+// refusal that fails one recipient and delivers to the other, and a batch sharing sessions.
 import { describe, expect, it } from "vitest";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import worker from "../workers/index";
+import { acceptDirect, capturingQueue } from "./accept-direct";
 import { waitForStatus } from "./helpers";
 import { decodeVerp } from "../core/verp";
 import { accept, recipient, sim, sims, smtpProvider, workspaceWith } from "./simulators/delivery-fixtures";
@@ -61,5 +65,23 @@ describe("SMTP smarthost through the queue", { timeout: 30_000 }, () => {
     expect(got?.mailFrom).toBe(verp);
     expect(decodeVerp(got!.mailFrom, "bounces.relay.example")).toEqual({ kind: "recipient", messageRecipientId: mr!.id });
     expect(got?.parsed?.from).toBe(`noreply@${ws.domain}`);
+  });
+
+  it("a batch's messages share sessions to the smarthost: never more than max_connections, each carrying several", async () => {
+    const base = smtpProvider();
+    const ws = await workspaceWith({ ...base, config: { ...base.config, max_connections: 2 } });
+    // Jobs kept out of the background consumer, so this one batch delivers all six.
+    const { queue, jobs } = capturingQueue();
+    for (let i = 0; i < 6; i++) await acceptDirect(ws, { to: [`p${i}@example.net`] }, { DELIVERY_QUEUE: queue });
+    const batch = createMessageBatch("relay-delivery", jobs.map((body, i) => ({ id: `smtp-${i}`, timestamp: new Date(), attempts: 1, body })));
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toHaveLength(6);
+
+    const got = await sim().received("smtp", `noreply@${ws.domain}`);
+    expect(got.map((g) => g.rcptTo[0]).sort()).toEqual(["p0@example.net", "p1@example.net", "p2@example.net", "p3@example.net", "p4@example.net", "p5@example.net"]);
+    const sessions = new Set(got.map((g) => g.session));
+    expect(sessions.size).toBeGreaterThanOrEqual(1);
+    expect(sessions.size).toBeLessThanOrEqual(2);
   });
 });

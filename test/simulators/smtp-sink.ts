@@ -103,6 +103,7 @@ export async function startSmtpSink(state: SimulatorState, opts: SmtpSinkOptions
               rcptTo: session.envelope.rcptTo.map((r) => r.address),
               ...(session.user ? { user: String(session.user) } : {}),
               secure: session.secure,
+              session: session.id,
               data,
               parsed: await summarize(data),
             });

@@ -58,6 +58,8 @@ export interface SmtpReceived {
   rcptTo: string[];
   user?: string;
   secure: boolean;
+  /** The SMTP session (connection) the message came on: shows which sends shared one. */
+  session: string;
   data: string;
   parsed?: ParsedSummary;
 }

@@ -5,6 +5,7 @@ import { deliveryJob, deliveryJobSchema } from "../../core/jobs";
 import { getDb, type Db } from "../../db/client";
 import { withD1Coalescing } from "../../db/coalescing-d1";
 import { withDoCoalescing } from "../do-calls";
+import { withSmtpSessions } from "./providers/smtp-sessions";
 import { safeErrorMessage } from "../../db/errors";
 import { failPending } from "../../db/messages";
 import { readConfig } from "../../core/config";
@@ -19,8 +20,9 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
   if (batch.queue.startsWith(DEAD_LETTER_QUEUE)) return handleDeadLetters(batch, env);
   const db = getDb(env.DB);
   // The batch's jobs run side by side and reach each step together: their D1 batches and
-  // Durable Object calls are coalesced into one round trip per step (issue 8).
-  await withD1Coalescing(env.DB, () => withDoCoalescing(env, () => deliverAll(batch, env, db)));
+  // Durable Object calls are coalesced into one round trip per step (issue 8), and messages to
+  // one SMTP smarthost share the batch's sessions to it (providers/smtp-sessions.ts).
+  await withD1Coalescing(env.DB, () => withDoCoalescing(env, () => withSmtpSessions(() => deliverAll(batch, env, db))));
 }
 
 async function deliverAll(batch: MessageBatch<unknown>, env: Env, db: Db): Promise<void> {

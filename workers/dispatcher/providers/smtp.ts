@@ -5,6 +5,7 @@ import { z } from "zod";
 import { describeError, permanent, transient } from "./outcome";
 import { encodeDataPayload, SmtpCapabilityError, SmtpClient, SmtpConnectionError, SmtpReplyError, type SmtpReply } from "./smtp-client";
 import { fromOutcome, healthy, probeTimeout } from "./probe";
+import { leaseSession, type PooledSession } from "./smtp-sessions";
 import type { OutboundMessage, ProbeContext, ProbeResult, Provider, ProviderContext, SendResult } from "./types";
 
 const hostname = z
@@ -33,6 +34,11 @@ export const smtpConfigSchema = z
     allow_plaintext_auth: z.boolean().default(false),
     /** Envelope sender bounces+<delivery id>@BOUNCE_DOMAIN, so bounces can be matched (needs BOUNCE_DOMAIN routed to the relay). */
     verp: z.boolean().default(true),
+    /**
+     * Sessions open at once to this server from one delivery batch; the batch's messages share
+     * them (one connection, TLS handshake and AUTH carry many messages).
+     */
+    max_connections: z.number().int().min(1).max(20).default(5),
   })
   .strict()
   .refine((c) => c.security !== "none" || isLoopbackHost(c.host), {
@@ -93,68 +99,114 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
   if (config.username && !creds.password) throw new Error("SMTP provider: a username is configured but no password");
   const where = `${config.host}:${config.port}`;
 
+  /** Connect, EHLO (STARTTLS) and AUTH as configured. */
+  const open = async (heloName: string): Promise<SmtpClient> => {
+    const client = await SmtpClient.open({ host: config.host, port: config.port, security: config.security, heloName, timeoutMs: config.timeout_ms });
+    try {
+      if (config.username) await client.authenticate(config.username, creds.password ?? "");
+    } catch (e) {
+      await client.abort();
+      throw e;
+    }
+    return client;
+  };
+
+  /**
+   * One mail transaction on an open session. `reusable`: the session is between transactions
+   * and may carry the batch's next message; otherwise it has been closed.
+   */
+  const transact = async (client: SmtpClient, message: OutboundMessage): Promise<{ result: SendResult; reusable: boolean }> => {
+    const payload = encodeDataPayload(message.raw);
+    const sizeCap = Number(client.capabilities.get("SIZE") ?? "0");
+    if (sizeCap > 0 && payload.length > sizeCap) {
+      return { result: permanent(`SMTP ${where}: message of ${payload.length} bytes exceeds the relay's SIZE limit of ${sizeCap}`), reusable: true };
+    }
+    let mail = `MAIL FROM:<${message.envelopeFrom}>`;
+    if (client.capabilities.has("SIZE")) mail += ` SIZE=${payload.length}`;
+    if (client.capabilities.has("8BITMIME") && !isAscii(message.raw)) mail += " BODY=8BITMIME";
+    await client.expect(mail, "MAIL", [250]);
+
+    const rejected: { email: string; reason: string }[] = [];
+    const deferred: string[] = [];
+    for (const rcpt of message.recipients) {
+      const r = await client.command(`RCPT TO:<${rcpt}>`, "RCPT");
+      if (r.code === 250 || r.code === 251) continue;
+      if (r.code >= 500) rejected.push({ email: rcpt, reason: `SMTP ${where} RCPT: ${replyText(r)}` });
+      else deferred.push(`${rcpt}: ${replyText(r)}`);
+    }
+    // SendResult cannot say "sent to some, retry others", so mixed outcomes send nothing:
+    // a 4xx anywhere defers the whole send; 5xx-only rejections are reported per recipient
+    // and the rest are left for the pipeline to send again without them. Nobody is
+    // delivered twice and nobody is silently dropped.
+    if (deferred.length > 0 || rejected.length > 0) {
+      const reset = await client.command("RSET", "RSET").catch(() => undefined);
+      const result =
+        deferred.length > 0
+          ? transient(`SMTP ${where} deferred recipients: ${deferred.join("; ").slice(0, 500)}`)
+          : permanent(
+              rejected.length === message.recipients.length ? `SMTP ${where} rejected every recipient` : `SMTP ${where} rejected ${rejected.length} of ${message.recipients.length} recipients; nothing was sent`,
+              { recipients: rejected },
+            );
+      if (reset?.code === 250) return { result, reusable: true };
+      await client.quit();
+      return { result, reusable: false };
+    }
+
+    await client.expect("DATA", "DATA", [354]);
+    const final = await client.sendData(payload);
+    if (final.code !== 250) {
+      await client.quit();
+      return { result: classifyFailure(new SmtpReplyError("DATA", final), where), reusable: false };
+    }
+    return { result: { status: "sent", providerMessageId: queueIdFrom(final) ?? message.messageIdHeader.replace(/^<|>$/g, "") }, reusable: true };
+  };
+
   return {
     type: "smtp",
     async send(message: OutboundMessage, _ctx: ProviderContext): Promise<SendResult> {
       if (message.recipients.length === 0) return permanent("no recipients");
       const bad = [message.envelopeFrom, ...message.recipients].find((a) => /[\r\n<>\s]/.test(a));
       if (bad !== undefined) return permanent("invalid envelope address");
+      const heloName = config.helo_name ?? domainOf(message.envelopeFrom) ?? "localhost";
 
-      let client: SmtpClient | undefined;
+      // Inside a queue batch: a session of the batch's pool (smtp-sessions.ts), keyed by
+      // everything that shapes the session, credentials included, so no two accounts share one.
+      const lease = await leaseSession(JSON.stringify([config, heloName, creds.password ?? null]), config.max_connections);
+      let session: PooledSession | undefined = lease?.reused;
+      let keep = false;
       try {
-        client = await SmtpClient.open({
-          host: config.host,
-          port: config.port,
-          security: config.security,
-          heloName: config.helo_name ?? domainOf(message.envelopeFrom) ?? "localhost",
-          timeoutMs: config.timeout_ms,
-        });
-        if (config.username) await client.authenticate(config.username, creds.password ?? "");
-
-        const payload = encodeDataPayload(message.raw);
-        const sizeCap = Number(client.capabilities.get("SIZE") ?? "0");
-        if (sizeCap > 0 && payload.length > sizeCap) {
-          await client.quit();
-          return permanent(`SMTP ${where}: message of ${payload.length} bytes exceeds the relay's SIZE limit of ${sizeCap}`);
+        if (session) {
+          try {
+            const { result, reusable } = await transact(session.client, message);
+            keep = reusable;
+            if (result.status === "sent") session.sent++;
+            return result;
+          } catch (e) {
+            await session.client.abort();
+            // The server closed an idle session (a dropped connection, or 421 "closing"), seen at
+            // MAIL, before anything was handed over: the message goes on a new session.
+            const stale = (e instanceof SmtpConnectionError || (e instanceof SmtpReplyError && e.reply.code === 421)) && e.stage === "MAIL";
+            if (!stale) return classifyFailure(e, where);
+            session = undefined;
+          }
         }
-        let mail = `MAIL FROM:<${message.envelopeFrom}>`;
-        if (client.capabilities.has("SIZE")) mail += ` SIZE=${payload.length}`;
-        if (client.capabilities.has("8BITMIME") && !isAscii(message.raw)) mail += " BODY=8BITMIME";
-        await client.expect(mail, "MAIL", [250]);
-
-        const rejected: { email: string; reason: string }[] = [];
-        const deferred: string[] = [];
-        for (const rcpt of message.recipients) {
-          const r = await client.command(`RCPT TO:<${rcpt}>`, "RCPT");
-          if (r.code === 250 || r.code === 251) continue;
-          if (r.code >= 500) rejected.push({ email: rcpt, reason: `SMTP ${where} RCPT: ${replyText(r)}` });
-          else deferred.push(`${rcpt}: ${replyText(r)}`);
+        session = { client: await open(heloName), sent: 0 };
+        try {
+          const { result, reusable } = await transact(session.client, message);
+          keep = reusable && lease !== null;
+          if (result.status === "sent") session.sent++;
+          if (reusable && lease === null) await session.client.quit();
+          return result;
+        } catch (e) {
+          await session.client.abort();
+          return classifyFailure(e, where);
         }
-        // SendResult cannot say "sent to some, retry others", so mixed outcomes send nothing:
-        // a 4xx anywhere defers the whole send; 5xx-only rejections are reported per recipient
-        // and the rest are left for the pipeline to send again without them. Nobody is
-        // delivered twice and nobody is silently dropped.
-        if (deferred.length > 0 || rejected.length > 0) {
-          await client.command("RSET", "RSET").catch(() => undefined);
-          await client.quit();
-          if (deferred.length > 0) return transient(`SMTP ${where} deferred recipients: ${deferred.join("; ").slice(0, 500)}`);
-          return permanent(
-            rejected.length === message.recipients.length ? `SMTP ${where} rejected every recipient` : `SMTP ${where} rejected ${rejected.length} of ${message.recipients.length} recipients; nothing was sent`,
-            { recipients: rejected },
-          );
-        }
-
-        await client.expect("DATA", "DATA", [354]);
-        const final = await client.sendData(payload);
-        if (final.code !== 250) {
-          await client.quit();
-          return classifyFailure(new SmtpReplyError("DATA", final), where);
-        }
-        await client.quit();
-        return { status: "sent", providerMessageId: queueIdFrom(final) ?? message.messageIdHeader.replace(/^<|>$/g, "") };
       } catch (e) {
-        await client?.abort();
+        // Opening the session failed (connect, TLS, EHLO, AUTH); it is already closed.
+        session = undefined;
         return classifyFailure(e, where);
+      } finally {
+        await lease?.done(keep ? session : undefined, keep);
       }
     },
     /** Connect, EHLO, STARTTLS and AUTH as configured, then QUIT: everything a send needs but MAIL. */

@@ -1,0 +1,107 @@
+// Sessions shared within one delivery batch (smtp-sessions.ts), against the SMTP sink: which
+// sends came on which connection is read from the sink's record of each message.
+import { describe, expect, inject, it } from "vitest";
+import { simulatorClient } from "../../../test/simulators/workerd-client";
+import { createSmtpProvider, type SmtpConfigInput } from "./smtp";
+import { withSmtpSessions } from "./smtp-sessions";
+import { makeCtx, makeMessage, uniq } from "./test-fixtures";
+
+describe("SMTP sessions within a delivery batch", { timeout: 30_000 }, () => {
+  const sims = inject("simulators");
+  const sim = simulatorClient(sims.httpUrl);
+  const config = (o: Partial<SmtpConfigInput> = {}): SmtpConfigInput => ({
+    host: "localhost",
+    port: sims.smtp.port,
+    security: "starttls",
+    username: sims.smtp.username,
+    timeout_ms: 5000,
+    ...o,
+  });
+  const provider = (o: Partial<SmtpConfigInput> = {}, password = sims.smtp.password) => createSmtpProvider(config(o), { password });
+  // One sender domain per test, so its sessions (keyed by the EHLO name among others) are its own.
+  const senders = () => {
+    const domain = `${uniq("d")}.example.org`.toLowerCase();
+    return () => `${uniq("s")}@${domain}`;
+  };
+  const sessionOf = async (from: string) => {
+    const got = await sim.received("smtp", from);
+    expect(got, from).toHaveLength(1);
+    return got[0]!.session;
+  };
+
+  it("messages to one smarthost share one session; outside a batch each send has its own", async () => {
+    const p = provider();
+    const next = senders();
+    const inBatch = [next(), next(), next()];
+    await withSmtpSessions(async () => {
+      for (const from of inBatch) expect((await p.send(makeMessage({ from }), makeCtx())).status).toBe("sent");
+    });
+    const shared = await Promise.all(inBatch.map(sessionOf));
+    expect(new Set(shared).size).toBe(1);
+
+    const alone = [next(), next()];
+    for (const from of alone) expect((await p.send(makeMessage({ from }), makeCtx())).status).toBe("sent");
+    const own = await Promise.all(alone.map(sessionOf));
+    expect(new Set([...own, shared[0]]).size).toBe(3);
+  });
+
+  it("never opens more than max_connections at once: the other sends wait and reuse them", async () => {
+    const p = provider({ max_connections: 2 });
+    const next = senders();
+    const froms = Array.from({ length: 8 }, next);
+    await withSmtpSessions(async () => {
+      const results = await Promise.all(froms.map((from) => p.send(makeMessage({ from }), makeCtx())));
+      expect(results.map((r) => r.status)).toEqual(froms.map(() => "sent"));
+    });
+    const used = new Set(await Promise.all(froms.map(sessionOf)));
+    expect(used.size).toBeGreaterThanOrEqual(1);
+    expect(used.size).toBeLessThanOrEqual(2);
+  });
+
+  it("a session the server dropped or closed (421) while idle: the message goes on a new one", async () => {
+    for (const fault of [{ action: "drop" as const }, { status: 421, body: "4.3.2 Service shutting down" }]) {
+      const p = provider();
+      const next = senders();
+      const [first, second, third] = [next(), next(), next()];
+      await withSmtpSessions(async () => {
+        expect((await p.send(makeMessage({ from: first }), makeCtx())).status).toBe("sent");
+        // Only the next MAIL from `second` fails: that is the reused session's first command.
+        await sim.addFault({ target: "smtp-mail", scope: second, times: 1, ...fault });
+        expect((await p.send(makeMessage({ from: second }), makeCtx())).status).toBe("sent");
+        expect((await p.send(makeMessage({ from: third }), makeCtx())).status).toBe("sent");
+      });
+      const [a, b, c] = [await sessionOf(first), await sessionOf(second), await sessionOf(third)];
+      expect(b, JSON.stringify(fault)).not.toBe(a);
+      expect(c, JSON.stringify(fault)).toBe(b);
+      await sim.clearFaults(second);
+    }
+  });
+
+  it("a session is never shared across credentials: a wrong password fails even after a good one", async () => {
+    const next = senders();
+    const [ok, wrong] = [next(), next()];
+    await withSmtpSessions(async () => {
+      expect((await provider().send(makeMessage({ from: ok }), makeCtx())).status).toBe("sent");
+      const res = await provider({}, "not-the-password").send(makeMessage({ from: wrong }), makeCtx());
+      expect(res).toMatchObject({ status: "permanent", configuration: true });
+    });
+    expect(await sim.received("smtp", wrong)).toHaveLength(0);
+  });
+
+  it("after a refused recipient the session is reset and carries the next message", async () => {
+    const p = provider();
+    const next = senders();
+    const [before, refused, after] = [next(), next(), next()];
+    await sim.addFault({ target: "smtp-rcpt", scope: refused, status: 550, body: "5.1.1 User unknown" });
+    await withSmtpSessions(async () => {
+      expect((await p.send(makeMessage({ from: before }), makeCtx())).status).toBe("sent");
+      expect((await p.send(makeMessage({ from: refused }), makeCtx())).status).toBe("permanent");
+      expect((await p.send(makeMessage({ from: after, to: ["next@example.com"] }), makeCtx())).status).toBe("sent");
+    });
+    expect(await sim.received("smtp", refused)).toHaveLength(0);
+    const [got] = await sim.received("smtp", after);
+    // The same session before and after, and nothing of the refused transaction in the next one.
+    expect(got).toMatchObject({ session: await sessionOf(before), mailFrom: after, rcptTo: ["next@example.com"] });
+    await sim.clearFaults(refused);
+  });
+});
