@@ -319,6 +319,7 @@ export async function buildProvider(env: Env, ring: Keyring, row: ProviderRow): 
       : {};
     return providerType(row.type).build(row.config, credentials, {
       storeRendered: (messageId, raw) => storeRendered(env.BODIES, ring, row.workspaceId, messageId, raw),
+      owner: `${row.workspaceId}/${row.id}`,
     });
   });
 }

@@ -11,6 +11,8 @@ import type { Provider } from "./types";
 export interface ProviderDeps {
   /** Where the sandbox keeps what it "delivered". */
   storeRendered: (messageId: string, raw: Uint8Array) => Promise<void>;
+  /** The provider row the client belongs to (workspace/provider id): what it shares across sends is its own. */
+  owner: string;
 }
 
 interface ProviderType {
@@ -38,7 +40,7 @@ export const PROVIDER_TYPES = {
   smtp: {
     config: smtpConfigSchema,
     credentials: smtpCredentialsSchema,
-    build: (config, credentials) => createSmtpProvider(smtpConfigSchema.parse(config), smtpCredentialsSchema.parse(credentials)),
+    build: (config, credentials, deps) => createSmtpProvider(smtpConfigSchema.parse(config), smtpCredentialsSchema.parse(credentials), deps.owner),
   },
 } satisfies Record<string, ProviderType>;
 

@@ -88,6 +88,21 @@ describe("SMTP sessions within a delivery batch", { timeout: 30_000 }, () => {
     expect(await sim.received("smtp", wrong)).toHaveLength(0);
   });
 
+  it("two workspaces' providers never share a session, even with the same server and account", async () => {
+    const next = senders();
+    const [a, b, a2] = [next(), next(), next()];
+    const mine = createSmtpProvider(config(), { password: sims.smtp.password }, "ws_a/prv_1");
+    const theirs = createSmtpProvider(config(), { password: sims.smtp.password }, "ws_b/prv_2");
+    await withSmtpSessions(async () => {
+      expect((await mine.send(makeMessage({ from: a }), makeCtx())).status).toBe("sent");
+      expect((await theirs.send(makeMessage({ from: b }), makeCtx())).status).toBe("sent");
+      expect((await mine.send(makeMessage({ from: a2 }), makeCtx())).status).toBe("sent");
+    });
+    const [sa, sb, sa2] = [await sessionOf(a), await sessionOf(b), await sessionOf(a2)];
+    expect(sb).not.toBe(sa);
+    expect(sa2).toBe(sa);
+  });
+
   it("after a refused recipient the session is reset and carries the next message", async () => {
     const p = provider();
     const next = senders();

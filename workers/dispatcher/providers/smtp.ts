@@ -93,7 +93,8 @@ function classifyFailure(e: unknown, host: string): SendResult {
   return transient(`SMTP ${host}: ${describeError(e)}`);
 }
 
-export function createSmtpProvider(configInput: SmtpConfigInput, credentials: SmtpCredentials = {}): Provider {
+/** `owner`: the provider row (workspace/provider id); sessions are shared only within it. */
+export function createSmtpProvider(configInput: SmtpConfigInput, credentials: SmtpCredentials = {}, owner = ""): Provider {
   const config = smtpConfigSchema.parse(configInput);
   const creds = smtpCredentialsSchema.parse(credentials);
   if (config.username && !creds.password) throw new Error("SMTP provider: a username is configured but no password");
@@ -169,9 +170,10 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
       if (bad !== undefined) return permanent("invalid envelope address");
       const heloName = config.helo_name ?? domainOf(message.envelopeFrom) ?? "localhost";
 
-      // Inside a queue batch: a session of the batch's pool (smtp-sessions.ts), keyed by
-      // everything that shapes the session, credentials included, so no two accounts share one.
-      const lease = await leaseSession(JSON.stringify([config, heloName, creds.password ?? null]), config.max_connections);
+      // Inside a queue batch: a session of the batch's pool (smtp-sessions.ts), keyed by the
+      // provider row and everything that shapes the session, credentials included: no two
+      // workspaces, and no two accounts, ever share one.
+      const lease = await leaseSession(JSON.stringify([owner, config, heloName, creds.password ?? null]), config.max_connections);
       let session: PooledSession | undefined = lease?.reused;
       let keep = false;
       try {
