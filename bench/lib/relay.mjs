@@ -197,8 +197,11 @@ async function call(base, method, pathname, token, body) {
   return JSON.parse(text);
 }
 
-/** Workspaces bench0..bench{n-1}: a verified domain, an API key, a Mailgun provider pointed at the simulator. */
-export async function seedWorkspaces(relay, simInfo, n, from = 0) {
+/**
+ * Workspaces bench0..bench{n-1}: a verified domain, an API key, a provider pointed at the
+ * simulators: Mailgun, or ("smtp") the SMTP sink over plain SMTP on loopback.
+ */
+export async function seedWorkspaces(relay, simInfo, n, from = 0, provider = "mailgun") {
   const out = [];
   for (let i = from; i < from + n; i++) {
     const domain = `bench${i}.example`;
@@ -208,12 +211,20 @@ export async function seedWorkspaces(relay, simInfo, n, from = 0) {
     // Workspace and user limits lifted the same way (they are still checked on every message).
     await call(relay.url, "PATCH", "/v1/workspace", key.key, { limits: { daily: 100_000_000, user_daily: 100_000_000 } });
     const mailgunDomain = `mg.bench${i}.example`;
-    await call(relay.url, "POST", "/v1/providers", key.key, {
-      name: "mailgun simulator",
-      type: "mailgun",
-      config: { domain: mailgunDomain, base_url: simInfo.mailgun.baseUrl },
-      credentials: { api_key: simInfo.mailgun.apiKey },
-    });
+    await call(
+      relay.url,
+      "POST",
+      "/v1/providers",
+      key.key,
+      provider === "smtp"
+        ? { name: "smtp sink", type: "smtp", config: { host: "127.0.0.1", port: simInfo.smtp.port, security: "none", verp: false } }
+        : {
+            name: "mailgun simulator",
+            type: "mailgun",
+            config: { domain: mailgunDomain, base_url: simInfo.mailgun.baseUrl },
+            credentials: { api_key: simInfo.mailgun.apiKey },
+          },
+    );
     out.push({ id: ws.id, key: key.key, domain, mailgunDomain });
   }
   return out;

@@ -31,6 +31,12 @@ export function renderMarkdown(r) {
   L.push(`| 2 accept | latency p50 / p99 | ${med(a.p50_ms, f1)} / ${med(a.p99_ms, f1)} ms | ${med(bw.p99_ms, f1)} ms p99 | ${f2(a.p99_ratio_to_bare.median)}× (${f2(a.p99_ratio_to_bare.min)}–${f2(a.p99_ratio_to_bare.max)}) | p99 ≤ 2× | ${verdict(a.p99_ratio_to_bare.median <= 2)} |`);
   L.push(`| 2 accept | workerd process CPU per request | ${med(a.cpu_ms_per_request, f2)} ms | ${med(bw.cpu_ms_per_request, f2)} ms bare write | | | |`);
   L.push(`| 3 end to end | accepted → \`sent\` (Mailgun simulator) | ${med(e.relay.msgs_per_s)} msg/s | ${med(e.minimal.msgs_per_s)} msg/s minimal consumer | ${pctS(e.ratio_to_minimal)} | ≥ 70% | ${verdict(e.ratio_to_minimal.median >= 0.7)} |`);
+  if (e.smtp_provider) {
+    const sp = e.smtp_provider;
+    L.push(
+      `| 3 end to end | through the SMTP smarthost provider instead (the sink simulator, plain SMTP on loopback; ${sp.n} messages per run) | ${med(sp.msgs_per_s)} msg/s, ${med(sp.cpu_ms_per_msg, f2)} CPU ms/msg, ${med(sp.messages_per_session, f1)} messages per SMTP session | | | | |`,
+    );
+  }
   L.push(`| 3 end to end | accept→sent latency p50 / p99 | ${med(e.relay.p50_ms)} / ${med(e.relay.p99_ms)} ms | ${med(e.minimal.p50_ms)} / ${med(e.minimal.p99_ms)} ms | | | |`);
   L.push(`| 4 cost | workerd process CPU per delivered message (accept + delivery; includes Miniflare's local D1/Queues) | ${med(r.cost.cpu_ms_per_delivered, f2)} ms | ${med(r.cost.minimal_cpu_ms_per_delivered, f2)} ms minimal | ${f1(r.cost.cpu_ms_per_delivered.median / r.cost.minimal_cpu_ms_per_delivered.median)}× | ≤ 2 ms | ${verdict(r.cost.cpu_ms_per_delivered.median <= 2)} |`);
   // The relay's own share: what it costs over the minimal consumer in the same round (the

@@ -38,7 +38,7 @@ export const smtpConfigSchema = z
      * Sessions open at once to this server from one delivery batch; the batch's messages share
      * them (one connection, TLS handshake and AUTH carry many messages).
      */
-    max_connections: z.number().int().min(1).max(20).default(5),
+    max_connections: z.number().int().min(1).max(50).default(10),
   })
   .strict()
   .refine((c) => c.security !== "none" || isLoopbackHost(c.host), {
