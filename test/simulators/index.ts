@@ -43,7 +43,7 @@ export interface SimulatorInfo {
   /** OpenAI-compatible Chat Completions: use `${baseUrl}/<scope>/v1` as a workspace's base_url. */
   openai: { baseUrl: string; apiKey: string };
   gmail: { tokenUrl: string; apiBaseUrl: string; uploadBaseUrl: string };
-  smtp: { host: string; port: number; tlsPort?: number; username: string; password: string };
+  smtp: { host: string; port: number; noPipeliningPort: number; tlsPort?: number; username: string; password: string };
   /** PEM of the CA that signed the SMTP sink's certificate, when TLS is on. */
   tlsCaPem?: string;
   /** System CA bundle + test CA; point SSL_CERT_FILE at it before workerd starts. */
@@ -98,7 +98,7 @@ export async function startSimulators(options: SimulatorOptions = {}): Promise<S
     mailgun: { baseUrl: httpUrl, apiKey: httpSim.settings.mailgunApiKey },
     openai: { baseUrl: `${httpUrl}/openai`, apiKey: httpSim.settings.openaiApiKey },
     gmail: { tokenUrl: `${httpUrl}/token`, apiBaseUrl: httpUrl, uploadBaseUrl: httpUrl },
-    smtp: { host, port: smtp.port, ...(smtp.tlsPort !== undefined ? { tlsPort: smtp.tlsPort } : {}), username, password },
+    smtp: { host, port: smtp.port, noPipeliningPort: smtp.noPipeliningPort, ...(smtp.tlsPort !== undefined ? { tlsPort: smtp.tlsPort } : {}), username, password },
     ...(tls ? { tlsCaPem: tls.caPem, tlsTrustBundleFile: tls.trustBundleFile } : {}),
   };
   const control: SimulatorControl = {

@@ -1,5 +1,5 @@
-// SMTP sink on smtp-server: one port with STARTTLS (and plain) and, when a certificate is
-// available, one implicit-TLS port. AUTH PLAIN/LOGIN with one configured user (optional
+// SMTP sink on smtp-server: one port with STARTTLS (and plain), one more that does not offer
+// PIPELINING (an older server), and, when a certificate is available, one implicit-TLS port. AUTH PLAIN/LOGIN with one configured user (optional
 // unless required), every accepted message recorded, faults injectable per stage.
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
 import crypto from "node:crypto";
@@ -23,6 +23,8 @@ export interface SmtpSinkOptions {
 
 export interface SmtpSink {
   port: number;
+  /** The same sink without PIPELINING in its EHLO answer: clients send one command at a time. */
+  noPipeliningPort: number;
   tlsPort?: number;
   close(): Promise<void>;
 }
@@ -53,9 +55,10 @@ export async function startSmtpSink(state: SimulatorState, opts: SmtpSinkOptions
     return true;
   }
 
-  function make(secure: boolean): SMTPServer {
+  function make(secure: boolean, hidePIPELINING = false): SMTPServer {
     const server: SMTPServer = new SMTPServer({
       secure,
+      hidePIPELINING,
       ...(opts.tls ? { key: opts.tls.keyPem, cert: opts.tls.certPem } : {}),
       disableReverseLookup: true,
       authOptional: !opts.requireAuth,
@@ -124,9 +127,11 @@ export async function startSmtpSink(state: SimulatorState, opts: SmtpSinkOptions
     });
 
   const port = await listen(make(false), opts.port);
+  const noPipeliningPort = await listen(make(false, true), 0);
   const tlsPort = opts.tls ? await listen(make(true), opts.tlsPort) : undefined;
   return {
     port,
+    noPipeliningPort,
     ...(tlsPort !== undefined ? { tlsPort } : {}),
     close: async () => {
       await Promise.all(

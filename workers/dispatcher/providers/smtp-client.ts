@@ -4,7 +4,7 @@
 // client on npm (worker-mailer) builds its own MIME from subject/text/html fields, while the
 // relay must send the already-rendered message byte for byte to an explicit envelope and needs
 // each RCPT TO answer separately. What is needed is small: EHLO, STARTTLS, AUTH PLAIN/LOGIN,
-// MAIL/RCPT/DATA, QUIT, strict CRLF and dot-stuffing.
+// MAIL/RCPT/DATA (pipelined where offered), QUIT, strict CRLF and dot-stuffing.
 import { connect } from "cloudflare:sockets";
 
 export type SmtpSecurity = "tls" | "starttls" | "none";
@@ -192,9 +192,17 @@ export class SmtpClient {
   }
 
   async command(line: string, stage: string): Promise<SmtpReply> {
-    if (/[\r\n]/.test(line)) throw new Error(`${stage}: CR/LF in an SMTP command`);
-    await this.write(encoder.encode(line + "\r\n"), stage);
+    await this.send([line], stage);
     return this.read(stage);
+  }
+
+  /**
+   * Writes commands without waiting for their replies (one write): with PIPELINING (RFC 2920)
+   * the caller then reads one reply per command, in order.
+   */
+  async send(lines: string[], stage: string): Promise<void> {
+    for (const line of lines) if (/[\r\n]/.test(line)) throw new Error(`${stage}: CR/LF in an SMTP command`);
+    await this.write(encoder.encode(lines.map((l) => l + "\r\n").join("")), stage);
   }
 
   async expect(line: string, stage: string, codes: number[], secret = false): Promise<SmtpReply> {

@@ -119,4 +119,26 @@ describe("SMTP sessions within a delivery batch", { timeout: 30_000 }, () => {
     expect(got).toMatchObject({ session: await sessionOf(before), mailFrom: after, rcptTo: ["next@example.com"] });
     await sim.clearFaults(refused);
   });
+
+  it("a partly refused envelope: with PIPELINING the session is closed instead of DATA; without, it is reset and reused", async () => {
+    for (const [port, reused] of [
+      [sims.smtp.port, false],
+      [sims.smtp.noPipeliningPort, true],
+    ] as const) {
+      const p = provider({ port });
+      const next = senders();
+      const [before, mixed, after] = [next(), next(), next()];
+      await sim.addFault({ target: "smtp-rcpt", scope: mixed, match: "gone@example.com", status: 550, body: "5.1.1 User unknown" });
+      await withSmtpSessions(async () => {
+        expect((await p.send(makeMessage({ from: before }), makeCtx())).status).toBe("sent");
+        const res = await p.send(makeMessage({ from: mixed, to: ["ok@example.com", "gone@example.com"] }), makeCtx());
+        expect(res).toMatchObject({ status: "permanent", recipients: [{ email: "gone@example.com" }] });
+        expect((await p.send(makeMessage({ from: after }), makeCtx())).status).toBe("sent");
+      });
+      // Nothing reached ok@ for the refused send: not the message, not an empty one.
+      expect(await sim.received("smtp", mixed), `port ${port}`).toHaveLength(0);
+      expect((await sessionOf(after)) === (await sessionOf(before)), `port ${port}`).toBe(reused);
+      await sim.clearFaults(mixed);
+    }
+  });
 });

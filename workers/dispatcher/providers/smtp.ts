@@ -125,22 +125,41 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
     let mail = `MAIL FROM:<${message.envelopeFrom}>`;
     if (client.capabilities.has("SIZE")) mail += ` SIZE=${payload.length}`;
     if (client.capabilities.has("8BITMIME") && !isAscii(message.raw)) mail += " BODY=8BITMIME";
-    await client.expect(mail, "MAIL", [250]);
+    const rcptLines = message.recipients.map((r) => `RCPT TO:<${r}>`);
+    // With PIPELINING (RFC 2920) the envelope and DATA go in one write and their replies are read
+    // in order: one round trip instead of two plus one per recipient, which is what a reused
+    // session's message costs over a long path.
+    const pipelined = client.capabilities.has("PIPELINING");
+    let rcptReplies: SmtpReply[];
+    let dataReply: SmtpReply | undefined;
+    if (pipelined) {
+      await client.send([mail, ...rcptLines, "DATA"], "MAIL");
+      // A refused MAIL ends it here: thrown errors close the session (the caller aborts it), so
+      // the replies still unread, a 354 among them, are never followed by data.
+      const mailReply = await client.read("MAIL");
+      if (mailReply.code !== 250) throw new SmtpReplyError("MAIL", mailReply);
+      rcptReplies = [];
+      for (let i = 0; i < rcptLines.length; i++) rcptReplies.push(await client.read("RCPT"));
+      dataReply = await client.read("DATA");
+    } else {
+      await client.expect(mail, "MAIL", [250]);
+      rcptReplies = [];
+      for (const line of rcptLines) rcptReplies.push(await client.command(line, "RCPT"));
+    }
 
     const rejected: { email: string; reason: string }[] = [];
     const deferred: string[] = [];
-    for (const rcpt of message.recipients) {
-      const r = await client.command(`RCPT TO:<${rcpt}>`, "RCPT");
-      if (r.code === 250 || r.code === 251) continue;
+    message.recipients.forEach((rcpt, i) => {
+      const r = rcptReplies[i]!;
+      if (r.code === 250 || r.code === 251) return;
       if (r.code >= 500) rejected.push({ email: rcpt, reason: `SMTP ${where} RCPT: ${replyText(r)}` });
       else deferred.push(`${rcpt}: ${replyText(r)}`);
-    }
+    });
     // SendResult cannot say "sent to some, retry others", so mixed outcomes send nothing:
     // a 4xx anywhere defers the whole send; 5xx-only rejections are reported per recipient
     // and the rest are left for the pipeline to send again without them. Nobody is
     // delivered twice and nobody is silently dropped.
     if (deferred.length > 0 || rejected.length > 0) {
-      const reset = await client.command("RSET", "RSET").catch(() => undefined);
       const result =
         deferred.length > 0
           ? transient(`SMTP ${where} deferred recipients: ${deferred.join("; ").slice(0, 500)}`)
@@ -148,12 +167,20 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
               rejected.length === message.recipients.length ? `SMTP ${where} rejected every recipient` : `SMTP ${where} rejected ${rejected.length} of ${message.recipients.length} recipients; nothing was sent`,
               { recipients: rejected },
             );
+      if (dataReply?.code === 354) {
+        // The server took DATA for the recipients it accepted: only closing the connection
+        // ends that transaction without delivering (a lone "." would send an empty message).
+        await client.abort();
+        return { result, reusable: false };
+      }
+      const reset = await client.command("RSET", "RSET").catch(() => undefined);
       if (reset?.code === 250) return { result, reusable: true };
       await client.quit();
       return { result, reusable: false };
     }
 
-    await client.expect("DATA", "DATA", [354]);
+    if (dataReply === undefined) await client.expect("DATA", "DATA", [354]);
+    else if (dataReply.code !== 354) throw new SmtpReplyError("DATA", dataReply);
     const final = await client.sendData(payload);
     if (final.code !== 250) {
       await client.quit();
