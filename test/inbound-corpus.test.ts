@@ -4,6 +4,7 @@
 // by reading each message (Action/Status fields, or the prose and its quoted SMTP reply).
 import { describe, expect, it } from "vitest";
 import { classifyMail, type BounceKind } from "../core/bounce/classify";
+import sisimai from "./fixtures/sisimai-expected.json";
 
 const corpus = import.meta.glob("../../shared/corpus/bounces/*.eml", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
 const byName = new Map(Object.entries(corpus).map(([path, text]) => [path.slice(path.lastIndexOf("/") + 1), text]));
@@ -42,6 +43,20 @@ const TABLE: [string, BounceKind, string | null, string?][] = [
   ["not-a-bounce-is-not-bounce-02.eml", "not_bounce", null], // forwards a message as an attachment
   // Named "not-a-bounce" upstream, but reading it: "reject reason: Mailbox full" for xxxx@yyyyyy.net.
   ["not-a-bounce-rb-issue-368-bug.eml", "soft", "xxxx@yyyyyy.net"],
+  // The failed recipient, never the sender quoted beside it (these named the sender before):
+  ["lhost-verizon-01.eml", "hard", "0000000000@vzwpix.com"], // the returned copy's To, not its From
+  ["lhost-v5sendmail-07.eml", "hard", "hachiware@example.edu"], // ">>> RCPT To:", not ">>> MAIL From:"
+  ["lhost-apachejames-01.eml", "hard", "000000000000@vtext.example.com"], // "RCPT TO:", not "MAIL FROM:"
+  // A transcript's failure, not the 2.0.0 answers quoted before it.
+  ["lhost-postfix-75.eml", "soft", "kijitora@libsisimai.net", "4.3.0"],
+  // Multipart parts that do not match the declared boundary: the body is read as text.
+  ["rhost-franceptt-07.eml", "soft", "xxxx@wanadoo.fr"], // 421 ... please try later
+  // A DSN whose Status is only a class: the specific status from the diagnostic or the text.
+  ["lhost-amazonses-03.eml", "soft", "kijitora@example.jp", "5.2.2"], // SES's generic 5.1.0 first, then the server's 5.2.2 Mailbox Full
+  ["lhost-opensmtpd-17.eml", "hard", "userunknown@libsisimai.net", "5.1.1"], // Status 5.0.0, no Diagnostic-Code; the text says 550 5.1.1
+  // A full mailbox and a delivery the MTA gave up on are soft, however "permanent" the wording.
+  ["lhost-exim-07.eml", "soft", null], // "permanent error ... mailbox is full"
+  ["lhost-x2-03.eml", "soft", "kijitora@example.org"], // "in the queue too long"
 ];
 
 describe("bounce corpus", () => {
@@ -69,5 +84,68 @@ describe("bounce corpus", () => {
     expect(c.kind).toBe(kind);
     if (recipient !== null) expect(c.recipient).toBe(recipient);
     if (status) expect(c.status).toBe(status);
+  });
+});
+
+// Every corpus file against sisimai's expected results for it (test/fixtures/sisimai-expected.json:
+// its per-file D.S.N. status and reason, BSD 2-Clause, from rb-sisimai's test tables), read through
+// the relay's policy: a full mailbox and an expired delivery are soft (they clear up; neither
+// says the address is bad), ARF feedback is a complaint, a vacation notice an auto-reply.
+// Statuses are compared where sisimai names a real one (not its x.0.9xx / x.9.xxx pseudo codes).
+// The disagreements below were each read and are deliberate or known; any other one fails.
+const DISAGREE: Record<string, { kind?: string; status?: string }> = {
+  "arf-19.eml": { kind: "an auth-failure report is not a recipient complaining" },
+  "lhost-fml-03.eml": { kind: "known miss: an FML mailing-list error notice is not recognised as a bounce" },
+  "lhost-kddi-01.eml": { kind: "known miss: a Japanese-only KDDI notice is not recognised as a bounce" },
+  "rfc3464-01.eml": { kind: "the report says 550 5.1.1 User Unknown; sisimai's mailboxfull does not match the text" },
+  "lhost-amazonses-13.eml": { status: "an SES delivery notification carries no status for us to report" },
+  // The DSN's Status field is specific; RFC 3464 makes it the status, where sisimai takes the
+  // remote server's code from the diagnostic.
+  "lhost-amazonses-17.eml": { status: "Status 4.4.7 kept over the diagnostic's 4.4.2" },
+  "lhost-amazonworkmail-05.eml": { status: "Status 4.4.7 kept over the diagnostic's 4.4.2" },
+  "lhost-amazonworkmail-07.eml": { status: "Status 4.4.7 kept over the diagnostic's 4.4.2" },
+  "lhost-exchange2007-05.eml": { status: "Status 4.4.7 kept (sisimai: 4.4.1)" },
+  "lhost-sendmail-33.eml": { status: "Status 5.1.1 kept over the diagnostic's 5.7.1" },
+  "lhost-sendmail-39.eml": { status: "Status 4.4.7 kept over the diagnostic's 4.4.5" },
+};
+
+function policyKind(status: string, reason: string): BounceKind | null {
+  if (reason === "feedback") return "complaint";
+  if (reason === "vacation") return "auto_reply";
+  if (reason === "delivered") return "not_bounce";
+  if (reason === "mailboxfull" || reason === "expired") return "soft";
+  if (status.startsWith("4")) return "soft";
+  if (status.startsWith("5")) return "hard";
+  return null;
+}
+
+describe("bounce corpus against sisimai's expected results", () => {
+  const table = Object.entries(sisimai as Record<string, unknown>).filter(([file]) => file.endsWith(".eml")) as [string, [string, string, string, boolean][]][];
+
+  it("covers the corpus", () => {
+    expect(table.length).toBeGreaterThan(320);
+    for (const [file] of table) expect(byName.has(file), file).toBe(true);
+  });
+
+  it("agrees on every file's kind and status, but for the disagreements listed and explained", async () => {
+    const wrong: string[] = [];
+    let kinds = 0;
+    let statuses = 0;
+    for (const [file, rows] of table) {
+      const [status, , reason] = rows[0]!;
+      const c = await classifyMail(byName.get(file)!);
+      const kind = policyKind(status, reason);
+      if (kind !== null) {
+        kinds++;
+        if (c.kind !== kind && !DISAGREE[file]?.kind) wrong.push(`${file}: kind ${c.kind}, expected ${kind} (${reason} ${status})`);
+      }
+      if (status && !/^\d\.0\.9\d\d$|^\d\.9\.\d+$/.test(status)) {
+        statuses++;
+        if (c.status !== status && !DISAGREE[file]?.status) wrong.push(`${file}: status ${c.status}, expected ${status} (${reason})`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(kinds).toBeGreaterThan(300);
+    expect(statuses).toBeGreaterThan(150);
   });
 });

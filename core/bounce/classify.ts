@@ -7,7 +7,7 @@
 // from a mailer daemon is not taken for an out-of-office), then prose bounces.
 import type { Email } from "postal-mime";
 import { loadPostalMime } from "../../workers/lazy-libs";
-import { addressField, enhancedStatus, parseFieldBlocks, type FieldBlock } from "./fields";
+import { addressField, dsnStatus, enhancedStatus, parseFieldBlocks, type FieldBlock } from "./fields";
 import { classifyProse, isDaemonAddress, looksLikeFailureSubject } from "./prose";
 import { recipientKind, type ReportedRecipient } from "./recipient-kind";
 
@@ -47,7 +47,15 @@ export async function parseMail(raw: Uint8Array | string): Promise<Email> {
 }
 
 export async function classifyMail(raw: Uint8Array | string): Promise<Classification> {
-  return classifyParsed(await parseMail(raw));
+  const mail = await parseMail(raw);
+  // A multipart message whose parts do not match its declared boundary parses to nothing (seen in
+  // a real Postfix bounce); its body is then read as plain text rather than lost.
+  if (!mail.text && !mail.html && mail.attachments.length === 0) {
+    const text = typeof raw === "string" ? raw : decoder.decode(raw);
+    const m = /\r?\n\r?\n/.exec(text);
+    if (m) mail.text = text.slice(m.index + m[0].length);
+  }
+  return classifyParsed(mail);
 }
 
 export function classifyParsed(mail: Email): Classification {
@@ -82,7 +90,7 @@ export function classifyParsed(mail: Email): Classification {
     parts.find((p) => p.type === "message/delivery-status" || p.type === "message/global-delivery-status") ??
     [...parts, { type: "text/plain", text: mail.text ?? "" }].find((p) => /^(reporting-mta|final-recipient)\s*:/im.test(p.text) && /^action\s*:/im.test(p.text));
   if (dsnPart) {
-    const recipients = dsnRecipients(parseFieldBlocks(dsnPart.text));
+    const recipients = dsnRecipients(parseFieldBlocks(dsnPart.text)).map((r) => withExplanation(r, mail.text ?? ""));
     if (recipients.length > 0) return fromRecipients(base, "dsn", recipients);
   }
 
@@ -128,6 +136,21 @@ function fromRecipients(
   return { ...base, kind, format, recipient: worst.email, recipients, status: worst.status, diagnostic: worst.diagnostic };
 }
 
+/**
+ * A DSN recipient whose report gives only a status class (x.0.0) and no diagnostic (OpenSMTPD
+ * does this): the human-readable part usually quotes the server's answer on the recipient's
+ * line ("user@x: 550 5.1.1 ... User unknown"), which is the specific status and the diagnostic.
+ */
+function withExplanation(r: ReportedRecipient, text: string): ReportedRecipient {
+  if (r.diagnostic || (r.status && !/^\d\.0\.0$/.test(r.status))) return r;
+  const line = text
+    .split(/\r?\n/)
+    .find((l) => l.toLowerCase().includes(r.email) && /\b[45]\d\d\b|[45]\.\d+\.\d+/.test(l));
+  if (!line) return r;
+  const status = dsnStatus(r.status ?? undefined, line);
+  return { ...r, status, diagnostic: line.trim().slice(0, 500), kind: recipientKind(r.action, status, line) };
+}
+
 function dsnRecipients(blocks: FieldBlock[]): ReportedRecipient[] {
   const out: ReportedRecipient[] = [];
   for (const b of blocks) {
@@ -135,7 +158,7 @@ function dsnRecipients(blocks: FieldBlock[]): ReportedRecipient[] {
     if (!email) continue;
     const action = b.get("action")?.toLowerCase().split(/[\s(]/)[0] ?? null;
     const diagnostic = b.get("diagnostic-code") ?? null;
-    const status = enhancedStatus(b.get("status")) ?? enhancedStatus(diagnostic ?? undefined);
+    const status = dsnStatus(b.get("status"), diagnostic ?? undefined);
     out.push({ email, action, status, diagnostic: diagnostic ? diagnostic.replace(/^smtp;\s*/i, "").slice(0, 500) : null, kind: recipientKind(action, status, diagnostic) });
   }
   return out;

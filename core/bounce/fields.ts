@@ -43,14 +43,50 @@ export function addressField(value: string | undefined): string | null {
 
 /** The enhanced status code (RFC 3463) in a Status field or a diagnostic text, e.g. "5.1.1". */
 export function enhancedStatus(text: string | undefined): string | null {
-  if (!text) return null;
-  const m = /(?:^|[^\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)/.exec(text);
-  return m ? `${m[1]}.${m[2]}.${m[3]}` : null;
+  return enhancedStatuses(text)[0] ?? null;
+}
+
+/** Every enhanced status code in a text, in order. */
+export function enhancedStatuses(text: string | undefined): string[] {
+  if (!text) return [];
+  return [...text.matchAll(/(?:^|[^\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)/g)].map((m) => `${m[1]}.${m[2]}.${m[3]}`);
+}
+
+/**
+ * The failure a prose text reports: its first 4.x.x or 5.x.x status, else its first status. A
+ * transcript quotes the server's 2.x.x answers before the one that failed.
+ */
+export function failureStatus(text: string | undefined): string | null {
+  const all = enhancedStatuses(text);
+  return all.find((s) => s[0] !== "2") ?? all[0] ?? null;
 }
 
 /** A three-digit SMTP reply code in a diagnostic text, e.g. "550". */
 export function smtpReplyCode(text: string | undefined): string | null {
-  if (!text) return null;
-  const m = /(?:^|[\s;:(<"'=])([245][0-5]\d)(?=[\s-]|$)/m.exec(text);
-  return m ? m[1]! : null;
+  return smtpReplyCodes(text)[0] ?? null;
+}
+
+/** Every SMTP reply code in a text, in order ("ERROR_CODE :421," counts: a comma may follow). */
+export function smtpReplyCodes(text: string | undefined): string[] {
+  if (!text) return [];
+  return [...text.matchAll(/(?:^|[\s;:(<"'=])([245][0-5]\d)(?=[\s,-]|$)/gm)].map((m) => m[1]!);
+}
+
+/** The first 4xx or 5xx reply code in a text, else its first code. */
+export function failureReplyCode(text: string | undefined): string | null {
+  const all = smtpReplyCodes(text);
+  return all.find((c) => c[0] !== "2") ?? all[0] ?? null;
+}
+
+/**
+ * A DSN recipient's status: the Status field, unless it is only a class (x.0.0) and the
+ * diagnostic names a specific status of the same class. The diagnostic's last one is the remote
+ * server's own (Amazon SES writes its generic code first: "5.1.0 - Unknown address error
+ * 550-'5.2.2 ... Mailbox Full'").
+ */
+export function dsnStatus(statusField: string | undefined, diagnostic: string | undefined): string | null {
+  const field = enhancedStatus(statusField);
+  const specific = enhancedStatuses(diagnostic).filter((s) => !/^\d\.0\.0$/.test(s) && (!field || s[0] === field[0]));
+  if (field && !/^\d\.0\.0$/.test(field)) return field;
+  return specific.at(-1) ?? field ?? enhancedStatus(diagnostic);
 }
