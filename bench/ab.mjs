@@ -8,9 +8,9 @@ import os from "node:os";
 import path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpuMs, workerdPids } from "./lib/proc.mjs";
-import { start, stopAll } from "./lib/procs.mjs";
+import { stopAll } from "./lib/procs.mjs";
 import { wrk } from "./lib/load.mjs";
-import { BARE_HOST, buildBare, PRIMARY_HOST, VARIANT_HOST, seedWorkspaces, startRelay } from "./lib/relay.mjs";
+import { BARE_HOST, buildBare, PRIMARY_HOST, VARIANT_HOST, seedWorkspaces, startRelay, startSimulators } from "./lib/relay.mjs";
 import { median } from "./lib/stats.mjs";
 import { ensureWrk } from "./lib/tools.mjs";
 
@@ -37,13 +37,7 @@ buildAt(root, outA);
 buildAt(refDir, outB);
 buildBare(root, outA);
 
-const sims = await start("simulators", path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "test", "simulators", "main.ts"), "--no-tls"], {
-  cwd: root,
-  ready: (out) => {
-    const line = out.split("\n").find((l) => l.startsWith("{"));
-    return line ? JSON.parse(line) : null;
-  },
-});
+const sims = await startSimulators(root);
 // No consumers and no outbox re-enqueue during the run: accept alone is measured.
 const relay = await startRelay({ root, outdir: outA, stateDir: path.join(tmp, "state"), consumers: false, simInfo: sims.value, variantOutdir: outB, extraVars: { OUTBOX_GRACE_SECONDS: "86400" } });
 try {

@@ -7,9 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { cpuMs, workerdPids } from "./lib/proc.mjs";
-import { start, stopAll } from "./lib/procs.mjs";
+import { stopAll } from "./lib/procs.mjs";
 import { sendN, wrk } from "./lib/load.mjs";
-import { BARE_HOST, buildBare, seedWorkspaces, startRelay } from "./lib/relay.mjs";
+import { BARE_HOST, buildBare, seedWorkspaces, startRelay, startSimulators } from "./lib/relay.mjs";
 import { ensureWrk } from "./lib/tools.mjs";
 import { profileIsolate, watchHeap } from "./lib/inspect.mjs";
 import { freePort } from "./lib/procs.mjs";
@@ -28,13 +28,7 @@ const b = spawnSync("wrangler", ["deploy", "--dry-run", "--outdir", outdir, "--m
 if (b.status !== 0) throw new Error(b.stderr);
 buildBare(root, outdir);
 
-const sims = await start("simulators", path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "test", "simulators", "main.ts"), "--no-tls"], {
-  cwd: root,
-  ready: (out) => {
-    const line = out.split("\n").find((l) => l.startsWith("{"));
-    return line ? JSON.parse(line) : null;
-  },
-});
+const sims = await startSimulators(root);
 const inspectorPort = await freePort();
 const relay = await startRelay({ root, outdir, stateDir: path.join(tmp, "state"), consumers: what === "e2e", simInfo: sims.value, inspectorPort });
 // BENCH_WORKSPACES: end-to-end messages spread round-robin over this many workspaces (scaling).

@@ -13,7 +13,7 @@ import path from "node:path";
 import { cpuMs, peakRssMiB, workerdPids } from "./lib/proc.mjs";
 import { freePort, runToEnd, start, stop, stopAll, waitForPort } from "./lib/procs.mjs";
 import { sendN, wrk } from "./lib/load.mjs";
-import { BARE_HOST, build, seedWorkspaces, startRelay, startupCpu } from "./lib/relay.mjs";
+import { BARE_HOST, build, seedWorkspaces, startRelay, startSimulators, startupCpu } from "./lib/relay.mjs";
 import { median, percentile, ratio, summarize } from "./lib/stats.mjs";
 import { ensurePostfixTools, ensureWrk } from "./lib/tools.mjs";
 import { renderMarkdown } from "./lib/report.mjs";
@@ -81,13 +81,7 @@ async function main() {
   results.startup = { busy_ms: summarize(startups.map((s) => s.busy_ms)), span_ms: summarize(startups.map((s) => s.span_ms)) };
 
   // ---- simulators ----------------------------------------------------------------------------
-  const sims = await start("simulators", path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "test", "simulators", "main.ts"), "--no-tls"], {
-    cwd: root,
-    ready: (out) => {
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      return line ? JSON.parse(line) : null;
-    },
-  });
+  const sims = await startSimulators(root);
   const simInfo = sims.value;
   const simReset = () => fetch(`${simInfo.httpUrl}/__sim/reset`, { method: "POST" }).then((r) => r.text());
 

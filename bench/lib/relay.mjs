@@ -10,6 +10,7 @@ import { gzipSync } from "node:zlib";
 import { buildSync } from "esbuild";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { request } from "./load.mjs";
+import { start } from "./procs.mjs";
 import { unstable_readConfig } from "wrangler";
 
 export const BARE_HOST = "bare.bench.internal";
@@ -76,6 +77,17 @@ export function startupCpu(root, outdir, tmpDir, i) {
     if (!idle.has(prof.samples[k])) busy += d;
   });
   return { busy_ms: busy / 1000, span_ms: (prof.endTime - prof.startTime) / 1000 };
+}
+
+/** The provider simulators (test/simulators, plain: no TLS) as a child process; `value` is their info. */
+export function startSimulators(root) {
+  return start("simulators", path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "test", "simulators", "main.ts"), "--no-tls"], {
+    cwd: root,
+    ready: (out) => {
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      return line ? JSON.parse(line) : null;
+    },
+  });
 }
 
 export const VARIANT_HOST = "variant.bench.internal";
