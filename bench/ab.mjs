@@ -8,14 +8,13 @@ import os from "node:os";
 import path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpuMs, workerdPids } from "./lib/proc.mjs";
-import { stopAll } from "./lib/procs.mjs";
+import { benchRoot, stopAll } from "./lib/procs.mjs";
 import { wrk } from "./lib/load.mjs";
 import { BARE_HOST, buildBare, PRIMARY_HOST, VARIANT_HOST, seedWorkspaces, startRelay, startSimulators } from "./lib/relay.mjs";
 import { median } from "./lib/stats.mjs";
 import { ensureWrk } from "./lib/tools.mjs";
 
-const root = path.resolve(import.meta.dirname, "..");
-process.env.PATH = [path.dirname(process.execPath), path.join(root, "node_modules", ".bin"), process.env.PATH].join(path.delimiter);
+const root = benchRoot();
 const ref = process.argv[2] ?? "HEAD";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);

@@ -7,15 +7,13 @@ import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { cpuMs, workerdPids } from "./lib/proc.mjs";
-import { stopAll } from "./lib/procs.mjs";
+import { benchRoot, freePort, stopAll } from "./lib/procs.mjs";
 import { sendN, wrk } from "./lib/load.mjs";
 import { BARE_HOST, buildBare, seedWorkspaces, startRelay, startSimulators } from "./lib/relay.mjs";
 import { ensureWrk } from "./lib/tools.mjs";
 import { profileIsolate, watchHeap } from "./lib/inspect.mjs";
-import { freePort } from "./lib/procs.mjs";
 
-const root = path.resolve(import.meta.dirname, "..");
-process.env.PATH = [path.dirname(process.execPath), path.join(root, "node_modules", ".bin"), process.env.PATH].join(path.delimiter);
+const root = benchRoot();
 const what = process.argv[2] ?? "accept";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const N = Number(process.env.BENCH_E2E_N ?? 400);

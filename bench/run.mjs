@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { cpuMs, peakRssMiB, workerdPids } from "./lib/proc.mjs";
-import { freePort, runToEnd, start, stop, stopAll, waitForPort } from "./lib/procs.mjs";
+import { benchRoot, freePort, runToEnd, start, stop, stopAll, waitForPort } from "./lib/procs.mjs";
 import { sendN, wrk } from "./lib/load.mjs";
 import { BARE_HOST, build, seedWorkspaces, startRelay, startSimulators, startupCpu } from "./lib/relay.mjs";
 import { median, percentile, ratio, summarize } from "./lib/stats.mjs";
@@ -19,9 +19,7 @@ import { ensurePostfixTools, ensureWrk } from "./lib/tools.mjs";
 import { renderMarkdown } from "./lib/report.mjs";
 import { profileIsolate, watchHeap } from "./lib/inspect.mjs";
 
-const root = path.resolve(import.meta.dirname, "..");
-// Children (wrangler, tsx) start with `#!/usr/bin/env node`: make that this Node (≥ 22).
-process.env.PATH = [path.dirname(process.execPath), path.join(root, "node_modules", ".bin"), process.env.PATH].join(path.delimiter);
+const root = benchRoot();
 const num = (name, dflt) => Number(process.env[name] ?? dflt);
 const RUNS = num("BENCH_RUNS", 5);
 const RUNS_A = num("BENCH_RUNS_A", 5);

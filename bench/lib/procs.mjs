@@ -2,6 +2,17 @@
 // process group so it can be stopped with everything it started.
 import { spawn } from "node:child_process";
 import net from "node:net";
+import path from "node:path";
+
+/**
+ * The project root, with this Node and node_modules/.bin first on PATH: children (wrangler,
+ * tsx) start with `#!/usr/bin/env node`, which must be this Node (≥ 22).
+ */
+export function benchRoot() {
+  const root = path.resolve(import.meta.dirname, "..", "..");
+  process.env.PATH = [path.dirname(process.execPath), path.join(root, "node_modules", ".bin"), process.env.PATH].join(path.delimiter);
+  return root;
+}
 
 const started = [];
 
