@@ -85,6 +85,8 @@ export const providers = sqliteTable(
     status: text("status", { enum: ["enabled", "disabled"] }).notNull().default("enabled"),
     priority: integer("priority").notNull().default(100),
     weight: integer("weight").notNull().default(1),
+    // The workspace's declaration that a BAA covers this provider; PHI-flagged mail goes only to these.
+    baaCovered: integer("baa_covered", { mode: "boolean" }).notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE `providers` ADD `baa_covered` integer DEFAULT false NOT NULL;
