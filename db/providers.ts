@@ -19,7 +19,7 @@ export async function updateProvider(
   db: Db,
   workspaceId: string,
   id: string,
-  patch: Partial<Pick<ProviderRow, "name" | "config" | "credentialsEnc" | "status" | "priority" | "weight">>,
+  patch: Partial<Pick<ProviderRow, "name" | "config" | "credentialsEnc" | "status" | "priority" | "weight" | "baaCovered">>,
   at: number,
 ): Promise<ProviderRow | undefined> {
   const [row] = await db

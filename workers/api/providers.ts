@@ -4,6 +4,8 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { readConfig } from "../../core/config";
 import { encryptText, loadKeyring } from "../../core/crypto";
 import { RelayError, notFound } from "../../core/errors";
+import type { Principal } from "../../core/scopes";
+import type { Db } from "../../db/client";
 import { newId } from "../../core/ids";
 import { latestHealth, type HealthCheckRow } from "../../db/health-checks";
 import { providerQuotaQuery, setProviderQuota } from "../../db/provider-quotas";
@@ -12,10 +14,14 @@ import { deleteProvider, getProvider, insertProvider, listProviders, updateProvi
 import { getProviderState } from "../../durable-objects/provider-state";
 import { ALL_PROVIDER_TYPES, providerType } from "../dispatcher/providers/registry";
 import { checkProviderNow } from "../health-checks";
+import { actorOf, recordAudit } from "./audit-logs";
 import { keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
+
+const BAA_DESCRIPTION =
+  "The workspace's declaration that a Business Associate Agreement covers this provider (default false). A message flagged as containing PHI (contains_phi, or the DLP flag) is delivered only through covered providers that also meet routing.require_tls: it never fails over or force-sends to another one, waits while the covered ones are unavailable, and fails when none is configured. Setting and withdrawing it are audited (provider.baa_declared / provider.baa_withdrawn). The relay does not verify the agreement.";
 
 const common = {
   name: z.string().min(1).max(100),
@@ -24,6 +30,7 @@ const common = {
   enabled: z.boolean().optional(),
   config: z.record(z.string(), z.unknown()).optional(),
   credentials: z.record(z.string(), z.unknown()).optional().openapi({ description: "Write-only; never returned" }),
+  baa_covered: z.boolean().optional().openapi({ description: BAA_DESCRIPTION }),
   quota: z
     .object({
       daily: z.number().int().min(0).max(100_000_000).nullable().optional(),
@@ -45,6 +52,7 @@ const providerSchema = z
     enabled: z.boolean(),
     priority: z.number(),
     weight: z.number(),
+    baa_covered: z.boolean().openapi({ description: BAA_DESCRIPTION }),
     config: z.record(z.string(), z.unknown()),
     has_credentials: z.boolean(),
     created_at: z.string(),
@@ -105,6 +113,7 @@ const view = (p: ProviderRow) => ({
   enabled: p.status === "enabled",
   priority: p.priority,
   weight: p.weight,
+  baa_covered: p.baaCovered,
   config: p.config,
   has_credentials: p.credentialsEnc !== null,
   created_at: iso(p.createdAt)!,
@@ -119,6 +128,19 @@ function validateAs(type: string, field: "config" | "credentials", value: unknow
     throw new RelayError("validation_error", `${[field, ...issue.path].join(".")}: ${issue.message}`);
   }
   return parsed.data as Record<string, unknown>;
+}
+
+/** The BAA declaration decides whether PHI may go to a provider: setting and withdrawing it get their own audit row. */
+async function auditBaa(db: Db, principal: Principal, row: ProviderRow, ip: string | null, requestId: string): Promise<void> {
+  await recordAudit(db, {
+    ...actorOf(principal),
+    action: row.baaCovered ? "provider.baa_declared" : "provider.baa_withdrawn",
+    resource: `provider:${row.id}`,
+    ip,
+    outcome: "success",
+    requestId,
+    detail: { provider_id: row.id, name: row.name, type: row.type },
+  });
 }
 
 export const credentialsAad = (workspaceId: string, providerId: string) => `${workspaceId}/${providerId}/credentials`;
@@ -156,8 +178,10 @@ providersApp.openapi(
       status: input.enabled === false ? "disabled" : "enabled",
       priority: input.priority ?? 100,
       weight: input.weight ?? 1,
+      baaCovered: input.baa_covered ?? false,
     });
     if (input.quota) await setProviderQuota(c.var.db, ws, id, input.quota, () => newId("rl"));
+    if (row.baaCovered) await auditBaa(c.var.db, c.var.principal, row, c.req.header("cf-connecting-ip") ?? null, c.var.requestId);
     return c.json(view(row), 201);
   },
 );
@@ -246,6 +270,7 @@ providersApp.openapi(
         ...(input.name !== undefined ? { name: input.name } : {}),
         ...(input.priority !== undefined ? { priority: input.priority } : {}),
         ...(input.weight !== undefined ? { weight: input.weight } : {}),
+        ...(input.baa_covered !== undefined ? { baaCovered: input.baa_covered } : {}),
         ...(input.enabled !== undefined ? { status: input.enabled ? ("enabled" as const) : ("disabled" as const) } : {}),
         ...(input.config !== undefined ? { config: validateAs(existing.type, "config", input.config) } : {}),
         ...(input.credentials !== undefined
@@ -256,6 +281,7 @@ providersApp.openapi(
     );
     if (!row) throw notFound("provider");
     if (input.quota) await setProviderQuota(c.var.db, ws, id, input.quota, () => newId("rl"));
+    if (row.baaCovered !== existing.baaCovered) await auditBaa(c.var.db, c.var.principal, row, c.req.header("cf-connecting-ip") ?? null, c.var.requestId);
     return c.json(view(row), 200);
   },
 );

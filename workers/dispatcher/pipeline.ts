@@ -37,7 +37,7 @@ import { deliveryEventStatements } from "../recipient-events";
 import { encodeVerp } from "../../core/verp";
 import { checkSendLimits, describeHold, type LimitHold } from "./limit";
 import { quotaFor, quotaRules } from "../../core/limits/quota";
-import { deliverGroup, planRoute, type GroupOutcome, type RouteGroup } from "./route";
+import { deliverGroup, phiProviders, phiRefusal, planRoute, type GroupOutcome, type RouteGroup } from "./route";
 import { acquirePermit, cancelPermit } from "../do-calls";
 import { providerType } from "./providers/registry";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
@@ -115,6 +115,14 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
   const workspaceId = message.workspaceId;
   const messageId = message.id;
   const settings = loaded.settings;
+  // Compliance routing: PHI (flagged by the sender or by DLP) goes only through BAA-covered
+  // providers (route.ts phiProviders); with none configured the recipients fail, before any call.
+  const phi = message.containsPhi || message.tags.includes("dlp:flagged");
+  const refusal = phi ? phiRefusal(settings.routing, loaded.providers) : null;
+  if (refusal) {
+    const others = loaded.recipients.filter((r) => !claimed.some((c) => c.id === r.id)).map((r) => r.status);
+    return record(deps, loaded, settings.retry_policy, claimed, others, [{ group: { recipients: claimed, order: [] }, outcome: { kind: "refused", reason: refusal } }], deliveryId);
+  }
 
   // limit: global and workspace windows; over means wait for the window, not fail. Asked here
   // and awaited after the render, so the Durable Object round trips overlap the body load and
@@ -140,7 +148,7 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
   // 3. route, asked now: it needs only the claim and the providers. For the common case (one
   // group, one copy) the first provider's permit is asked beside the limits and the render too,
   // so its Durable Object round trip does not come after them.
-  const routed = planRoute(deps.env, workspaceId, settings.routing, loaded.providers, claimed);
+  const routed = planRoute(deps.env, workspaceId, settings.routing, phi ? phiProviders(settings.routing, loaded.providers) : loaded.providers, claimed);
   routed.catch(() => {}); // awaited below
   const quotaOf = (provider: ProviderRow, key: string, n: number) => ({
     key,
@@ -415,6 +423,11 @@ interface GroupRecord {
 function recordGroup(loaded: Loaded, policy: RetryPolicy, d: Delivered, deliveryId: string, at: number): GroupRecord {
   const { message } = loaded;
   const claimed = d.group.recipients;
+  if (d.outcome.kind === "refused") {
+    const result: SendResult = { status: "permanent", reason: d.outcome.reason };
+    const lastError = d.outcome.reason;
+    return { outcomes: claimed.map((r) => ({ id: r.id, status: "failed", lastError })), attempt: attemptRow(message, null, claimed, deliveryId, result, at, at), lastError, providerId: null, called: false };
+  }
   if (d.outcome.kind === "blocked") {
     // No provider would take a call: wait for the earliest to let one through (no attempt spent).
     const reason = `no provider can take it now (${d.outcome.reason})`;

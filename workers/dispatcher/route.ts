@@ -59,6 +59,24 @@ export async function planRoute(env: Env, workspaceId: string, routing: RoutingC
   }
 }
 
+/**
+ * Compliance routing: a message flagged as containing PHI goes only to providers the workspace
+ * declared BAA-covered (baa_covered) that also meet require_tls. The pipeline narrows the
+ * candidates with this before health, breakers and strategy, so failover and force_send can
+ * only ever choose among them. Uses only the provider rows already loaded for the batch.
+ */
+export function phiProviders(routing: RoutingConfig, providers: ProviderRow[]): ProviderRow[] {
+  return providers.filter((p) => p.baaCovered && (!routing.require_tls || usesTls(p.type, p.config)));
+}
+
+/** Why a PHI message has no provider at all (waiting would not change it), or null when it has one. */
+export function phiRefusal(routing: RoutingConfig, providers: ProviderRow[]): string | null {
+  if (phiProviders(routing, providers).length > 0) return null;
+  return providers.some((p) => p.baaCovered)
+    ? "contains PHI and no BAA-covered provider that uses TLS (routing.require_tls) is configured"
+    : "contains PHI and no BAA-covered provider is configured";
+}
+
 export interface CallRecord {
   provider: ProviderRow;
   result: SendResult;
@@ -69,7 +87,9 @@ export interface CallRecord {
 export type GroupOutcome =
   | { kind: "called"; calls: CallRecord[] }
   /** Every provider's breaker refused: nobody was called. */
-  | { kind: "blocked"; retryAt: number; reason: string };
+  | { kind: "blocked"; retryAt: number; reason: string }
+  /** No provider may ever take it (a PHI message without a BAA-covered provider): final. */
+  | { kind: "refused"; reason: string };
 
 /**
  * Walks the order: a provider whose breaker refuses is skipped; a transient failure fails over
