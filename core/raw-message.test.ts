@@ -1,14 +1,35 @@
 import { describe, expect, it } from "vitest";
 import { fromUtf8, utf8 } from "./encoding";
-import { prependHeaderField, readRawHeaders, removeHeaderFields, toCrlf } from "./raw-message";
+import { canonicalRaw, contentHash, prependHeaderField, readRawHeaders, removeHeaderFields } from "./raw-message";
 
 const text = (b: Uint8Array) => fromUtf8.decode(b);
 
 describe("raw messages", () => {
-  it("converts bare LF to CRLF and leaves CRLF alone", () => {
-    expect(text(toCrlf(utf8.encode("a\nb\r\nc\n")))).toBe("a\r\nb\r\nc\r\n");
-    const crlf = utf8.encode("a\r\nb\r\n");
-    expect(toCrlf(crlf)).toBe(crlf);
+  it("converts bare LF to CRLF and leaves CRLF alone, under either policy", () => {
+    for (const policy of ["refuse", "repair"] as const) {
+      expect(text(canonicalRaw(utf8.encode("a\nb\r\nc\n"), policy))).toBe("a\r\nb\r\nc\r\n");
+      const crlf = utf8.encode("a\r\nb\r\n");
+      expect(canonicalRaw(crlf, policy)).toBe(crlf);
+    }
+  });
+
+  it("refuses a bare CR or a NUL from a submitter, and repairs them in mail from outside", () => {
+    const smuggled = utf8.encode("From: b@b.example\r\nX-A: a\rFrom: a@a.example\r\n\r\nbody\r\n");
+    expect(() => canonicalRaw(smuggled, "refuse")).toThrow(/bare CR/);
+    // Repaired before anything reads it: the second From is then plainly a second From.
+    expect(text(canonicalRaw(smuggled, "repair"))).toBe("From: b@b.example\r\nX-A: a\r\nFrom: a@a.example\r\n\r\nbody\r\n");
+    const nul = utf8.encode("From: b@b.example\r\n\r\nline\r\n\u0000.\r\nmore\r\n");
+    expect(() => canonicalRaw(nul, "refuse")).toThrow(/NUL/);
+    expect(text(canonicalRaw(nul, "repair"))).toBe("From: b@b.example\r\n\r\nline\r\n.\r\nmore\r\n");
+    expect(text(canonicalRaw(utf8.encode("a\r"), "repair"))).toBe("a\r\n");
+  });
+
+  it("hashes content without the trace fields each hop adds", async () => {
+    const a = utf8.encode("Received: by mx1\r\nFrom: a@x.example\r\nSubject: s\r\n\r\ndosage 5mg\r\n");
+    const b = utf8.encode("Received: by mx2\r\nReturn-Path: <a@x.example>\r\nFrom: a@x.example\r\nSubject: s\r\n\r\ndosage 5mg\r\n");
+    const c = utf8.encode("Received: by mx1\r\nFrom: a@x.example\r\nSubject: s\r\n\r\ndosage 50mg\r\n");
+    expect(await contentHash(a)).toBe(await contentHash(b));
+    expect(await contentHash(a)).not.toBe(await contentHash(c));
   });
 
   it("removes a header field with its folded lines, only in the header section", () => {

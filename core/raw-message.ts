@@ -5,24 +5,63 @@
 import type { Email } from "postal-mime";
 import { loadPostalMime } from "../workers/lazy-libs";
 import { parseMailbox, type Mailbox } from "./address";
-import { fromUtf8, utf8 } from "./encoding";
+import { fromUtf8, sha256Hex, utf8 } from "./encoding";
 import { RelayError } from "./errors";
 
 const CR = 13;
 const LF = 10;
 
-/** Converts bare LF to CRLF (files written on Unix); existing CRLF pairs are kept. */
-export function toCrlf(raw: Uint8Array): Uint8Array {
-  let bare = 0;
-  for (let i = 0; i < raw.length; i++) if (raw[i] === LF && (i === 0 || raw[i - 1] !== CR)) bare++;
-  if (bare === 0) return raw;
-  const out = new Uint8Array(raw.length + bare);
+const NUL = 0;
+
+/**
+ * What to do with bytes that different MTAs read differently: a bare CR (some treat it as a line
+ * end, so `X-A: a\rFrom: b` is a second From downstream), and NUL (stripped by some servers, so
+ * `\r\n\0.\r\n` ends DATA there). "refuse" is for submitters (HTTP raw route, SMTP bridge):
+ * their client is broken or hostile and is told so. "repair" is for inbound mail from the outside
+ * world, which we cannot send back: a bare CR becomes CRLF and NUL is dropped. Either way it happens
+ * before any header is read, so what is checked is byte for byte what is delivered.
+ */
+export type LineEndPolicy = "refuse" | "repair";
+
+/**
+ * The one canonical form of a raw message for every raw path: lines end with CRLF, no bare CR,
+ * no NUL. A bare LF always becomes CRLF (files written on Unix; Postfix's cleanup does the same),
+ * which is safe because it happens before anything is read.
+ */
+export function canonicalRaw(raw: Uint8Array, policy: LineEndPolicy): Uint8Array {
+  let extra = 0;
+  let dropped = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i];
+    if (b === LF && (i === 0 || raw[i - 1] !== CR)) extra++;
+    else if (b === CR && raw[i + 1] !== LF) {
+      if (policy === "refuse") throw new RelayError("invalid_mime", `message contains a bare CR (at byte ${i}); lines must end with CRLF`);
+      extra++;
+    } else if (b === NUL) {
+      if (policy === "refuse") throw new RelayError("invalid_mime", `message contains a NUL byte (at byte ${i}); RFC 5322 does not allow it`);
+      dropped++;
+    }
+  }
+  if (extra === 0 && dropped === 0) return raw;
+  const out = new Uint8Array(raw.length + extra - dropped);
   let j = 0;
   for (let i = 0; i < raw.length; i++) {
-    if (raw[i] === LF && (i === 0 || raw[i - 1] !== CR)) out[j++] = CR;
-    out[j++] = raw[i]!;
+    const b = raw[i]!;
+    if (b === NUL) continue;
+    if (b === LF && (i === 0 || raw[i - 1] !== CR)) out[j++] = CR;
+    out[j++] = b;
+    if (b === CR && raw[i + 1] !== LF) out[j++] = LF;
   }
   return out;
+}
+
+/**
+ * What makes two submissions of one Message-ID the same message: the canonical bytes without the
+ * trace fields each hop adds (Received, Return-Path), so a copy that came a different way still
+ * matches, and a changed word in a header or the body does not.
+ */
+export async function contentHash(raw: Uint8Array): Promise<string> {
+  return sha256Hex(removeHeaderFields(raw, ["received", "return-path"]));
 }
 
 /** Byte offset where the body starts (after the blank line), or raw.length when there is no body. */

@@ -9,7 +9,9 @@ import { RelayError } from "../core/errors";
 import { newId } from "../core/ids";
 import { deliveryJob } from "../core/jobs";
 import type { NormalizedMessage } from "../core/message-input";
-import { prependHeaderField, readRawHeaders, removeHeaderFields, toCrlf } from "../core/raw-message";
+import { canonicalRaw, contentHash, prependHeaderField, readRawHeaders, removeHeaderFields } from "../core/raw-message";
+import { decideResubmission, generationBase } from "../core/resubmission";
+import { findGenerations } from "../db/message-id-generations";
 import type { WorkspacePrincipal } from "../core/scopes";
 import { readConfig } from "../core/config";
 import { encryptText } from "../core/crypto";
@@ -25,7 +27,7 @@ import { userRules } from "../core/limits/config";
 import { consumeUserLimit } from "./user-limit";
 import type { Defer } from "./api/auth";
 import { unclaimedDomains } from "../db/sender-domains";
-import { assertCampaignOpen, campaignIdSchema, utcDay, type CampaignStatus } from "../core/campaigns";
+import { assertCampaignOpen, CAMPAIGN_HEADER, campaignIdSchema, utcDay, type CampaignStatus } from "../core/campaigns";
 import { campaignStatusQuery } from "../db/campaigns";
 import { log } from "./log";
 import { sendSettings, subscribes } from "./send-settings";
@@ -52,8 +54,13 @@ export interface AcceptOutcome {
 
 export interface Idempotency {
   key: string;
-  /** SHA-256 of the request; null when any repeat counts as the same request (Message-ID dedupe). */
+  /** SHA-256 of the request (or, for a Message-ID generation, of its content); null when any repeat counts as the same request. */
   requestHash: string | null;
+  /**
+   * When another request wrote the key first: "replay" (the default) answers what it answered;
+   * "decide-again" is for Message-ID generations, where the winner may hold other recipients.
+   */
+  onTaken?: "replay" | "decide-again";
 }
 
 export interface AcceptContext {
@@ -78,8 +85,8 @@ export interface AcceptContext {
 interface Prepared {
   source: "api" | "mime" | "smtp" | "email";
   fromEmail: string;
-  /** Domains that must be verified for the workspace (From, and Sender when present). */
-  senderDomains: string[];
+  /** Domains that must be verified for the workspace: From, Sender and the envelope sender, each named for the error. */
+  senderDomains: { field: string; domain: string }[];
   envelopeFrom: string | null;
   messageIdHeader: string;
   recipients: { email: string; kind: "to" | "cc" | "bcc" }[];
@@ -119,7 +126,7 @@ export async function acceptStructured(ctx: AcceptContext, m: NormalizedMessage,
     {
       source: "api",
       fromEmail: m.from.address,
-      senderDomains: [domainOf(m.from.address)],
+      senderDomains: [{ field: "from", domain: domainOf(m.from.address) }],
       envelopeFrom: m.from.address,
       messageIdHeader: `<${messageId.slice(4)}@${domainOf(m.from.address)}>`,
       recipients: dedupe([
@@ -160,12 +167,10 @@ export interface RawSubmission {
   campaignId?: string;
 }
 
-/** Lets raw submitters (SMTP, mail) name a campaign; read and removed before the message is stored. */
-export const CAMPAIGN_HEADER = "x-relay-campaign";
-
 /**
- * A raw RFC 5322 message with its envelope. Without an explicit key, the Message-ID is the
- * idempotency key, so a client retry of the same message never creates a second one.
+ * A raw RFC 5322 message with its envelope. Without an explicit key, a submission under a
+ * Message-ID already accepted is decided by core/resubmission.ts: a true duplicate gets the first
+ * answer, new envelope recipients get a linked message, other content is refused.
  */
 export async function acceptRaw(ctx: AcceptContext, sub: RawSubmission, explicitKey?: Idempotency): Promise<AcceptOutcome> {
   const { maxMessageBytes } = readConfig(ctx.env);
@@ -185,16 +190,16 @@ export async function acceptRaw(ctx: AcceptContext, sub: RawSubmission, explicit
     envelopeFrom = m.address;
   }
 
-  let raw = toCrlf(sub.raw);
+  // Mail from the outside world is repaired, a submitter's refused (core/raw-message.ts); either
+  // way before the headers are read, so the checks below see the bytes that will be delivered.
+  let raw = canonicalRaw(sub.raw, sub.source === "email" ? "repair" : "refuse");
   const headers = await readRawHeaders(raw);
-  const idem = explicitKey ?? (headers.messageId ? { key: `message-id:${headers.messageId}`, requestHash: null } : undefined);
-  const replay = await replayIfSeen(ctx.db, ctx.principal.workspaceId, idem);
-  if (replay) return replay;
+  const hash = explicitKey || !headers.messageId ? null : await contentHash(raw);
 
-  const messageId = newId("msg");
   let messageIdHeader = headers.messageId;
+  const generatedId = messageIdHeader ? null : newId("msg");
   if (!messageIdHeader) {
-    messageIdHeader = `<${messageId.slice(4)}@${domainOf(headers.from.address)}>`;
+    messageIdHeader = `<${generatedId!.slice(4)}@${domainOf(headers.from.address)}>`;
     raw = prependHeaderField(raw, "Message-ID", messageIdHeader);
   }
   const campaignHeader = headers.parsed.headers.find((h) => h.key === CAMPAIGN_HEADER)?.value.trim();
@@ -207,28 +212,53 @@ export async function acceptRaw(ctx: AcceptContext, sub: RawSubmission, explicit
   for (const a of headers.to) visible.set(a.toLowerCase(), "to");
   for (const a of headers.cc) if (!visible.has(a.toLowerCase())) visible.set(a.toLowerCase(), "cc");
 
-  return commit(
-    ctx,
-    messageId,
-    {
-      source: sub.source,
-      fromEmail: headers.from.address,
-      senderDomains: [...new Set([domainOf(headers.from.address), ...(headers.sender ? [domainOf(headers.sender.address)] : [])])],
-      envelopeFrom,
-      messageIdHeader,
-      recipients: dedupe(recipients.map((email) => ({ email, kind: visible.get(email.toLowerCase()) ?? "bcc" }))),
-      tags: sub.tags ?? [],
-      metadata: sub.metadata ?? {},
-      content: rawContent(raw),
-      headerNames: [],
-      attachments: [],
-      sizeBytes: raw.length,
-      forceSend: false,
-      ...(campaignId !== undefined ? { campaignId } : {}),
-    },
-    idem,
-  );
+  const prepared: Prepared = {
+    source: sub.source,
+    fromEmail: headers.from.address,
+    // The envelope sender is held to the same rule as From and Sender: with VERP off it is what
+    // the provider puts in MAIL FROM, so another tenant's domain there is spoofing too.
+    senderDomains: [
+      { field: "From", domain: domainOf(headers.from.address) },
+      ...(headers.sender ? [{ field: "Sender", domain: domainOf(headers.sender.address) }] : []),
+      ...(envelopeFrom ? [{ field: "mail_from (envelope sender)", domain: domainOf(envelopeFrom) }] : []),
+    ],
+    envelopeFrom,
+    messageIdHeader,
+    recipients: dedupe(recipients.map((email) => ({ email, kind: visible.get(email.toLowerCase()) ?? "bcc" }))),
+    tags: sub.tags ?? [],
+    metadata: sub.metadata ?? {},
+    content: rawContent(raw),
+    headerNames: [],
+    attachments: [],
+    sizeBytes: raw.length,
+    forceSend: false,
+    ...(campaignId !== undefined ? { campaignId } : {}),
+  };
+
+  if (hash === null) {
+    const replay = await replayIfSeen(ctx.db, ctx.principal.workspaceId, explicitKey);
+    if (replay) return replay;
+    return commit(ctx, generatedId ?? newId("msg"), prepared, explicitKey);
+  }
+  // Two transactions of one split message can arrive side by side: both may decide to write the
+  // same next generation, and the primary key lets one win. The other reads again and decides
+  // anew (now seeing the winner's recipients), so neither answers for recipients it did not store.
+  for (let attempt = 1; ; attempt++) {
+    const earlier = await findGenerations(ctx.db, ctx.principal.workspaceId, generationBase(messageIdHeader));
+    const decision = decideResubmission(messageIdHeader, hash, prepared.recipients.map((r) => r.email), earlier);
+    if (decision.kind === "duplicate") return { status: 202, body: decision.answer, replayed: true };
+    const wanted = decision.kind === "more" ? new Set(decision.recipients) : null;
+    const p = wanted ? { ...prepared, recipients: prepared.recipients.filter((r) => wanted.has(r.email)) } : prepared;
+    try {
+      return await commit(ctx, newId("msg"), p, { key: decision.key, requestHash: hash, onTaken: "decide-again" });
+    } catch (e) {
+      if (!(e instanceof GenerationTaken) || attempt >= 5) throw e;
+    }
+  }
 }
+
+/** commit() lost the race for a Message-ID generation's key: decide again with the winner in view. */
+class GenerationTaken extends Error {}
 
 function dedupe<T extends { email: string }>(list: T[]): T[] {
   const seen = new Set<string>();
@@ -253,11 +283,12 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
     sendSettings(db, ws, now),
     p.campaignId !== undefined ? (campaignStatusQuery(db, ws, p.campaignId) as Promise<{ status: CampaignStatus }[]>) : undefined,
   ]);
-  const unverified = p.senderDomains.filter((d) => !workspace.verifiedDomains.has(d));
+  const unverified = p.senderDomains.filter((s) => !workspace.verifiedDomains.has(s.domain));
   // The default workspace's inbound mail may also use a domain nobody verified (see AcceptContext).
-  const unclaimed = ctx.senderDomainPolicy === "verified_or_unclaimed" ? await allowedUnclaimed(ctx, unverified) : new Set<string>();
-  for (const d of unverified) {
-    if (!unclaimed.has(d)) throw new RelayError("sender_domain_not_verified", `sender domain ${d} is not verified for this workspace`);
+  const unclaimed =
+    ctx.senderDomainPolicy === "verified_or_unclaimed" ? await allowedUnclaimed(ctx, [...new Set(unverified.map((s) => s.domain))]) : new Set<string>();
+  for (const s of unverified) {
+    if (!unclaimed.has(s.domain)) throw new RelayError("sender_domain_not_verified", `sender domain ${s.domain} is not verified for this workspace (${s.field})`);
   }
   if (p.campaignId !== undefined) assertCampaignOpen(p.campaignId, campaignRows?.[0]?.status);
   if (!workspace.hasProvider) {
@@ -349,6 +380,10 @@ async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: 
   } catch (e) {
     await discardBody(env.BODIES, stored).catch(() => {});
     await user.refund().catch(() => {});
+    if (idem?.onTaken === "decide-again") {
+      if (await findIdempotencyRecord(db, ws, idem.key).catch(() => null)) throw new GenerationTaken();
+      throw e;
+    }
     // A concurrent request with the same key won the race: answer what it answered.
     const replay = idem ? await replayIfSeen(db, ws, idem).catch(() => null) : null;
     if (replay) return replay;

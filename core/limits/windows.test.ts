@@ -73,6 +73,22 @@ describe("GCRA burst", () => {
     expect(again).toBe(100);
   });
 
+  it("a request larger than the burst is admitted when the bucket is full, and then holds the rate", () => {
+    const now = 2_000_000;
+    // 25 a second, burst 25 (one of four shards of the relay's 100/s): a message to 50 recipients.
+    const first = checkGcra(undefined, 25, 25, 50, now);
+    expect(first.ok).toBe(true);
+    if (!first.ok) return;
+    // It paid for 50: the next recipient waits until the bucket has room again (after 1 s).
+    const next = checkGcra(first.tat, 25, 25, 1, now);
+    expect(next.ok).toBe(false);
+    if (!next.ok) expect(next.retryAt).toBe(now + 1040);
+    // A second large one waits until the bucket is full again (2 s), not for ever.
+    const second = checkGcra(first.tat, 25, 25, 50, now + 1000);
+    expect(second.ok).toBe(false);
+    expect(checkGcra(first.tat, 25, 25, 50, now + 2000).ok).toBe(true);
+  });
+
   it("a state written by a clock far ahead does not block the present", () => {
     const now = 5_000_000;
     expect(checkGcra(now + 86_400_000, 100, 100, 1, now).ok).toBe(true);

@@ -83,6 +83,9 @@ export function checkCounter(c: Counter | undefined, limit: CounterLimit, n: num
   return { ok: true, next: { windowStart: start, count: count + n } };
 }
 
+/** Past any wait a large request can legitimately leave (1,000 recipients at 2/s is under 10 minutes). */
+const CLOCK_AHEAD_SLACK_MS = 10 * 60_000;
+
 /**
  * GCRA (the generic cell rate algorithm): a token bucket kept as one number, the theoretical
  * arrival time. `ratePerSecond` sustained, up to `burst` at once.
@@ -90,11 +93,15 @@ export function checkCounter(c: Counter | undefined, limit: CounterLimit, n: num
 export function checkGcra(tat: number | undefined, ratePerSecond: number, burst: number, n: number, now: number): { ok: true; tat: number } | { ok: false; retryAt: number } {
   const interval = 1000 / ratePerSecond;
   const tolerance = interval * burst;
-  // An admitted request never leaves tat beyond now + tolerance; a larger value can only come
-  // from a clock that ran ahead (another machine, a test's fake clock) and must not block now.
-  const base = tat === undefined || tat > now + tolerance ? now : Math.max(tat, now);
+  // An admitted request leaves tat at most now + tolerance, or now + interval * n for one larger
+  // than the burst (below); a value far beyond can only come from a clock that ran ahead
+  // (another machine, a test's fake clock) and must not block now.
+  const base = tat === undefined || tat > now + tolerance + CLOCK_AHEAD_SLACK_MS ? now : Math.max(tat, now);
   const newTat = base + interval * n;
-  const allowAt = newTat - tolerance;
+  // A request larger than the whole burst (a message to more recipients than one shard's share)
+  // could never fit: it is admitted once the bucket is full, and pays for all n by pushing the
+  // arrival time out, so the sustained rate still holds. Without this it is deferred for ever.
+  const allowAt = newTat - Math.max(tolerance, interval * n);
   if (allowAt > now) return { ok: false, retryAt: Math.ceil(allowAt) };
   return { ok: true, tat: newTat };
 }

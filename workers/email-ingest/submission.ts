@@ -7,7 +7,7 @@
 // Recipients: the `X-Relay-Rcpt-To` header when present (comma-separated), otherwise the To
 // and Cc addresses other than the submission address itself.
 import { domainOf, parseAddressList } from "../../core/address";
-import { readRawHeaders, removeHeaderFields, toCrlf } from "../../core/raw-message";
+import { canonicalRaw, readRawHeaders, removeHeaderFields } from "../../core/raw-message";
 import type { WorkspacePrincipal } from "../../core/scopes";
 import type { Db } from "../../db/client";
 import { findInboundWorkspaces } from "../../db/inbound";
@@ -25,7 +25,9 @@ const STRIP = ["authentication-results", "arc-seal", "arc-message-signature", "a
 
 export async function processSubmission(env: Env, db: Db, message: ForwardableEmailMessage, raw: Uint8Array, slug: string): Promise<void> {
   const cfg = inboundConfig(env);
-  const crlf = toCrlf(raw);
+  // Repaired before anything is read (a bare CR becomes CRLF, NUL is dropped): the From and
+  // authentication checks below then judge the bytes that will be relayed.
+  const crlf = canonicalRaw(raw, "repair");
   const headers = await readRawHeaders(crlf);
   const fromDomain = domainOf(headers.from.address);
   const { owner, fallback } = await findInboundWorkspaces(db, fromDomain, cfg.defaultWorkspace);
