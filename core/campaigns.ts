@@ -16,6 +16,12 @@ export type CampaignCounts = Record<CampaignCounter, number>;
 /** Recipient statuses that are themselves a counter (entering one adds to it). */
 export const COUNTED_STATUSES: readonly string[] = CAMPAIGN_COUNTERS;
 
+/**
+ * Names a campaign from inside a message (raw MIME, SMTP, inbound mail, or a JSON send's `headers`):
+ * read and removed before the message is stored on every path, so it never reaches a recipient.
+ */
+export const CAMPAIGN_HEADER = "x-relay-campaign";
+
 export const campaignIdSchema = z
   .string()
   .regex(/^cmp_[\w-]{1,40}$/, "must be a campaign id (cmp_...)")

@@ -5,7 +5,7 @@ import { z } from "@hono/zod-openapi";
 import { parseMailbox, type Mailbox } from "./address";
 import { fromBase64, utf8 } from "./encoding";
 import { RelayError } from "./errors";
-import { campaignIdSchema } from "./campaigns";
+import { CAMPAIGN_HEADER, campaignIdSchema } from "./campaigns";
 
 export const MAX_RECIPIENTS = 500;
 export const MAX_ATTACHMENTS = 100;
@@ -154,12 +154,18 @@ export function normalizeMessage(input: SendMessageInput, maxBytes: number): Nor
   }
 
   const headers: [string, string][] = [];
+  let campaignHeader: string | undefined;
   for (const [name, value] of Object.entries(input.headers ?? {})) {
     if (!HEADER_NAME.test(name)) throw new RelayError("validation_error", `headers.${name}: not a valid header name`);
     if (/[\r\n\0]/.test(value)) throw new RelayError("header_injection", `headers.${name}: value must not contain CR or LF`);
     if (value.length > 998) throw new RelayError("validation_error", `headers.${name}: value longer than 998 characters`);
     if (RESERVED_HEADERS.has(name.toLowerCase())) {
       throw new RelayError("validation_error", `headers.${name}: set by the relay; use the message field instead`);
+    }
+    if (name.toLowerCase() === CAMPAIGN_HEADER) {
+      // Read and removed as on the raw paths: it names a campaign and never reaches a recipient.
+      campaignHeader = value.trim();
+      continue;
     }
     headers.push([name, value]);
   }
@@ -183,6 +189,11 @@ export function normalizeMessage(input: SendMessageInput, maxBytes: number): Nor
     throw new RelayError("validation_error", `metadata: at most ${MAX_METADATA_KEYS} keys`);
   }
 
+  const campaignId = input.campaign_id ?? (campaignHeader || undefined);
+  if (campaignId !== undefined && !campaignIdSchema.safeParse(campaignId).success) {
+    throw new RelayError("validation_error", `headers.X-Relay-Campaign: must be a campaign id (cmp_...)`);
+  }
+
   return {
     from, to, cc, bcc,
     ...(replyTo ? { replyTo } : {}),
@@ -196,7 +207,7 @@ export function normalizeMessage(input: SendMessageInput, maxBytes: number): Nor
     variables: input.variables ?? {},
     forceSend: input.force_send ?? false,
     ...(input.strict_variables !== undefined ? { strictVariables: input.strict_variables } : {}),
-    ...(input.campaign_id !== undefined ? { campaignId: input.campaign_id } : {}),
+    ...(campaignId !== undefined ? { campaignId } : {}),
     ...(input.personalize ? { personalize: true } : {}),
     ...(input.contains_phi ? { containsPhi: true } : {}),
     sizeBytes: size,
