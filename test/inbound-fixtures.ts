@@ -14,7 +14,12 @@ export function emailMessage(raw: string, envelope: { from: string; to: string }
   const headers = new Headers();
   for (const line of headerText.replace(/\r?\n[ \t]+/g, " ").split(/\r?\n/)) {
     const i = line.indexOf(":");
-    if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
+    // Headers refuses a value holding CR or NUL; the raw stream still carries it, as Email Routing's would.
+    if (i > 0) {
+      try {
+        headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
+      } catch {}
+    }
   }
   const msg = {
     from: envelope.from,
