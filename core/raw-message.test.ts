@@ -28,6 +28,8 @@ describe("raw messages", () => {
     const a = utf8.encode("Received: by mx1\r\nFrom: a@x.example\r\nSubject: s\r\n\r\ndosage 5mg\r\n");
     const b = utf8.encode("Received: by mx2\r\nReturn-Path: <a@x.example>\r\nFrom: a@x.example\r\nSubject: s\r\n\r\ndosage 5mg\r\n");
     const c = utf8.encode("Received: by mx1\r\nFrom: a@x.example\r\nSubject: s\r\n\r\ndosage 50mg\r\n");
+    const rebuilt = utf8.encode("From: a@x.example\r\nDate: Wed, 02 Dec 2026 10:00:01 +0000\r\nSubject: s\r\n\r\ndosage 5mg\r\n");
+    expect(await contentHash(rebuilt)).toBe(await contentHash(a));
     expect(await contentHash(a)).toBe(await contentHash(b));
     expect(await contentHash(a)).not.toBe(await contentHash(c));
   });

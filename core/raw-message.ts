@@ -57,11 +57,12 @@ export function canonicalRaw(raw: Uint8Array, policy: LineEndPolicy): Uint8Array
 
 /**
  * What makes two submissions of one Message-ID the same message: the canonical bytes without the
- * trace fields each hop adds (Received, Return-Path), so a copy that came a different way still
- * matches, and a changed word in a header or the body does not.
+ * trace fields each hop adds (Received, Return-Path) and without Date (a client that rebuilds the
+ * message to retry it stamps a new one), so a copy that came a different way or was rebuilt still
+ * matches, and a changed word in any other header or in the body does not.
  */
 export async function contentHash(raw: Uint8Array): Promise<string> {
-  return sha256Hex(removeHeaderFields(raw, ["received", "return-path"]));
+  return sha256Hex(removeHeaderFields(raw, ["received", "return-path", "date"]));
 }
 
 /** Byte offset where the body starts (after the blank line), or raw.length when there is no body. */

@@ -169,3 +169,36 @@ it("the same Message-ID sent twice yields one message", async () => {
     t.close();
   }
 }, 60_000);
+
+// An outside trial: Postfix split one message to 120 recipients into transactions of 50/50/20
+// under one Message-ID, got 250 for each, and the relay stored 50. Here the same bytes go in three
+// transactions (nodemailer's `raw` sends them untouched), then a fourth that hits the bridge's
+// 100-recipient limit and sends the rest again, as RFC 5321 tells a client told 452.
+it("one message split over several transactions under one Message-ID: every recipient is sent", async () => {
+  const messageId = `<e2e-split-${Date.now()}@${domain}>`;
+  const raw = `From: App <app@${domain}>\r\nTo: undisclosed-recipients:;\r\nSubject: Split\r\nMessage-ID: ${messageId}\r\n\r\nFor everyone.\r\n`;
+  const patients = (n: number, from: number) => Array.from({ length: n }, (_, i) => `p${from + i}@hospital.example`);
+  const t = transport();
+  const ids: string[] = [];
+  try {
+    for (const to of [patients(50, 0), patients(50, 50), patients(20, 100)]) {
+      ids.push(relayIdOf((await t.sendMail({ envelope: { from: `app@${domain}`, to }, raw })).response));
+    }
+    // 150 more in one transaction: the bridge takes 100 and answers 452 for the rest...
+    const big = await t.sendMail({ envelope: { from: `app@${domain}`, to: patients(150, 120) }, raw });
+    ids.push(relayIdOf(big.response));
+    expect(big.rejected).toHaveLength(50);
+    // ...which the client sends in a new transaction.
+    ids.push(relayIdOf((await t.sendMail({ envelope: { from: `app@${domain}`, to: big.rejected as string[] }, raw })).response));
+  } finally {
+    t.close();
+  }
+  expect(new Set(ids).size).toBe(ids.length);
+  const sent: string[] = [];
+  for (const id of ids) {
+    const detail = (await waitForStatus(id, "sent", 60_000)) as { message_id: string; recipients: { email: string; status: string }[] };
+    expect(detail.message_id).toBe(messageId);
+    sent.push(...detail.recipients.filter((r) => r.status === "sent").map((r) => r.email));
+  }
+  expect(sent.sort()).toEqual(patients(270, 0).sort());
+}, 120_000);
