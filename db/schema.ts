@@ -208,6 +208,10 @@ export const messages = sqliteTable(
     personalize: integer("personalize", { mode: "boolean" }).notNull().default(false),
     // Whether and how it was personalized: {mode, model, cached, fallback reason, tokens}.
     personalization: text("personalization", { mode: "json" }).$type<Record<string, unknown>>(),
+    // What a deferred message waits on: a provider id (its breaker, or a retry after it failed),
+    // "*" (every provider of the workspace), or "limit:<rule>". A provider's breaker half-opening
+    // or closing releases the messages waiting on it at once (workers/deferred-release.ts).
+    waitingOn: text("waiting_on"),
     updatedAt: updatedAt(),
   },
   (t) => [
@@ -217,6 +221,8 @@ export const messages = sqliteTable(
     index("messages_workspace_msgid").on(t.workspaceId, t.messageIdHeader),
     // Bounces without a VERP address are matched by the original Message-ID, workspace unknown.
     index("messages_msgid").on(t.messageIdHeader),
+    // Partial: only deferred messages carry waiting_on, so accepting a message never touches it.
+    index("messages_workspace_waiting").on(t.workspaceId, t.waitingOn, t.notBefore).where(sql`${t.waitingOn} IS NOT NULL`),
   ],
 );
 

@@ -1,0 +1,2 @@
+ALTER TABLE `messages` ADD `waiting_on` text;--> statement-breakpoint
+CREATE INDEX `messages_workspace_waiting` ON `messages` (`workspace_id`,`waiting_on`,`not_before`) WHERE "messages"."waiting_on" IS NOT NULL;
