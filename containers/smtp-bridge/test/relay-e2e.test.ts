@@ -10,6 +10,7 @@ import path from "node:path";
 import nodemailer from "nodemailer";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestBridge, type TestBridge } from "./helpers/bridge.ts";
+import { postfixLog, postfixSentCount, postfixUsable, sendmail, startPostfix, stopPostfix } from "./helpers/postfix.ts";
 
 const root = path.resolve(import.meta.dirname, "..", "..", "..");
 const STARTUP_MS = 150_000;
@@ -202,3 +203,28 @@ it("one message split over several transactions under one Message-ID: every reci
   }
   expect(sent.sort()).toEqual(patients(270, 0).sort());
 }, 120_000);
+
+// The same split, by Postfix itself: one message to 120 recipients, which Postfix relays to the
+// bridge as three transactions (50/50/20), in parallel sessions.
+it.skipIf(!postfixUsable())("a real Postfix relaying one message to 120 recipients through the bridge: all 120 sent", async () => {
+  const messageId = `<postfix-split-${Date.now()}@${domain}>`;
+  const all = Array.from({ length: 120 }, (_, i) => `pf${i}@hospital.example`);
+  startPostfix(bridge!.smtpPort, "apikey", apiKey);
+  try {
+    sendmail(`app@${domain}`, all, `From: App <app@${domain}>\nTo: undisclosed-recipients:;\nSubject: Postfix split\nMessage-ID: ${messageId}\n\nFor all 120.\n`);
+    const deadline = Date.now() + 90_000;
+    while (postfixSentCount() < 120 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    expect(postfixSentCount(), postfixLog().slice(-3000)).toBe(120);
+  } finally {
+    stopPostfix();
+  }
+  const list = (await (await api(`/v1/messages?limit=100`)).json()) as { data: Array<{ id: string; message_id: string }> };
+  const ids = list.data.filter((m) => m.message_id === messageId).map((m) => m.id);
+  expect(ids.length).toBeGreaterThanOrEqual(3);
+  const sent: string[] = [];
+  for (const id of ids) {
+    const detail = (await waitForStatus(id, "sent", 60_000)) as { recipients: { email: string; status: string }[] };
+    sent.push(...detail.recipients.filter((r) => r.status === "sent").map((r) => r.email));
+  }
+  expect(sent.sort()).toEqual([...all].sort());
+}, 180_000);
