@@ -10,6 +10,7 @@
 // so nothing any detector found is left half-visible. The same value gets the same
 // placeholder everywhere, numbered in order of first appearance: equal content masks to equal
 // text, which is what makes the cache work across recipients.
+import { compileTenantPattern, tenantMatches } from "../tenant-regex";
 import type { PhiPattern } from "./settings";
 
 export type MaskKind = "literal" | "var" | "link" | "email" | "phone" | "record" | "dob" | "date" | "name" | "custom";
@@ -35,6 +36,7 @@ const ORD = "(?:st|nd|rd|th)?";
 
 interface Detector {
   kind: MaskKind;
+  /** Our own, reviewed V8 regexes; tenant patterns never become a Detector (they run on RE2). */
   re: RegExp;
   /** Mask only this capture group (e.g. the number after "MRN:"). */
   group?: number;
@@ -148,7 +150,14 @@ export function maskParts(parts: Record<string, string>, opts: GuardOptions = {}
   const detectors = [...DETECTORS];
   const names = nameDetector(opts.names ?? []);
   if (names) detectors.push(names);
-  for (const p of opts.patterns ?? []) detectors.push({ kind: "custom", re: new RegExp(p.pattern, `g${p.flags ?? ""}u`) });
+
+  // The workspace's own patterns run on RE2 (linear time). One that no longer compiles (saved
+  // before RE2) is skipped here; settings that fail validation already turn LLM use off
+  // (parseWorkspaceConfig), so such content is never sent half-masked.
+  const customRes = (opts.patterns ?? []).flatMap((p) => {
+    const c = compileTenantPattern(p);
+    return c.ok ? [c.re] : [];
+  });
 
   const byValue = new Map<string, string>();
   const values: Record<string, string> = {};
@@ -156,7 +165,10 @@ export function maskParts(parts: Record<string, string>, opts: GuardOptions = {}
   const out: Record<string, string> = {};
   let n = 0;
   for (const [key, text] of Object.entries(parts)) {
-    const spans = merge(detectors.flatMap((d) => spansOf(text, d)));
+    const spans = merge([
+      ...detectors.flatMap((d) => spansOf(text, d)),
+      ...customRes.flatMap((re) => [...tenantMatches(re, text)].map((m) => ({ ...m, kind: "custom" as const }))),
+    ]);
     let masked = "";
     let at = 0;
     for (const s of spans) {

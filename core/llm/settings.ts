@@ -3,6 +3,7 @@
 // workspace_security). Validated strictly on write; parseWorkspaceConfig falls back to the
 // defaults (off) if a stored value ever stops validating.
 import { z } from "@hono/zod-openapi";
+import { compileTenantPattern } from "../tenant-regex";
 
 /** The hard cap on one call: a slow endpoint must never hold a delivery longer than this. */
 export const MAX_LLM_TIMEOUT_MS = 20_000;
@@ -10,11 +11,6 @@ export const MAX_PHI_PATTERNS = 20;
 export const MAX_PHI_PATTERN_LENGTH = 200;
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i;
-
-// A quantified group that itself contains a quantifier — (a+)+, (\w*)*, (x+){2,} — is the
-// classic shape of catastrophic backtracking. A heuristic, not a proof: the scanned text is
-// also capped (max_input_chars), which bounds the work of whatever gets through.
-const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d)/;
 
 export const phiPatternSchema = z
   .object({
@@ -24,17 +20,14 @@ export const phiPatternSchema = z
   })
   .strict()
   .superRefine((p, ctx) => {
-    let re: RegExp;
-    try {
-      re = new RegExp(p.pattern, `${p.flags ?? ""}u`);
-    } catch {
-      ctx.addIssue({ code: "custom", path: ["pattern"], message: "not a valid regular expression (Unicode mode)" });
+    // RE2 (linear time) runs these, so backtracking blow-ups are impossible by construction;
+    // what RE2 cannot compile (backreferences, lookaround) is refused here with the reason.
+    const compiled = compileTenantPattern(p);
+    if (!compiled.ok) {
+      ctx.addIssue({ code: "custom", path: ["pattern"], message: compiled.reason });
       return;
     }
-    if (re.test("")) ctx.addIssue({ code: "custom", path: ["pattern"], message: "must not match the empty string" });
-    if (NESTED_QUANTIFIER.test(p.pattern)) {
-      ctx.addIssue({ code: "custom", path: ["pattern"], message: "nested quantifiers like (a+)+ are refused (catastrophic backtracking)" });
-    }
+    if (compiled.re.test("")) ctx.addIssue({ code: "custom", path: ["pattern"], message: "must not match the empty string" });
   })
   .openapi("PhiPattern");
 
@@ -64,7 +57,7 @@ export const llmSettingsSchema = z
     max_output_ratio: z.number().min(1).max(10).default(3).openapi({ description: "… and at most this multiple of it" }),
     /** Chat Completions spelled the output cap two ways; compatible servers differ in which they accept. */
     max_tokens_param: z.enum(["max_tokens", "max_completion_tokens"]).default("max_tokens"),
-    phi_patterns: z.array(phiPatternSchema).max(MAX_PHI_PATTERNS).default([]).openapi({ description: "Extra identifiers to mask, as regular expressions (Unicode mode)" }),
+    phi_patterns: z.array(phiPatternSchema).max(MAX_PHI_PATTERNS).default([]).openapi({ description: "Extra identifiers to mask, as RE2 regular expressions (linear-time matching; no backreferences or lookaround)" }),
   })
   .strict()
   .openapi("LlmSettings");
