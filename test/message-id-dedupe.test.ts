@@ -3,6 +3,7 @@
 // trial found 70 of 120 recipients answered 250 and never delivered.
 import { describe, expect, it } from "vitest";
 import { api, json, waitForStatus, type TestWorkspace } from "./helpers";
+import { crlf, deliverEmail } from "./inbound-fixtures";
 import { sim, smtpProvider, workspaceWith } from "./simulators/delivery-fixtures";
 
 const patients = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `patient${from + i}@example.net`);
@@ -110,5 +111,25 @@ describe("Message-ID deduplication never drops a recipient", { timeout: 120_000 
     expect(got.map((g) => g.rcptTo)).toEqual([["pat@example.net"]]);
     expect(got[0]!.data).toContain("Dosage: 5mg daily.");
     expect(got[0]!.data).not.toContain("50mg");
+  });
+
+  it("inbound mail follows the same rules: new recipients under a known Message-ID are delivered, changed content is refused", async () => {
+    const ws = await workspaceWith(smtpProvider());
+    const from = `noreply@${ws.domain}`;
+    const submit = "send@submit.relay.example";
+    const mid = `<inbound-${crypto.randomUUID()}@${ws.domain}>`;
+    const mail = (rcpts: string[], body = "See you Tuesday.") =>
+      crlf(
+        `Authentication-Results: mx.cloudflare.net; dmarc=pass header.from=${ws.domain}\nFrom: Clinic <${from}>\nTo: ${submit}\n` +
+          `X-Relay-Rcpt-To: ${rcpts.join(", ")}\nSubject: Appointment\nMessage-ID: ${mid}\n\n${body}\n`,
+      );
+    expect((await deliverEmail(mail(patients(2)), { from, to: submit })).rejected).toBeNull();
+    expect((await deliverEmail(mail(patients(4)), { from, to: submit })).rejected).toBeNull();
+    expect((await deliverEmail(mail(patients(4)), { from, to: submit })).rejected).toBeNull();
+    expect((await deliverEmail(mail(patients(1), "Moved to Wednesday."), { from, to: submit })).rejected).toMatch(/different content/);
+    const ids = (await json(await api("/v1/messages?limit=10", { key: ws.key }))).data.map((m: { id: string }) => m.id);
+    expect(ids).toHaveLength(2);
+    await settle(ws, ids);
+    expect(await deliveredTo(ws)).toEqual(patients(4).sort());
   });
 });
