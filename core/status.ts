@@ -1,5 +1,21 @@
 // Message status is derived from its recipients' statuses, never stored independently of them.
-import type { MESSAGE_STATUSES, RECIPIENT_DELIVERY_STATUSES } from "../db/schema";
+// The lists are the domain's; db/schema.ts takes its column enums from here.
+
+export const MESSAGE_STATUSES = ["queued", "sending", "deferred", "sent", "partially_failed", "failed", "cancelled"] as const;
+
+export const RECIPIENT_DELIVERY_STATUSES = [
+  "queued",
+  "sending",
+  "deferred",
+  "sent",
+  "delivered",
+  "bounced",
+  "complained",
+  "failed",
+  "suppressed",
+  "rejected",
+  "cancelled",
+] as const;
 
 export type RecipientStatus = (typeof RECIPIENT_DELIVERY_STATUSES)[number];
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];

@@ -4,6 +4,7 @@
 // travels inside the ciphertext envelope so keys can rotate.
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { MESSAGE_STATUSES, RECIPIENT_DELIVERY_STATUSES } from "../core/status";
 
 const now = sql`(unixepoch('subsec') * 1000)`;
 const createdAt = () => integer("created_at").notNull().default(now);
@@ -155,16 +156,6 @@ export const campaignStats = sqliteTable(
   (t) => [primaryKey({ columns: [t.campaignId, t.day] })],
 );
 
-export const MESSAGE_STATUSES = [
-  "queued",
-  "sending",
-  "deferred",
-  "sent",
-  "partially_failed",
-  "failed",
-  "cancelled",
-] as const;
-
 export const messages = sqliteTable(
   "messages",
   {
@@ -225,20 +216,6 @@ export const messages = sqliteTable(
     index("messages_workspace_waiting").on(t.workspaceId, t.waitingOn, t.notBefore).where(sql`${t.waitingOn} IS NOT NULL`),
   ],
 );
-
-export const RECIPIENT_DELIVERY_STATUSES = [
-  "queued",
-  "sending",
-  "deferred",
-  "sent",
-  "delivered",
-  "bounced",
-  "complained",
-  "failed",
-  "suppressed",
-  "rejected",
-  "cancelled",
-] as const;
 
 export const messageRecipients = sqliteTable(
   "message_recipients",

@@ -1,7 +1,7 @@
 // Response and shared request schemas for the OpenAPI document. Request bodies that are
 // domain input (the send request) live in core/.
 import { z } from "@hono/zod-openapi";
-import { MESSAGE_STATUSES, RECIPIENT_DELIVERY_STATUSES } from "../../db/schema";
+import { MESSAGE_STATUSES, RECIPIENT_DELIVERY_STATUSES } from "../../core/status";
 import { personalizationSchema } from "../../core/llm/record";
 
 export const errorSchema = z
