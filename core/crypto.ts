@@ -100,3 +100,6 @@ export async function decryptText(ring: Keyring, envelope: string, aad: string):
 export function keyIdOf(envelope: Uint8Array): string {
   return fromUtf8.decode(envelope.subarray(2, 2 + (envelope[1] ?? 0)));
 }
+
+/** Encryption context of a provider's credentials: a ciphertext moved to another provider or workspace does not decrypt. */
+export const credentialsAad = (workspaceId: string, providerId: string) => `${workspaceId}/${providerId}/credentials`;

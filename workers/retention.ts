@@ -6,7 +6,7 @@ import { getDb } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
 import { findExpiredBodies, markBodiesPurged, workspaceRetention } from "../db/retention";
 import { purgeLlmCache } from "../db/llm";
-import { recordAudit } from "./api/audit-logs";
+import { recordAudit } from "./audit";
 import { log } from "./log";
 
 const BATCH = 200;

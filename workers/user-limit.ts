@@ -17,7 +17,7 @@
 import { scaleItems, type Consumption, type Decision, type LimitRule } from "../core/limits/ledger";
 import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
 import type { LeaseAnswer } from "../durable-objects/ledger-store";
-import type { Defer } from "./api/auth";
+import type { Defer } from "./defer";
 
 /** Units leased at most at once. */
 const LEASE_MAX = 32;

@@ -10,7 +10,7 @@ import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
 import { log } from "../log";
 import { invalidateIsolateCaches } from "../isolate-cache";
-import { metricsHandler, optionalSecret, readyHandler } from "../observability/metrics";
+import { metricsHandler, optionalSecret, readyHandler } from "./metrics";
 import { reportError } from "../observability/sentry";
 import { apiKeysApp } from "./api-keys";
 import { campaignsApp } from "./campaigns";

@@ -8,11 +8,11 @@ import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
 import { RelayError } from "../../core/errors";
-import { newId } from "../../core/ids";
 import type { Principal } from "../../core/scopes";
-import { insertAudit, listAudit, type AuditRow, type NewAudit } from "../../db/audit";
+import { listAudit, type AuditRow } from "../../db/audit";
 import type { Db } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
+import { actorOf, recordAudit } from "../audit";
 import { log } from "../log";
 import { keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
@@ -81,18 +81,6 @@ export function auditAction(method: string, routePath: string): string | null {
   if (SUBMISSIONS.has(key) || !routePath.startsWith("/v1/")) return null;
   // Every other write under /v1 is a configuration change; unnamed ones keep their route.
   return NAMED_WRITES[key] ?? key;
-}
-
-export function actorOf(p: Principal): { actor: string; credentialId: string | null; workspaceId: string | null } {
-  if (p.kind === "admin") return { actor: "platform_admin", credentialId: null, workspaceId: null };
-  if (p.kind === "jwt") return { actor: `user:${p.userId}`, credentialId: p.userId, workspaceId: p.workspaceId };
-  if (p.kind === "inbound") return { actor: "inbound", credentialId: null, workspaceId: p.workspaceId };
-  return { actor: p.userId ? `user:${p.userId}` : `api_key:${p.keyId}`, credentialId: p.keyId, workspaceId: p.workspaceId };
-}
-
-/** Appends one row; used by the middleware and by jobs (retention) and the accept path (DLP). */
-export async function recordAudit(db: Db, row: Omit<NewAudit, "createdAt"> & { createdAt?: number }): Promise<void> {
-  await insertAudit(db, { ...row, createdAt: row.createdAt ?? Date.now() }, newId("aud"));
 }
 
 function handlerPath(c: Context<AppEnv>): string | null {

@@ -3,6 +3,7 @@
 // secret, compared in constant time). Each route states the scope it needs; the scope is also
 // written into the OpenAPI document (see `declareRouteSecurity`) so the route-scope test and
 // clients read the same declaration.
+import type { Defer } from "../defer";
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { sha256Hex, timingSafeEqualString } from "../../core/encoding";
@@ -33,8 +34,6 @@ type FoundKey = NonNullable<Awaited<ReturnType<typeof findApiKeyByHash>>>;
 const keyCache = new IsolateCache<FoundKey>(15_000, 2_000);
 const keyLoads = new Map<string, Promise<FoundKey | undefined>>();
 
-/** Runs work after the response (ExecutionContext.waitUntil); absent in some callers. */
-export type Defer = (work: Promise<unknown>) => void;
 
 export async function authenticate(db: Db, env: Env, header: string | undefined, now: number, defer?: Defer): Promise<Principal> {
   const token = bearer(header);

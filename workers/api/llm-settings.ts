@@ -11,7 +11,7 @@ import { parseWorkspaceConfig } from "../../core/workspace-config";
 import { getLlmApiKeyEnc, setLlmApiKeyEnc, usageOn } from "../../db/llm";
 import { getWorkspace, updateWorkspaceConfiguration } from "../../db/workspaces";
 import { llmApiKeyAad, utcDay } from "../llm/personalize";
-import { actorOf, recordAudit } from "./audit-logs";
+import { actorOf, recordAudit } from "../audit";
 import { keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses } from "./schemas";

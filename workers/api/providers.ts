@@ -2,7 +2,7 @@
 // type, encrypted at rest, never returned.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { readConfig } from "../../core/config";
-import { encryptText, loadKeyring } from "../../core/crypto";
+import { credentialsAad, encryptText, loadKeyring } from "../../core/crypto";
 import { RelayError, notFound } from "../../core/errors";
 import type { Principal } from "../../core/scopes";
 import type { Db } from "../../db/client";
@@ -14,7 +14,7 @@ import { deleteProvider, getProvider, insertProvider, listProviders, updateProvi
 import { getProviderState } from "../../durable-objects/provider-state";
 import { ALL_PROVIDER_TYPES, providerType } from "../dispatcher/providers/registry";
 import { checkProviderNow } from "../health-checks";
-import { actorOf, recordAudit } from "./audit-logs";
+import { actorOf, recordAudit } from "../audit";
 import { keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
@@ -143,7 +143,6 @@ async function auditBaa(db: Db, principal: Principal, row: ProviderRow, ip: stri
   });
 }
 
-export const credentialsAad = (workspaceId: string, providerId: string) => `${workspaceId}/${providerId}/credentials`;
 
 export async function sealCredentials(env: Env, workspaceId: string, providerId: string, credentials: Record<string, unknown>) {
   if (Object.keys(credentials).length === 0) return null;

@@ -26,7 +26,7 @@ import {
   type RecipientOutcome,
 } from "../../db/messages";
 import type { ProviderRow } from "../../db/providers";
-import { credentialsAad } from "../api/providers";
+import { credentialsAad } from "../../core/crypto";
 import { log } from "../log";
 import { applyTrending, pickTrendingQuestion } from "../../core/trending";
 import { contentUsesVariables, loadRecipientVariables, personalCopy } from "../personalize";

@@ -5,9 +5,9 @@ import { timingSafeEqualString } from "../../core/encoding";
 import { RelayError } from "../../core/errors";
 import { safeErrorMessage } from "../../db/errors";
 import { LATENCY_BUCKETS_MS, metricsSnapshot, type MetricsSnapshot } from "../../db/metrics";
-import type { AppEnv } from "../api/context";
+import type { AppEnv } from "./context";
 import { log } from "../log";
-import { render, type Family } from "./prometheus";
+import { render, type Family } from "../observability/prometheus";
 
 export const optionalSecret = (env: Env, name: string): string | undefined => {
   const v = (env as unknown as Record<string, unknown>)[name];
