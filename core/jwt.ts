@@ -10,6 +10,7 @@ type Jose = Awaited<ReturnType<typeof loadJose>>;
 import { z } from "@hono/zod-openapi";
 import { RelayError } from "./errors";
 import { SCOPES, type Scope } from "./scopes";
+import { checkOutboundUrl } from "./url-policy";
 
 export const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
 
@@ -18,11 +19,16 @@ const publicJwk = z
   .passthrough()
   .refine((k) => !("d" in k) && !("p" in k) && !("q" in k), "must be a public key (no private members)");
 
+// The relay's one outbound URL policy (core/url-policy.ts): https to a public host. No loopback
+// allowance: tests serve JWKS through the fetch mock, not a local server.
 const httpsUrl = z
   .string()
   .url()
   .max(2000)
-  .refine((u) => u.startsWith("https://"), "must be an https:// URL");
+  .superRefine((u, ctx) => {
+    const check = checkOutboundUrl(u);
+    if (!check.ok) ctx.addIssue({ code: "custom", message: check.reason });
+  });
 
 export const jwtConfigSchema = z
   .object({
@@ -61,11 +67,15 @@ function keySource(jose: Jose, config: JwtConfig): JWTVerifyGetKey {
   if (config.jwks_url) {
     let set = remoteSets.get(config.jwks_url);
     if (!set) {
+      // Re-checked at use, not only at save: a setting stored under an older policy is not trusted.
+      const check = checkOutboundUrl(config.jwks_url);
+      if (!check.ok) throw new RelayError("unauthorized", "the issuer's jwks_url is not allowed");
       set = jose.createRemoteJWKSet(new URL(config.jwks_url), {
         cacheMaxAge: 10 * 60_000,
         cooldownDuration: 30_000,
         timeoutDuration: 5_000,
-        [jose.customFetch]: (url: string, init: RequestInit) => fetch(url, init),
+        // Never follow a redirect to a host the URL policy did not see; jose refuses the 3xx.
+        [jose.customFetch]: (url: string, init: RequestInit) => fetch(url, { ...init, redirect: "manual" }),
       });
       remoteSets.set(config.jwks_url, set);
     }

@@ -4,13 +4,12 @@
 // defaults (off) if a stored value ever stops validating.
 import { z } from "@hono/zod-openapi";
 import { compileTenantPattern } from "../tenant-regex";
+import { checkOutboundUrl } from "../url-policy";
 
 /** The hard cap on one call: a slow endpoint must never hold a delivery longer than this. */
 export const MAX_LLM_TIMEOUT_MS = 20_000;
 export const MAX_PHI_PATTERNS = 20;
 export const MAX_PHI_PATTERN_LENGTH = 200;
-
-const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i;
 
 export const phiPatternSchema = z
   .object({
@@ -38,10 +37,11 @@ export const llmSettingsSchema = z
     enabled: z.boolean().default(false).openapi({ description: "Personalize messages that ask for it (`personalize: true`). Off by default." }),
     base_url: z
       .url({ protocol: /^https?$/ })
-      .refine((u) => {
-        const url = new URL(u);
-        return url.protocol === "https:" || LOOPBACK.test(url.hostname);
-      }, "must be an https URL (http is allowed only for a loopback test server)")
+      // The relay's one outbound URL policy: a public host, or a loopback test server.
+      .superRefine((u, ctx) => {
+        const check = checkOutboundUrl(u, { allowLoopback: true });
+        if (!check.ok) ctx.addIssue({ code: "custom", message: check.reason });
+      })
       .default("https://api.openai.com/v1")
       .openapi({ description: "OpenAI-compatible endpoint (OpenAI, AI Gateway, Workers AI, vLLM, …); Chat Completions is used" }),
     model: z.string().min(1).max(200).default("gpt-4o-mini"),

@@ -73,6 +73,8 @@ export async function deliverEvent(deps: DeliverDeps, eventId: string, timeoutMs
         method: "POST",
         headers: { "content-type": "application/json", "user-agent": "Relay-Webhooks/1", ...headers },
         body,
+        // A 3xx is a failed attempt, never followed: its Location was not checked by the URL
+        // policy above (which runs before every delivery, not only when the endpoint was saved).
         redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs ?? cfg.timeoutMs),
       });

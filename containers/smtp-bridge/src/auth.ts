@@ -1,6 +1,11 @@
 // AUTH decisions: the password is a relay API key, checked with GET /v1/me and cached briefly
-// (keyed by its SHA-256, never the key). Failed attempts are counted per client IP and per
-// username within a window; over the limit, further attempts are refused without asking the relay.
+// (keyed by its SHA-256, never the key). Failed attempts are counted per client source (an IPv4
+// address, an IPv6 /64) and per username *from that source*; over either limit, that source's
+// further attempts are refused without asking the relay. Nothing one source does can lock out a
+// key used from another source: usernames are shared by convention ("apikey"), so a global
+// per-username count would let anyone lock every client out, and no in-memory exemption list
+// survives a restart.
+import net from "node:net";
 import { keyHash } from "./log.ts";
 import type { KeyCheck, RelayClient } from "./relay-client.ts";
 
@@ -128,53 +133,61 @@ export interface AuthGateOptions {
   now?: () => number;
 }
 
-// How long a key that once passed stays "known" for the per-username lockout (see below).
-const TRUSTED_KEY_TTL_MS = 24 * 3600 * 1000;
+/**
+ * Where attempts come from, for counting: an IPv4 address, or an IPv6 address's /64 (one host
+ * usually holds a whole /64, so counting single IPv6 addresses would cost an attacker nothing).
+ */
+export function sourceOf(address: string): string {
+  const plain = address.replace(/%.*$/, "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+  if (!net.isIPv6(plain)) return plain;
+  const [head = "", tail = ""] = plain.toLowerCase().split("::");
+  const groups = (part: string) => (part === "" ? [] : part.split(":").flatMap((g) => (g.includes(".") ? ["0", "0"] : [g])));
+  const left = groups(head);
+  const right = plain.includes("::") ? groups(tail) : [];
+  const all = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return all.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":") + "::/64";
+}
 
 export class AuthGate {
   readonly #relay: Pick<RelayClient, "checkKey">;
   readonly #options: AuthGateOptions;
   readonly #cache: TtlCache<CachedCheck>;
-  readonly #trusted: TtlCache<true>;
   readonly #inflight = new Map<string, Promise<KeyCheck>>();
-  readonly #byIp: FailureLimiter;
-  readonly #byUser: FailureLimiter;
+  readonly #bySource: FailureLimiter;
+  readonly #byUserAtSource: FailureLimiter;
 
   constructor(relay: Pick<RelayClient, "checkKey">, options: AuthGateOptions) {
     const now = options.now ?? Date.now;
     this.#relay = relay;
     this.#options = options;
     this.#cache = new TtlCache(now, 10_000);
-    this.#trusted = new TtlCache(now, 10_000);
-    this.#byIp = new FailureLimiter(options.maxFailuresPerIp, options.failureWindowMs, now);
-    this.#byUser = new FailureLimiter(options.maxFailuresPerUser, options.failureWindowMs, now);
+    this.#bySource = new FailureLimiter(options.maxFailuresPerIp, options.failureWindowMs, now);
+    this.#byUserAtSource = new FailureLimiter(options.maxFailuresPerUser, options.failureWindowMs, now);
   }
 
   async authenticate(ip: string, username: string, apiKey: string): Promise<AuthDecision> {
     const hash = keyHash(apiKey);
-    const userKey = username.toLowerCase();
-    if (this.#byIp.blocked(ip)) return { kind: "blocked", by: "ip" };
-    // Usernames are free text and often shared ("apikey"), so a per-username lockout would let
-    // anyone lock every client out. Keys that passed recently are exempt; the lockout then only
-    // stops guessing under that username.
-    if (this.#byUser.blocked(userKey) && !this.#trusted.get(hash)) return { kind: "blocked", by: "user" };
+    const source = sourceOf(ip);
+    // A source never contains NUL, so no username can make its pair collide with another source's.
+    const userKey = `${username.toLowerCase()}\0${source}`;
+    if (this.#bySource.blocked(source)) return { kind: "blocked", by: "ip" };
+    if (this.#byUserAtSource.blocked(userKey)) return { kind: "blocked", by: "user" };
 
     const check = apiKey === "" ? ({ kind: "invalid", status: 401 } as const) : await this.#check(hash, apiKey);
     switch (check.kind) {
       case "unavailable":
         return { kind: "unavailable", reason: check.reason };
       case "invalid":
-        this.#byIp.fail(ip);
-        this.#byUser.fail(userKey);
+        this.#bySource.fail(source);
+        this.#byUserAtSource.fail(userKey);
         return { kind: "invalid" };
       case "valid":
         // The relay treats `admin` as holding every scope; so does the bridge.
         if (!check.scopes.includes("send") && !check.scopes.includes("admin")) {
-          this.#byIp.fail(ip);
-          this.#byUser.fail(userKey);
+          this.#bySource.fail(source);
+          this.#byUserAtSource.fail(userKey);
           return { kind: "no_scope" };
         }
-        this.#trusted.set(hash, true, TRUSTED_KEY_TTL_MS);
         return { kind: "ok", credential: new Credential(apiKey, check.workspaceId, check.keyId, hash) };
     }
   }

@@ -225,7 +225,7 @@ export function loadConfig(env: Record<string, string | undefined>): BridgeConfi
     authCacheTtlMs: e.BRIDGE_AUTH_CACHE_TTL_S ?? 60_000,
     authNegativeCacheTtlMs: e.BRIDGE_AUTH_NEGATIVE_CACHE_TTL_S ?? 10_000,
     authMaxFailuresPerIp: e.BRIDGE_AUTH_MAX_FAILURES_PER_IP ?? 10,
-    authMaxFailuresPerUser: e.BRIDGE_AUTH_MAX_FAILURES_PER_USER ?? 50,
+    authMaxFailuresPerUser: e.BRIDGE_AUTH_MAX_FAILURES_PER_USER ?? 5,
     authFailureWindowMs: e.BRIDGE_AUTH_FAILURE_WINDOW_S ?? 900_000,
     devInsecureAuth,
     healthHost: e.BRIDGE_HEALTH_HOST ?? "0.0.0.0",

@@ -39,7 +39,7 @@ export const REPLIES = {
   relayUnavailable: { code: 451, text: "4.3.0 Relay temporarily unavailable, try again later" },
 } as const satisfies Record<string, Reply>;
 
-export type LocalRejection = "bare_lf" | "bare_cr" | "line_too_long" | "too_large" | "header_too_large";
+export type LocalRejection = "bare_lf" | "bare_cr" | "nul" | "control_dot" | "line_too_long" | "too_large" | "header_too_large";
 
 export function localRejectionReply(reason: LocalRejection, limits: { maxBytes: number; maxLineLength: number; maxHeaderBytes: number }): Reply {
   switch (reason) {
@@ -47,6 +47,10 @@ export function localRejectionReply(reason: LocalRejection, limits: { maxBytes: 
       return { code: 550, text: "5.6.0 Message contains a bare LF; lines must end with CRLF" };
     case "bare_cr":
       return { code: 550, text: "5.6.0 Message contains a bare CR; lines must end with CRLF" };
+    case "nul":
+      return { code: 550, text: "5.6.0 Message contains a NUL octet, which RFC 5322 does not allow" };
+    case "control_dot":
+      return { code: 550, text: "5.6.0 Message contains a line of control characters before a dot (an end-of-data smuggling pattern)" };
     case "line_too_long":
       return { code: 550, text: `5.6.0 Message contains a line longer than ${limits.maxLineLength} octets` };
     case "too_large":

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AuthGate, Credential, FailureLimiter } from "../src/auth.ts";
+import { AuthGate, Credential, FailureLimiter, sourceOf } from "../src/auth.ts";
 import type { KeyCheck } from "../src/relay-client.ts";
 
 function fakeRelay(valid: Record<string, string[]>) {
@@ -70,6 +70,37 @@ describe("AuthGate", () => {
     expect(await gate.authenticate("10.0.0.1", "u", "reader")).toEqual({ kind: "blocked", by: "user" });
   });
 
+  it("never lets one source's failures under a username lock out a correct key from another source", async () => {
+    const relay = fakeRelay({ good: ["send"] });
+    const gate = new AuthGate(relay, { ...options(Date.now), maxFailuresPerIp: 10, maxFailuresPerUser: 50 });
+    for (let host = 1; host <= 7; host++) {
+      for (let i = 0; i < 8; i++) expect((await gate.authenticate(`10.0.0.${host}`, "apikey", `bad-${host}-${i}`)).kind).toBe("invalid");
+    }
+    expect((await gate.authenticate("10.0.0.8", "apikey", "good")).kind).toBe("ok");
+  });
+
+  it("limits a source per username and in total, and forgets after the window", async () => {
+    let now = 0;
+    const relay = fakeRelay({ good: ["send"] });
+    const gate = new AuthGate(relay, options(() => now));
+    for (let i = 0; i < 3; i++) await gate.authenticate("10.0.0.1", "apikey", `bad-${i}`);
+    expect(await gate.authenticate("10.0.0.1", "apikey", "good")).toEqual({ kind: "blocked", by: "user" });
+    expect((await gate.authenticate("10.0.0.1", "other", "good")).kind).toBe("ok");
+    for (let i = 0; i < 2; i++) await gate.authenticate("10.0.0.1", `u${i}`, `bad-u${i}`);
+    expect(await gate.authenticate("10.0.0.1", "fresh", "good")).toEqual({ kind: "blocked", by: "ip" });
+    expect((await gate.authenticate("10.0.0.2", "apikey", "good")).kind).toBe("ok");
+    now = 900_000;
+    expect((await gate.authenticate("10.0.0.1", "apikey", "good")).kind).toBe("ok");
+  });
+
+  it("counts an IPv6 /64 as one source, so rotating addresses inside it does not help", async () => {
+    const relay = fakeRelay({ good: ["send"] });
+    const gate = new AuthGate(relay, options(Date.now));
+    for (let i = 1; i <= 5; i++) await gate.authenticate(`2001:db8:1:2::${i.toString(16)}`, `u${i}`, "bad");
+    expect(await gate.authenticate("2001:db8:1:2:ffff::1", "apikey", "good")).toEqual({ kind: "blocked", by: "ip" });
+    expect((await gate.authenticate("2001:db8:1:3::1", "apikey", "good")).kind).toBe("ok");
+  });
+
   it("keeps the key out of serialization", async () => {
     const relay = fakeRelay({ "secret-key-123": ["send"] });
     const gate = new AuthGate(relay, options(Date.now));
@@ -79,6 +110,18 @@ describe("AuthGate", () => {
     expect(credential.bearer()).toBe("secret-key-123");
     expect(JSON.stringify(credential)).not.toContain("secret-key-123");
     expect(String(Object.values(credential))).not.toContain("secret-key-123");
+  });
+});
+
+describe("sourceOf", () => {
+  it("is the IPv4 address, or the IPv6 /64 whatever the notation", () => {
+    expect(sourceOf("192.0.2.7")).toBe("192.0.2.7");
+    expect(sourceOf("::ffff:192.0.2.7")).toBe("192.0.2.7");
+    expect(sourceOf("2001:db8:0:1::5")).toBe("2001:db8:0:1::/64");
+    expect(sourceOf("2001:0db8:0000:0001:abcd:0:0:1")).toBe("2001:db8:0:1::/64");
+    expect(sourceOf("2001:DB8:0:1:a:b:c:d")).toBe("2001:db8:0:1::/64");
+    expect(sourceOf("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    expect(sourceOf("::1")).toBe("0:0:0:0::/64");
   });
 });
 

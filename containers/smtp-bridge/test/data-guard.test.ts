@@ -1,78 +1,89 @@
-import { Readable } from "node:stream";
-import { buffer } from "node:stream/consumers";
 import { describe, expect, it } from "vitest";
-import { DataGuard, DataRejected } from "../src/data-guard.ts";
+import { DataGuard } from "../src/data-guard.ts";
 
-const options = { maxBytes: 1000, maxLineLength: 40, maxHeaderBytes: 200, messageIdDomain: "bridge.test" };
+const options = { maxBytes: 1000, maxLineLength: 40, maxHeaderBytes: 200 };
 
-async function run(chunks: string[], opts = options): Promise<{ out?: string; error?: string; guard: DataGuard }> {
+/** The first rejection over `chunks` in order, then at the end; null if the message passes. */
+function run(chunks: string[], opts = options): string | null {
   const guard = new DataGuard(opts);
-  const source = Readable.from(chunks.map((c) => Buffer.from(c, "latin1")), { objectMode: false });
-  try {
-    const out = await buffer(source.pipe(guard));
-    return { out: out.toString("latin1"), guard };
-  } catch (err) {
-    if (err instanceof DataRejected) return { error: err.reason, guard };
-    throw err;
+  for (const chunk of chunks) {
+    const problem = guard.scan(Buffer.from(chunk, "latin1"));
+    if (problem) return problem;
   }
+  return guard.end();
 }
 
 describe("DataGuard line endings", () => {
-  it("accepts CRLF split across chunks", async () => {
-    const r = await run(["Message-ID: <a@b>\r", "\n\r", "\nbody\r", "\n"]);
-    expect(r.out).toBe("Message-ID: <a@b>\r\n\r\nbody\r\n");
+  it("accepts CRLF split across chunks", () => {
+    expect(run(["Message-ID: <a@b>\r", "\n\r", "\nbody\r", "\n"])).toBeNull();
   });
-  it("rejects a CR at the end of a chunk followed by another byte", async () => {
-    expect((await run(["Message-ID: <a@b>\r\n\r\nbody\r", "x\r\n"])).error).toBe("bare_cr");
+  it("rejects a CR at the end of a chunk followed by another byte", () => {
+    expect(run(["Message-ID: <a@b>\r\n\r\nbody\r", "x\r\n"])).toBe("bare_cr");
   });
-  it("rejects a CR at the very end", async () => {
-    expect((await run(["Message-ID: <a@b>\r\n\r\nbody\r"])).error).toBe("bare_cr");
+  it("rejects a CR at the very end", () => {
+    expect(run(["Message-ID: <a@b>\r\n\r\nbody\r"])).toBe("bare_cr");
   });
-  it("rejects an LF at the start of a chunk after one without CR", async () => {
-    expect((await run(["Message-ID: <a@b>\r\n\r\nbody", "\nmore\r\n"])).error).toBe("bare_lf");
+  it("rejects an LF at the start of a chunk after one without CR", () => {
+    expect(run(["Message-ID: <a@b>\r\n\r\nbody", "\nmore\r\n"])).toBe("bare_lf");
   });
-  it("rejects a bare LF inside the header section", async () => {
-    expect((await run(["Subject: x\nMessage-ID: <a@b>\r\n\r\n"])).error).toBe("bare_lf");
-  });
-  it("counts line length across chunks", async () => {
-    expect((await run(["Message-ID: <a@b>\r\n\r\n", "x".repeat(30), "x".repeat(11), "\r\n"])).error).toBe("line_too_long");
-    expect((await run(["Message-ID: <a@b>\r\n\r\n", "x".repeat(30), "x".repeat(10), "\r\n"])).out).toBeDefined();
-  });
-  it("enforces the size limit on the bytes received", async () => {
-    const head = "Message-ID: <a@b>\r\n\r\n"; // 21 bytes
-    const body = Array.from({ length: 48 }, () => "y".repeat(18) + "\r\n").join(""); // 960 bytes
-    expect((await run([head, body, "y".repeat(17) + "\r\n"])).out).toHaveLength(1000);
-    expect((await run([head, body, "y".repeat(18) + "\r\n"])).error).toBe("too_large");
+  it("rejects a bare LF inside the header section", () => {
+    expect(run(["Subject: x\nMessage-ID: <a@b>\r\n\r\n"])).toBe("bare_lf");
   });
 });
 
-describe("DataGuard Message-ID", () => {
-  it("passes a message with a Message-ID through unchanged", async () => {
-    const msg = "From: a@b\r\nMessage-Id: <x@y>\r\n\r\nbody\r\n";
-    const r = await run([msg]);
-    expect(r.out).toBe(msg);
-    expect(r.guard.addedMessageId).toBeNull();
+describe("DataGuard NUL and control characters", () => {
+  it("rejects a NUL anywhere: at a line start before a dot, mid-line, in the header", () => {
+    expect(run(["Subject: x\r\n\r\nhello\r\n\x00.\r\nMAIL FROM:<a@b>\r\n"])).toBe("nul");
+    expect(run(["Subject: x\r\n\r\nhel\x00lo\r\n"])).toBe("nul");
+    expect(run(["Subject: \x00x\r\n\r\n"])).toBe("nul");
+    expect(run(["Subject: x\r\n\r\nhello\r\n", "\x00"])).toBe("nul");
   });
-  it("finds the Message-ID when the header section is split across chunks", async () => {
-    const r = await run(["From: a@b\r\nMess", "age-ID: <x@y>\r", "\n\r\nbody\r\n"]);
-    expect(r.guard.addedMessageId).toBeNull();
+  it("rejects control characters between a line start and a dot, even split across chunks", () => {
+    expect(run(["Subject: x\r\n\r\nhello\r\n\x01.\r\n"])).toBe("control_dot");
+    expect(run(["Subject: x\r\n\r\nhello\r\n\x0b\x7f", ".\r\n"])).toBe("control_dot");
+    expect(run(["\x1b.\r\n"])).toBe("control_dot");
   });
-  it("adds one at the top when missing, ignoring look-alikes and the body", async () => {
-    const msg = "X-Message-ID: <no@no>\r\nSubject: hi\r\n\r\nMessage-ID: <in-body@no>\r\n";
-    const r = await run([msg]);
-    expect(r.guard.addedMessageId).toMatch(/^<[0-9a-f]{24}\.[0-9a-z]+@bridge\.test>$/);
-    expect(r.out).toBe(`Message-ID: ${r.guard.addedMessageId}\r\n${msg}`);
+  it("passes controls that are ordinary body text: a form feed starting a page, a dot after text or a tab", () => {
+    expect(run(["Subject: x\r\n\r\n\x0cPage 2\r\n\x0c\r\ntext.\r\n\t.\r\n.\r\n"])).toBeNull();
   });
-  it("handles a message without a body and an empty message", async () => {
-    const headersOnly = await run(["Subject: hi\r\n"]);
-    expect(headersOnly.out).toBe(`Message-ID: ${headersOnly.guard.addedMessageId}\r\nSubject: hi\r\n`);
-    const empty = await run([]);
-    expect(empty.out).toBe(`Message-ID: ${empty.guard.addedMessageId}\r\n`);
-    const noHeaders = await run(["\r\nbody\r\n"]);
-    expect(noHeaders.out).toBe(`Message-ID: ${noHeaders.guard.addedMessageId}\r\n\r\nbody\r\n`);
+});
+
+describe("DataGuard limits", () => {
+  it("counts line length across chunks", () => {
+    expect(run(["Message-ID: <a@b>\r\n\r\n", "x".repeat(30), "x".repeat(11), "\r\n"])).toBe("line_too_long");
+    expect(run(["Message-ID: <a@b>\r\n\r\n", "x".repeat(30), "x".repeat(10), "\r\n"])).toBeNull();
   });
-  it("refuses a header section over the limit", async () => {
+  it("enforces the size limit on the octets received, nothing added", () => {
+    const head = "Message-ID: <a@b>\r\n\r\n"; // 21 bytes
+    const body = Array.from({ length: 48 }, () => "y".repeat(18) + "\r\n").join(""); // 960 bytes
+    expect(run([head, body, "y".repeat(17) + "\r\n"])).toBeNull(); // 1000
+    expect(run([head, body, "y".repeat(18) + "\r\n"])).toBe("too_large"); // 1001
+  });
+  it("refuses a header section over the limit, and only the header section", () => {
     const lines = Array.from({ length: 20 }, (_, i) => `X-H${i}: ${"v".repeat(10)}\r\n`);
-    expect((await run(lines)).error).toBe("header_too_large");
+    expect(run(lines)).toBe("header_too_large");
+    expect(run(["Subject: x\r\n\r\n", ...lines])).toBeNull();
+  });
+});
+
+describe("DataGuard.peek (octets smtp-server holds back)", () => {
+  it("sees a malformed terminator after what was scanned, without consuming it", () => {
+    const guard = new DataGuard(options);
+    expect(guard.scan(Buffer.from("Subject: x\r\n\r\nhello\r\nworld", "latin1"))).toBeNull();
+    expect(guard.peek(Buffer.from("\n.\n"))).toBe("bare_lf");
+    expect(guard.peek(Buffer.from("\r\n.\n"))).toBe("bare_lf");
+    expect(guard.peek(Buffer.from("\r\n\x00."))).toBe("nul");
+    // still undecided: a CR whose LF has not arrived, a proper line end
+    expect(guard.peek(Buffer.from("\r"))).toBeNull();
+    expect(guard.peek(Buffer.from("\r\n"))).toBeNull();
+    // peeking changed nothing
+    expect(guard.scan(Buffer.from("\r\n", "latin1"))).toBeNull();
+    expect(guard.end()).toBeNull();
+  });
+  it("continues the state across the boundary: a CR scanned, its LF held back", () => {
+    const guard = new DataGuard(options);
+    expect(guard.scan(Buffer.from("Subject: x\r\n\r\nhello\r", "latin1"))).toBeNull();
+    expect(guard.peek(Buffer.from("\n.\r\n"))).toBeNull();
+    expect(guard.peek(Buffer.from("\n\n.\n"))).toBe("bare_lf");
   });
 });

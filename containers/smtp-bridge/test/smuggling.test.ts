@@ -30,6 +30,38 @@ const smuggled =
 // The first three are the issue's payloads; the rest are the same idea with other mixes.
 const terminators = ["\n.\r\n", "\r.\r", "\r\n.\n", "\n.\n", "\r.\r\n", "\r\n.\r", "\n\n.\r\n"];
 
+// A NUL (or another control character) between a line start and a dot: a later hop that strips
+// it sees CRLF.CRLF, and what follows as a second message.
+const controlTerminators = ["\r\n\x00.\r\n", "\r\n.\x00\r\n", "\r\n\x01.\r\n", "\r\n\x7f.\r\n", "\r\n\x0b\x0c.\r\n"];
+
+describe("control characters in end-of-data sequences", () => {
+  for (const fake of controlTerminators) {
+    it(`refuses ${JSON.stringify(fake)} with 550 5.6.0 and forwards neither message`, async () => {
+      const posts = relay.posts.length;
+      const client = await RawSmtp.session(bridge.smtpPort, KEY);
+      expectCode(await client.cmd("MAIL FROM:<app@clinic.example>"), 250);
+      expectCode(await client.cmd("RCPT TO:<doc@hospital.example>"), 250);
+      expectCode(await client.cmd("DATA"), 354);
+      client.write(first + fake + smuggled + ".\r\n");
+      const reply = await client.read();
+      expect(reply.code).toBe(550);
+      expect(reply.text).toMatch(/^5\.6\.0 Message contains (a NUL octet|a line of control characters before a dot)/);
+      expectCode(await client.cmd("NOOP"), 250);
+      expect(client.pending()).toEqual([]);
+      expect(relay.posts.length).toBe(posts);
+      client.close();
+    });
+  }
+
+  it("passes a form feed at a line start (a page break in a printed report)", async () => {
+    const client = await RawSmtp.session(bridge.smtpPort, KEY);
+    const report = first.replace("first@", "report@") + "\r\n\x0cPage 2\r\n";
+    expectCode(await client.send("app@clinic.example", ["doc@hospital.example"], report), 250);
+    expect(relay.posts.at(-1)!.body.toString("latin1")).toBe(report);
+    client.close();
+  });
+});
+
 describe("bare CR / bare LF end-of-data sequences", () => {
   for (const fake of terminators) {
     it(`refuses ${JSON.stringify(fake)} and forwards neither message`, async () => {
@@ -85,6 +117,30 @@ describe("bare CR / bare LF end-of-data sequences", () => {
     await client.waitClosed();
     expect(relay.posts.length).toBe(posts);
   });
+
+  // smtp-server holds back the last four octets of DATA until more arrive; a client that ended
+  // with one of these sends nothing more, so only those held-back octets show the problem.
+  for (const [name, tail, reason] of [
+    ["a final bare-LF terminator after CRLF lines", "Subject: x\r\n\r\nhello\r\nworld\n.\n", "bare LF"],
+    ["an empty bare-LF line and dot after CRLF lines", "Subject: x\r\n\r\nhello\r\n\n.\n", "bare LF"],
+    ["CRLF NUL . CRLF as the last thing sent", "Subject: x\r\n\r\nhello\r\n\x00.\r\n", "NUL"],
+  ] as const) {
+    it(`answers ${name} with 550 at once, not after the idle timeout`, async () => {
+      const posts = relay.posts.length;
+      const client = await RawSmtp.session(bridge.smtpPort, KEY);
+      expectCode(await client.cmd("MAIL FROM:<app@clinic.example>"), 250);
+      expectCode(await client.cmd("RCPT TO:<doc@hospital.example>"), 250);
+      expectCode(await client.cmd("DATA"), 354);
+      const started = Date.now();
+      client.write(tail);
+      const reply = await client.read(5000);
+      expect(reply.code).toBe(550);
+      expect(reply.text).toMatch(new RegExp(`^5\\.6\\.0 Message contains a ${reason}`));
+      expect(Date.now() - started).toBeLessThan(3000);
+      await client.waitClosed();
+      expect(relay.posts.length).toBe(posts);
+    });
+  }
 
   it("a genuine CRLF.CRLF ends the message: what follows is the next command, not content", async () => {
     const client = await RawSmtp.session(bridge.smtpPort, KEY);

@@ -1,18 +1,20 @@
 // Transport security for provider endpoints (HIPAA 164.312(e)): every provider is reached over
 // TLS. Plain http/SMTP is accepted only for loopback addresses (the simulators in tests and
-// benchmarks), never across a network.
+// benchmarks), never across a network. Endpoint URLs go through the relay's one outbound URL
+// policy (core/url-policy.ts): a public host, or a literal loopback test server; private,
+// link-local and IPv6 forms embedding a private IPv4 (NAT64, 6to4, IPv4-mapped) are refused.
 import { z } from "@hono/zod-openapi";
+import { checkOutboundUrl, classifyHost } from "../../../core/url-policy";
 
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
+/** localhost, *.localhost, 127/8 or ::1 (as written: never an IPv4-mapped or NAT64 form). */
+export const isLoopbackHost = (host: string): boolean => classifyHost(host).kind === "loopback";
 
-export const isLoopbackHost = (host: string): boolean => LOOPBACK.has(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host);
-
-/** An https URL, or http to a loopback host. */
+/** An https URL to a public host, or http(s) to a loopback test server. */
 export const secureUrl = () =>
-  z.url({ protocol: /^https?$/ }).refine((u) => {
-    const url = new URL(u);
-    return url.protocol === "https:" || isLoopbackHost(url.hostname);
-  }, "must be an https URL (http is allowed only for a loopback test server)");
+  z.url({ protocol: /^https?$/ }).superRefine((u, ctx) => {
+    const check = checkOutboundUrl(u, { allowLoopback: true });
+    if (!check.ok) ctx.addIssue({ code: "custom", message: check.reason });
+  });
 
 /** True when a stored provider's transport is encrypted (used by workspaces that require TLS). */
 export function usesTls(type: string, config: Record<string, unknown>): boolean {

@@ -40,6 +40,8 @@ export class FakeRelay {
   script: ((received: ReceivedMessage) => ScriptedAnswer | undefined) | null = null;
   /** delay every 202 by this much */
   acceptDelayMs = 0;
+  /** refuse bodies over this many bytes with 413, as the relay does at its MAX_MESSAGE_BYTES */
+  maxBodyBytes: number | null = null;
   readonly #byMessageId = new Map<string, string>();
   #server: http.Server | null = null;
   #seq = 0;
@@ -101,6 +103,9 @@ export class FakeRelay {
           source: req.headers["x-relay-source"] as string | undefined,
         };
         this.posts.push(received);
+        if (this.maxBodyBytes !== null && received.body.length > this.maxBodyBytes) {
+          return json(413, { error: { code: "message_too_large", message: `message is ${received.body.length} bytes; the limit is ${this.maxBodyBytes}` } });
+        }
         const scripted = this.script?.(received);
         if (scripted) {
           setTimeout(() => json(scripted.status, scripted.body ?? {}, scripted.headers), scripted.delayMs ?? 0);

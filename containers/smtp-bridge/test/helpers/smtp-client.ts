@@ -25,10 +25,12 @@ export class RawSmtp {
     this.#attach();
   }
 
-  static async connect(port: number, options: { implicitTls?: boolean } = {}): Promise<RawSmtp> {
+  /** `localAddress`: another loopback address (127.0.0.2, …) to connect from, as another client host. */
+  static async connect(port: number, options: { implicitTls?: boolean; localAddress?: string } = {}): Promise<RawSmtp> {
+    const from = options.localAddress ? { localAddress: options.localAddress } : {};
     const socket = options.implicitTls
-      ? tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false })
-      : net.connect({ port, host: "127.0.0.1" });
+      ? tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false, ...from })
+      : net.connect({ port, host: "127.0.0.1", ...from });
     await new Promise<void>((resolve, reject) => {
       socket.once(options.implicitTls ? "secureConnect" : "connect", () => resolve());
       socket.once("error", reject);
@@ -127,12 +129,18 @@ export class RawSmtp {
 
   /** EHLO, STARTTLS, EHLO, AUTH PLAIN; throws unless every step succeeds. */
   static async session(port: number, apiKey: string, username = "apikey"): Promise<RawSmtp> {
-    const client = await RawSmtp.connect(port);
+    const client = await RawSmtp.tlsSession(port);
+    expectCode(await client.authPlain(username, apiKey), 235);
+    return client;
+  }
+
+  /** EHLO, STARTTLS, EHLO: ready for AUTH. */
+  static async tlsSession(port: number, localAddress?: string): Promise<RawSmtp> {
+    const client = await RawSmtp.connect(port, localAddress ? { localAddress } : {});
     expectCode(await client.greeting(), 220);
     expectCode(await client.cmd("EHLO client.test"), 250);
     await client.starttls();
     expectCode(await client.cmd("EHLO client.test"), 250);
-    expectCode(await client.authPlain(username, apiKey), 235);
     return client;
   }
 
