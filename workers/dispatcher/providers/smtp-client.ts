@@ -56,25 +56,45 @@ const encoder = new TextEncoder();
 const CR = 13;
 const LF = 10;
 const DOT = 46;
+const NUL = 0;
+
+/** Why a message cannot go onto the DATA wire as it is. */
+export type UnsafeData = { problem: "nul" | "bare_cr" | "bare_lf"; offset: number };
+
+const UNSAFE_TEXT: Record<UnsafeData["problem"], string> = {
+  nul: "a NUL octet",
+  bare_cr: "a CR not followed by LF",
+  bare_lf: "an LF not preceded by CR",
+};
+
+export function describeUnsafeData(u: UnsafeData): string {
+  return `the message contains ${UNSAFE_TEXT[u.problem]} at octet ${u.offset}; it is refused rather than written to the SMTP wire`;
+}
 
 /**
- * CRLF-normalises and dot-stuffs a message for DATA (RFC 5321 §4.5.2) and appends the
- * terminating <CRLF>.<CRLF>. Lone CR or LF become CRLF: bare line ends are forbidden on the wire.
+ * Dot-stuffs a message for DATA (RFC 5321 §4.5.2) and appends the terminating <CRLF>.<CRLF>.
+ * A NUL, bare CR or bare LF is refused, not repaired: a server that strips NULs or accepts bare
+ * line ends would read `CRLF NUL . CRLF` or `LF . LF` as end-of-data and the rest as a second
+ * message (SMTP smuggling), and rewriting the bytes here would deliver something other than what
+ * the relay checked at accept time.
  */
-export function encodeDataPayload(raw: Uint8Array): Uint8Array {
-  // Worst case every byte is a line end that grows, plus a stuffed dot per line.
-  const out = new Uint8Array(raw.length * 2 + 5);
+export function encodeDataPayload(raw: Uint8Array): { payload: Uint8Array } | { unsafe: UnsafeData } {
+  // Worst case a stuffed dot per line: every line is a lone dot (3 octets become 4).
+  const out = new Uint8Array(raw.length + Math.ceil(raw.length / 3) + 5);
   let o = 0;
   let atLineStart = true;
   for (let i = 0; i < raw.length; i++) {
     const b = raw[i]!;
-    if (b === CR || b === LF) {
+    if (b === NUL) return { unsafe: { problem: "nul", offset: i } };
+    if (b === CR) {
+      if (raw[i + 1] !== LF) return { unsafe: { problem: "bare_cr", offset: i } };
       out[o++] = CR;
       out[o++] = LF;
-      if (b === CR && raw[i + 1] === LF) i++;
+      i++;
       atLineStart = true;
       continue;
     }
+    if (b === LF) return { unsafe: { problem: "bare_lf", offset: i } };
     if (atLineStart && b === DOT) out[o++] = DOT;
     out[o++] = b;
     atLineStart = false;
@@ -86,7 +106,7 @@ export function encodeDataPayload(raw: Uint8Array): Uint8Array {
   out[o++] = DOT;
   out[o++] = CR;
   out[o++] = LF;
-  return out.subarray(0, o);
+  return { payload: out.subarray(0, o) };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, stage: string): Promise<T> {

@@ -29,12 +29,24 @@ describe("smtp config", () => {
 });
 
 describe("DATA encoding", () => {
-  it("dot-stuffs, normalises bare CR/LF to CRLF and terminates", () => {
-    expect(dec(encodeDataPayload(enc("a\r\n.b\r\n..c\r\n")))).toBe("a\r\n..b\r\n...c\r\n.\r\n");
-    expect(dec(encodeDataPayload(enc(".first\nbare lf\rbare cr\r\nend")))).toBe("..first\r\nbare lf\r\nbare cr\r\nend\r\n.\r\n");
-    expect(dec(encodeDataPayload(enc("x\r\n.\r\ny")))).toBe("x\r\n..\r\ny\r\n.\r\n");
-    expect(dec(encodeDataPayload(enc("")))).toBe(".\r\n");
-    expect(encodeDataPayload(new Uint8Array([0xc3, 0xa9, 0x0a]))).toEqual(new Uint8Array([0xc3, 0xa9, 13, 10, 46, 13, 10]));
+  const payload = (raw: Uint8Array) => {
+    const r = encodeDataPayload(raw);
+    if (!("payload" in r)) throw new Error(`refused: ${JSON.stringify(r.unsafe)}`);
+    return r.payload;
+  };
+  it("dot-stuffs and terminates", () => {
+    expect(dec(payload(enc("a\r\n.b\r\n..c\r\n")))).toBe("a\r\n..b\r\n...c\r\n.\r\n");
+    expect(dec(payload(enc("x\r\n.\r\ny")))).toBe("x\r\n..\r\ny\r\n.\r\n");
+    expect(dec(payload(enc("")))).toBe(".\r\n");
+    expect(dec(payload(enc(".")))).toBe("..\r\n.\r\n");
+    expect(dec(payload(enc(".\r\n".repeat(1000))))).toBe("..\r\n".repeat(1000) + ".\r\n");
+    expect(payload(new Uint8Array([0xc3, 0xa9, 13, 10]))).toEqual(new Uint8Array([0xc3, 0xa9, 13, 10, 46, 13, 10]));
+  });
+  it("refuses a NUL, a bare CR or a bare LF instead of writing or rewriting it", () => {
+    expect(encodeDataPayload(enc("a\r\n\u0000.\r\nb\r\n"))).toEqual({ unsafe: { problem: "nul", offset: 3 } });
+    expect(encodeDataPayload(enc("a\r\n.\nb\r\n"))).toEqual({ unsafe: { problem: "bare_lf", offset: 4 } });
+    expect(encodeDataPayload(enc("a\r.\rb\r\n"))).toEqual({ unsafe: { problem: "bare_cr", offset: 1 } });
+    expect(encodeDataPayload(enc("a\r\nb\r"))).toEqual({ unsafe: { problem: "bare_cr", offset: 4 } });
   });
 });
 
@@ -115,6 +127,29 @@ describe("smtp against the SMTP sink", () => {
       expect(res, JSON.stringify(rule)).toMatchObject(expected);
       if (expected.configuration === undefined && res.status === "permanent") expect(res.configuration).toBeUndefined();
     }
+  });
+
+  // What would reach the server's DATA stream: `CRLF NUL . CRLF` (end-of-data to a server that
+  // strips NULs), `LF . LF`, `CR . CR`; each followed by a second, smuggled transaction.
+  const smuggled = "MAIL FROM:<ceo@clinic.example.org>\r\nRCPT TO:<victim@example.com>\r\nDATA\r\nSubject: smuggled\r\n\r\nsmuggled\r\n";
+  for (const [fake, reason] of [
+    ["\r\n\u0000.\r\n", /contains a NUL octet at octet \d+; it is refused rather than written to the SMTP wire/],
+    ["\n.\n", /contains an LF not preceded by CR at octet \d+/],
+    ["\r.\r", /contains a CR not followed by LF at octet \d+/],
+  ] as const) {
+    it(`never writes ${JSON.stringify(fake)} to the server: permanent failure with the reason, nothing sent`, async () => {
+      const from = sender();
+      const res = await send({ ...base, port: sims.smtp.port, security: "starttls", ...auth }, from, { extraText: `before${fake}${smuggled}after\r\n` });
+      expect(res).toMatchObject({ status: "permanent", reason: expect.stringMatching(reason) });
+      expect(res.status === "permanent" && res.configuration).toBeFalsy();
+      expect(await sim.received("smtp", from)).toHaveLength(0);
+      expect(await sim.received("smtp", "ceo@clinic.example.org")).toHaveLength(0);
+    });
+  }
+
+  it("refuses a NUL or other control in an envelope address before connecting", async () => {
+    const res = await send({ ...base, port: sims.smtp.port, security: "starttls", ...auth }, "a\u0000b@clinic.example.org");
+    expect(res).toMatchObject({ status: "permanent", reason: "invalid envelope address" });
   });
 
   it("a server that stops answering is transient after timeout_ms", async () => {

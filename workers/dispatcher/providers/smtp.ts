@@ -3,7 +3,7 @@
 import { isLoopbackHost } from "./transport";
 import { z } from "zod";
 import { describeError, permanent, transient } from "./outcome";
-import { encodeDataPayload, SmtpCapabilityError, SmtpClient, SmtpConnectionError, SmtpReplyError, type SmtpReply } from "./smtp-client";
+import { describeUnsafeData, encodeDataPayload, SmtpCapabilityError, SmtpClient, SmtpConnectionError, SmtpReplyError, type SmtpReply } from "./smtp-client";
 import { fromOutcome, healthy, probeTimeout } from "./probe";
 import { leaseSession, type PooledSession } from "./smtp-sessions";
 import type { OutboundMessage, ProbeContext, ProbeResult, Provider, ProviderContext, SendResult } from "./types";
@@ -116,8 +116,7 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
    * One mail transaction on an open session. `reusable`: the session is between transactions
    * and may carry the batch's next message; otherwise it has been closed.
    */
-  const transact = async (client: SmtpClient, message: OutboundMessage): Promise<{ result: SendResult; reusable: boolean }> => {
-    const payload = encodeDataPayload(message.raw);
+  const transact = async (client: SmtpClient, message: OutboundMessage, payload: Uint8Array): Promise<{ result: SendResult; reusable: boolean }> => {
     const sizeCap = Number(client.capabilities.get("SIZE") ?? "0");
     if (sizeCap > 0 && payload.length > sizeCap) {
       return { result: permanent(`SMTP ${where}: message of ${payload.length} bytes exceeds the relay's SIZE limit of ${sizeCap}`), reusable: true };
@@ -193,9 +192,13 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
     type: "smtp",
     async send(message: OutboundMessage, _ctx: ProviderContext): Promise<SendResult> {
       if (message.recipients.length === 0) return permanent("no recipients");
-      const bad = [message.envelopeFrom, ...message.recipients].find((a) => /[\r\n<>\s]/.test(a));
+      // Controls (NUL among them) and spaces could end or extend an SMTP command line.
+      const bad = [message.envelopeFrom, ...message.recipients].find((a) => /[\x00-\x20\x7f<>\s]/.test(a));
       if (bad !== undefined) return permanent("invalid envelope address");
       const heloName = config.helo_name ?? domainOf(message.envelopeFrom) ?? "localhost";
+      // Refused before any connection: nothing of such a message ever reaches a server.
+      const encoded = encodeDataPayload(message.raw);
+      if ("unsafe" in encoded) return permanent(`SMTP ${where}: ${describeUnsafeData(encoded.unsafe)}`);
 
       // Inside a queue batch: a session of the batch's pool (smtp-sessions.ts), keyed by the
       // provider row and everything that shapes the session, credentials included: no two
@@ -206,7 +209,7 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
       try {
         if (session) {
           try {
-            const { result, reusable } = await transact(session.client, message);
+            const { result, reusable } = await transact(session.client, message, encoded.payload);
             keep = reusable;
             if (result.status === "sent") session.sent++;
             return result;
@@ -221,7 +224,7 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
         }
         session = { client: await open(heloName), sent: 0 };
         try {
-          const { result, reusable } = await transact(session.client, message);
+          const { result, reusable } = await transact(session.client, message, encoded.payload);
           keep = reusable && lease !== null;
           if (result.status === "sent") session.sent++;
           if (reusable && lease === null) await session.client.quit();
