@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fromUtf8, utf8 } from "./encoding";
-import { canonicalRaw, contentHash, prependHeaderField, readRawHeaders, removeHeaderFields } from "./raw-message";
+import { canonicalRaw, contentHash, prependHeaderField, removeHeaderFields } from "./raw-message";
+import { readRawHeaders } from "../workers/mime-parse";
 
 const text = (b: Uint8Array) => fromUtf8.decode(b);
 

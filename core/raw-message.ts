@@ -3,7 +3,6 @@
 // it in two ways: a missing Message-ID is added, and Bcc is removed (as Postfix's cleanup does)
 // so blind recipients are never disclosed to the others.
 import type { Email } from "postal-mime";
-import { loadPostalMime } from "../workers/lazy-libs";
 import { parseMailbox, type Mailbox } from "./address";
 import { fromUtf8, sha256Hex, utf8 } from "./encoding";
 import { RelayError } from "./errors";
@@ -85,16 +84,14 @@ export interface RawHeaders {
 
 const MESSAGE_ID = /^<[^<>\s@]+@[^<>\s@]+>$/;
 
-/** Reads the header section (CRLF input). Refuses a message without one valid From mailbox. */
-export async function readRawHeaders(raw: Uint8Array): Promise<RawHeaders> {
-  const end = headerEnd(raw);
-  let parsed: Email;
-  try {
-    const PostalMime = await loadPostalMime();
-    parsed = await PostalMime.parse(raw.subarray(0, end), { maxHeadersSize: 256 * 1024 });
-  } catch (e) {
-    throw new RelayError("invalid_mime", `message headers could not be parsed: ${(e as Error).message}`);
-  }
+/** The header section of a CRLF message, blank line included: all that readRawHeaders parses. */
+export const headerSection = (raw: Uint8Array): Uint8Array => raw.subarray(0, headerEnd(raw));
+
+/**
+ * Judges a parsed header section (workers/mime-parse.ts readRawHeaders parses it). Refuses a
+ * message without one valid From mailbox, with a second Message-ID, or with a malformed one.
+ */
+export function checkRawHeaders(parsed: Email): RawHeaders {
   const fromHeaders = parsed.headers.filter((h) => h.key === "from");
   if (fromHeaders.length !== 1) throw new RelayError("invalid_mime", "message must have exactly one From header");
   const from = parseMailbox(fromHeaders[0]!.value);

@@ -3,7 +3,8 @@
 // parses and classifies without throwing, and a table of files whose classification was checked
 // by reading each message (Action/Status fields, or the prose and its quoted SMTP reply).
 import { describe, expect, it } from "vitest";
-import { classifyMail, type BounceKind } from "../core/bounce/classify";
+import type { BounceKind } from "../core/bounce/classify";
+import { classifyMail } from "../workers/mime-parse";
 import sisimai from "./fixtures/sisimai-expected.json";
 
 const corpus = import.meta.glob("../../shared/corpus/bounces/*.eml", { query: "?raw", import: "default", eager: true }) as Record<string, string>;

@@ -6,7 +6,6 @@
 // bounces also carry `Auto-Submitted: auto-replied`, so a message that looks like it comes
 // from a mailer daemon is not taken for an out-of-office), then prose bounces.
 import type { Email } from "postal-mime";
-import { loadPostalMime } from "../../workers/lazy-libs";
 import { addressField, dsnStatus, enhancedStatus, parseFieldBlocks, type FieldBlock } from "./fields";
 import { classifyProse, isDaemonAddress, looksLikeFailureSubject } from "./prose";
 import { recipientKind, type ReportedRecipient } from "./recipient-kind";
@@ -32,33 +31,20 @@ export interface Classification {
   subject: string | null;
 }
 
-export class UnparseableMail extends Error {}
-
 const decoder = new TextDecoder();
 const asText = (c: ArrayBuffer | Uint8Array | string): string => (typeof c === "string" ? c : decoder.decode(c));
 
-export async function parseMail(raw: Uint8Array | string): Promise<Email> {
-  try {
-    const PostalMime = await loadPostalMime();
-    return await PostalMime.parse(raw, { forceRfc822Attachments: true, attachmentEncoding: "arraybuffer", maxNestingDepth: 50 });
-  } catch (e) {
-    throw new UnparseableMail(e instanceof Error ? e.message : String(e));
-  }
-}
-
-export async function classifyMail(raw: Uint8Array | string): Promise<Classification> {
-  const mail = await parseMail(raw);
-  // A multipart message whose parts do not match its declared boundary parses to nothing (seen in
-  // a real Postfix bounce); its body is then read as plain text rather than lost.
-  if (!mail.text && !mail.html && mail.attachments.length === 0) {
+/**
+ * Classifies a parsed message (workers/mime-parse.ts parses it). `raw`, when given, rescues a
+ * multipart message whose parts do not match its declared boundary: it parses to nothing (seen in
+ * a real Postfix bounce), and its body is then read as plain text rather than lost.
+ */
+export function classifyParsed(mail: Email, raw?: Uint8Array | string): Classification {
+  if (raw !== undefined && !mail.text && !mail.html && mail.attachments.length === 0) {
     const text = typeof raw === "string" ? raw : decoder.decode(raw);
     const m = /\r?\n\r?\n/.exec(text);
     if (m) mail.text = text.slice(m.index + m[0].length);
   }
-  return classifyParsed(mail);
-}
-
-export function classifyParsed(mail: Email): Classification {
   const header = (k: string) => mail.headers.find((h) => h.key === k)?.value ?? "";
   const contentType = header("content-type").toLowerCase();
   const parts = mail.attachments.map((a) => ({ type: a.mimeType.toLowerCase(), text: asText(a.content) }));

@@ -6,7 +6,7 @@ import { readConfig } from "../../core/config";
 import { decodeContent, type MessageContent } from "../../core/content";
 import { loadKeyring, decryptText, type Keyring } from "../../core/crypto";
 import { renderMime } from "../../core/mime-render";
-import { readRawHeaders } from "../../core/raw-message";
+import { readRawHeaders } from "../mime-parse";
 import { nextRetry, queueDelaySeconds, type RetryPolicy } from "../../core/retry-policy";
 import { isPending, type RecipientStatus } from "../../core/status";
 import { parseWorkspaceConfig } from "../../core/workspace-config";

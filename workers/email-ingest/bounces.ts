@@ -1,6 +1,7 @@
 // The bounce mailbox: classify the report, find the delivery it is about (by VERP id, else by
 // the original Message-ID and the failed address), and record it.
-import { classifyMail, UnparseableMail, type Classification } from "../../core/bounce/classify";
+import type { Classification } from "../../core/bounce/classify";
+import { classifyMail, UnparseableMail } from "../mime-parse";
 import type { VerpMatch } from "../../core/verp";
 import type { Db } from "../../db/client";
 import { findDeliveriesOfMessage, findDeliveryById, findDeliveryByMessageIdHeader, type DeliveryRef } from "../../db/inbound";

@@ -7,7 +7,8 @@
 // Recipients: the `X-Relay-Rcpt-To` header when present (comma-separated), otherwise the To
 // and Cc addresses other than the submission address itself.
 import { domainOf, parseAddressList } from "../../core/address";
-import { canonicalRaw, readRawHeaders, removeHeaderFields } from "../../core/raw-message";
+import { canonicalRaw, removeHeaderFields } from "../../core/raw-message";
+import { readRawHeaders } from "../mime-parse";
 import type { WorkspacePrincipal } from "../../core/scopes";
 import type { Db } from "../../db/client";
 import { findInboundWorkspaces } from "../../db/inbound";
