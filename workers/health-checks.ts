@@ -1,13 +1,15 @@
 // Provider health checks (spec: "healthy" in the provider selection): a periodic job probes every
 // enabled provider cheaply (Mailgun's domain endpoint, Gmail's token exchange, an SMTP handshake)
 // and records the result in health_checks; routing drops providers whose latest check is
-// unhealthy and recent, the same way it skips an open breaker.
+// unhealthy and recent, the same way it skips an open breaker, until the breaker overtakes the
+// check (half-open or closed since it: core/routing/health.ts).
 import { z } from "zod";
 import { readConfig } from "../core/config";
 import { loadKeyring, type Keyring } from "../core/crypto";
 import { newId } from "../core/ids";
 import { getDb, type Db } from "../db/client";
-import { enabledProvidersEverywhere, insertHealthCheckQuery, latestHealth, pruneHealthChecksQuery, type HealthCheckRow } from "../db/health-checks";
+import { enabledProvidersEverywhere, insertHealthCheckQuery, pruneHealthChecksQuery, routingHealth, type HealthCheckRow } from "../db/health-checks";
+import { probeExcludes } from "../core/routing/health";
 import type { ProviderRow } from "../db/providers";
 import { buildProvider } from "./dispatcher/pipeline";
 import { describeError } from "./dispatcher/providers/outcome";
@@ -135,18 +137,17 @@ export async function runHealthChecksIfDue(env: Env, now: number, claim: HealthR
 }
 
 /**
- * Routing's health filter: drops providers whose latest check is unhealthy and recent. Only asked
- * when there is a choice (more than one provider). If every provider would be dropped the order
- * is kept as it was: health checks are a hint, and the breakers (which see real sends) and
+ * Routing's health filter: drops providers whose latest check is unhealthy and recent, unless
+ * their breaker has overtaken the check (half-open, or closed since: core/routing/health.ts), so
+ * a provider that recovered gets its trial calls at once rather than at the next probe. Only
+ * asked when there is a choice (more than one provider). If every provider would be dropped the
+ * order is kept as it was: health checks are a hint, and the breakers (which see real sends) and
  * force_send / defer then decide, rather than the probe alone stopping all mail.
  */
 export async function withoutUnhealthy(env: Env, workspaceId: string, providers: ProviderRow[], now: number = Date.now()): Promise<ProviderRow[]> {
   if (providers.length <= 1) return providers;
-  const latest = await latestHealth(getDb(env.DB), workspaceId, providers.map((p) => p.id));
+  const { checks, breakers } = await routingHealth(getDb(env.DB), workspaceId, providers.map((p) => p.id));
   const maxAge = healthMaxAgeMs(env);
-  const kept = providers.filter((p) => {
-    const h = latest.get(p.id);
-    return !(h && h.status === "unhealthy" && now - h.checkedAt <= maxAge);
-  });
+  const kept = providers.filter((p) => !probeExcludes(checks.get(p.id), breakers.get(p.id), now, maxAge));
   return kept.length > 0 ? kept : providers;
 }
