@@ -342,6 +342,8 @@ export interface DeliveryRecord {
   notBefore?: number | null;
   /** When the job that will retry this message is due on the queue (for the outbox's grace). */
   enqueuedAt?: number | null;
+  /** What the message now waits on (messages.waiting_on): a provider id, "*", "limit:<rule>", or null. */
+  waitingOn?: string | null;
   lastError?: string | null;
   countAttempt: boolean;
   /** The message's campaign: recipients leaving a pending status for sent/failed are counted in it. */
@@ -405,6 +407,7 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
   if (r.countAttempt) set.push('"attempt_count" = "attempt_count" + 1');
   if (r.notBefore !== undefined) put("not_before", r.notBefore);
   if (r.enqueuedAt !== undefined) put("enqueued_at", r.enqueuedAt);
+  if (r.waitingOn !== undefined) put("waiting_on", r.waitingOn);
   if (r.lastError !== undefined) put("last_error", r.lastError);
   if (status === "sent" || status === "failed" || status === "partially_failed") put("processed_at", r.at);
   stmts.push(d1.prepare(`UPDATE "messages" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "id" = ?`).bind(...values, r.workspaceId, r.messageId));
@@ -428,6 +431,30 @@ export function findOutboxDue(db: Db, now: number, graceMs: number, limit: numbe
     .orderBy(messages.queuedAt)
     .limit(limit)
     .all();
+}
+
+/**
+ * A provider's breaker half-opened or closed: the workspace's messages deferred on it (or on
+ * every provider, "*") become due now, at most `limit` of them, soonest first. One statement:
+ * they are marked due and enqueued (enqueued_at, so the outbox waits its grace before adding a
+ * job of its own) and stop waiting; the caller puts their jobs on the queue. Idempotent: a
+ * message released twice gets two jobs, and the second claims nothing.
+ */
+export async function releaseDeferredOn(db: Db, workspaceId: string, providerId: string, now: number, limit: number) {
+  const d1 = db.$client;
+  const rows = await d1
+    .prepare(
+      `UPDATE "messages" SET "not_before" = ?, "enqueued_at" = ?, "waiting_on" = NULL
+       WHERE "id" IN (
+         SELECT "id" FROM "messages"
+         WHERE "workspace_id" = ? AND "waiting_on" IN (?, '*') AND "not_before" > ?
+           AND "status" IN ('queued', 'sending', 'deferred')
+         ORDER BY "not_before" LIMIT ?)
+       RETURNING "id", "size_bytes"`,
+    )
+    .bind(now, now, workspaceId, providerId, now, limit)
+    .all<{ id: string; size_bytes: number }>();
+  return rows.results.map((r) => ({ id: r.id, sizeBytes: r.size_bytes }));
 }
 
 export async function markEnqueued(db: Db, ids: string[], at: number): Promise<void> {

@@ -2,11 +2,16 @@
 // one): the circuit breaker, in-flight calls and recent latency. The decisions are the pure
 // state machine in core/routing/breaker.ts; this class persists its state, serialises callers
 // (a DO handles one event at a time, so "at most 10 trials" holds across every Worker), arms
-// the alarm that moves open → half-open, and records transitions in D1.
+// the alarm that moves open → half-open, and records transitions in D1. Trial permits and
+// in-flight calls are leases sized to the provider's call timeout (core/routing/leases.ts): a
+// call whose Worker died is reclaimed when its lease ends. When the breaker half-opens or closes,
+// its alarm releases the workspace's messages deferred on this provider at once
+// (workers/deferred-release.ts), instead of leaving them to the retry time fixed when they waited.
 import { DurableObject } from "cloudflare:workers";
 import {
   acquire,
   initialBreaker,
+  normalizeBreaker,
   record,
   reset,
   tick,
@@ -18,6 +23,8 @@ import {
   type Transition,
 } from "../core/routing/breaker";
 import type { Load } from "../core/routing/strategies";
+import { expireLeases, lease, liveLeases, normalizeLeases, takeLease, type Lease, type Orphan } from "../core/routing/leases";
+import { releaseDeferredOn } from "../workers/deferred-release";
 import { getDb } from "../db/client";
 import { recordBreakerState } from "../db/breakers";
 import { safeErrorMessage } from "../db/errors";
@@ -30,9 +37,13 @@ interface Stored {
   workspaceId: string;
   providerId: string;
   breaker: BreakerState;
-  /** Start times of calls in flight (for least-loaded routing); stale entries expire. */
-  inFlight: number[];
+  /** Calls in flight (for least-loaded routing and orphan detection); each ends with its report or its lease. */
+  inFlight: Lease[];
+  /** Calls whose lease ended without a report (their Worker died): the provider may have taken them. */
+  orphans?: Orphan[];
   latencyMs: number | null;
+  /** The breaker half-opened or closed and the messages deferred on it are not yet all released. */
+  releasePending?: boolean;
 }
 
 export interface AcquireItem {
@@ -40,6 +51,10 @@ export interface AcquireItem {
   providerId: string;
   cfg: BreakerConfig;
   quota: { key: string; rules: LimitRule[]; n: number } | null;
+  /** How long the permit is held if the call never reports back (the provider's timeout + margin). */
+  leaseMs?: number;
+  /** What the call is for (message id, or message:recipient for a per-recipient copy). */
+  callKey?: string;
   now?: number;
 }
 
@@ -78,15 +93,18 @@ export class ProviderState extends DurableObject<Env> {
 
   private async load(workspaceId: string, providerId: string): Promise<Stored> {
     if (!this.stored) {
-      this.stored = (await this.ctx.storage.get<Stored>("s")) ?? {
-        workspaceId,
-        providerId,
-        breaker: initialBreaker(Date.now()),
-        inFlight: [],
-        latencyMs: null,
-      };
+      const saved = await this.ctx.storage.get<Stored>("s");
+      this.stored = saved
+        ? upgrade(saved)
+        : { workspaceId, providerId, breaker: initialBreaker(Date.now()), inFlight: [], latencyMs: null };
     }
     return this.stored;
+  }
+
+  /** Ends the in-flight leases that ran out; the ones with a key are remembered as orphans. */
+  private expire(s: Stored, now: number): Stored {
+    const e = expireLeases(s.inFlight, s.orphans ?? [], now);
+    return e.leases.length === s.inFlight.length ? s : { ...s, inFlight: e.leases, orphans: e.orphans };
   }
 
   private async save(s: Stored, transitions: Transition[]): Promise<void> {
@@ -112,10 +130,13 @@ export class ProviderState extends DurableObject<Env> {
   }
 
   private async persist(s: Stored, transitions: Transition[]): Promise<void> {
+    const last = transitions[transitions.length - 1];
+    // Half-open or closed: the deferred messages go now, from the alarm (not inside this call).
+    if (last && last.to !== "open" && !s.releasePending) s = this.stored = { ...s, releasePending: true };
     await this.ctx.storage.put("s", s);
-    if (transitions.length === 0) return;
-    const last = transitions[transitions.length - 1]!;
+    if (!last) return;
     if (last.to === "open") await this.ctx.storage.setAlarm(s.breaker.openUntil!);
+    else await this.ctx.storage.setAlarm(Date.now());
     for (const t of transitions) {
       log.warn("breaker_transition", { workspace_id: s.workspaceId, provider_id: s.providerId, from: t.from, to: t.to, reason: t.reason });
     }
@@ -146,10 +167,12 @@ export class ProviderState extends DurableObject<Env> {
     cfg: BreakerConfig,
     quota: { key: string; rules: LimitRule[]; n: number } | null = null,
     now = Date.now(),
+    leaseMs: number = TRIAL_PERMIT_TTL_MS,
+    callKey?: string,
   ): Promise<Grant> {
-    const s = await this.load(workspaceId, providerId);
-    const a = acquire(s.breaker, cfg, now);
-    const inFlight = s.inFlight.filter((t) => now - t < TRIAL_PERMIT_TTL_MS);
+    const s = this.expire(await this.load(workspaceId, providerId), now);
+    const a = acquire(s.breaker, cfg, now, leaseMs);
+    const inFlight = s.inFlight;
     if (!a.allowed) {
       await this.save({ ...s, breaker: a.state, inFlight }, a.transitions);
       return { allowed: false, retryAt: a.retryAt, reason: "circuit breaker open" };
@@ -164,7 +187,7 @@ export class ProviderState extends DurableObject<Env> {
         return { allowed: false, retryAt: d.retryAt, reason: "quota used up" };
       }
     }
-    await this.save({ ...s, breaker: a.state, inFlight: [...inFlight, now] }, a.transitions);
+    await this.save({ ...s, breaker: a.state, inFlight: [...inFlight, lease(now, leaseMs, callKey)] }, a.transitions);
     return { allowed: true, permit: a.permit, startedAt: now };
   }
 
@@ -172,7 +195,7 @@ export class ProviderState extends DurableObject<Env> {
   acquireMany(items: AcquireItem[]): Promise<Grant[]> {
     return this.together(async () => {
       const out: Grant[] = [];
-      for (const i of items) out.push(await this.acquire(i.workspaceId, i.providerId, i.cfg, i.quota, i.now));
+      for (const i of items) out.push(await this.acquire(i.workspaceId, i.providerId, i.cfg, i.quota, i.now, i.leaseMs, i.callKey));
       return out;
     });
   }
@@ -196,8 +219,7 @@ export class ProviderState extends DurableObject<Env> {
     now = Date.now(),
   ): Promise<void> {
     const s = await this.load(workspaceId, providerId);
-    const i = s.inFlight.indexOf(grant.startedAt);
-    const inFlight = i >= 0 ? [...s.inFlight.slice(0, i), ...s.inFlight.slice(i + 1)] : s.inFlight;
+    const inFlight = takeLease(s.inFlight, grant.startedAt);
     const r = record(s.breaker, cfg, grant.permit, outcome === "neutral" ? "success" : outcome, now, grant.startedAt);
     const latency = s.latencyMs === null ? latencyMs : Math.round((1 - EWMA_ALPHA) * s.latencyMs + EWMA_ALPHA * latencyMs);
     await this.save({ ...s, breaker: r.state, inFlight, latencyMs: latency }, r.transitions);
@@ -206,17 +228,30 @@ export class ProviderState extends DurableObject<Env> {
   /** A permit granted and never used (the message was held back by a limit): forgotten, no outcome counted. */
   async cancel(workspaceId: string, providerId: string, grant: { permit: Permit; startedAt: number }): Promise<void> {
     const s = await this.load(workspaceId, providerId);
-    const i = s.inFlight.indexOf(grant.startedAt);
-    const inFlight = i >= 0 ? [...s.inFlight.slice(0, i), ...s.inFlight.slice(i + 1)] : s.inFlight;
-    const t = grant.permit === "trial" ? s.breaker.trials.indexOf(grant.startedAt) : -1;
-    const breaker = t >= 0 ? { ...s.breaker, trials: [...s.breaker.trials.slice(0, t), ...s.breaker.trials.slice(t + 1)] } : s.breaker;
+    const inFlight = takeLease(s.inFlight, grant.startedAt);
+    const breaker = grant.permit === "trial" ? { ...s.breaker, trials: takeLease(s.breaker.trials, grant.startedAt) } : s.breaker;
     await this.save({ ...s, breaker, inFlight }, []);
   }
 
-  async currentLoad(): Promise<Load> {
-    const s = this.stored ?? (await this.ctx.storage.get<Stored>("s"));
-    if (!s) return { inFlight: 0, latencyMs: null };
-    return { inFlight: s.inFlight.filter((t) => Date.now() - t < TRIAL_PERMIT_TTL_MS).length, latencyMs: s.latencyMs };
+  async currentLoad(now = Date.now()): Promise<Load> {
+    const saved = this.stored ?? (await this.ctx.storage.get<Stored>("s"));
+    if (!saved) return { inFlight: 0, latencyMs: null };
+    const s = upgrade(saved);
+    return { inFlight: liveLeases(s.inFlight, now).length, latencyMs: s.latencyMs };
+  }
+
+  /**
+   * Which of these calls (message ids, or message:recipient) were in flight here and never
+   * reported back: still leased, or their lease ended. Asked only when a delivery takes over
+   * recipients whose claim lapsed, so it can send them to the same provider again.
+   */
+  async inFlightOrOrphaned(keys: string[], now = Date.now()): Promise<string[]> {
+    const saved = this.stored ?? (await this.ctx.storage.get<Stored>("s"));
+    if (!saved) return [];
+    const s = upgrade(saved);
+    const e = expireLeases(s.inFlight, s.orphans ?? [], now);
+    const seen = new Set([...e.leases.flatMap((l) => (l.key ? [l.key] : [])), ...e.orphans.map((o) => o.key)]);
+    return keys.filter((k) => seen.has(k));
   }
 
   async snapshot(workspaceId: string, providerId: string, now = Date.now()): Promise<ProviderSnapshot> {
@@ -232,7 +267,7 @@ export class ProviderState extends DurableObject<Env> {
       openedAt: b.openedAt,
       changedAt: b.changedAt,
       lastFailureAt: b.lastFailureAt,
-      inFlight: s.inFlight.filter((x) => now - x < TRIAL_PERMIT_TTL_MS).length,
+      inFlight: liveLeases(s.inFlight, now).length,
       latencyMs: s.latencyMs,
     };
   }
@@ -244,11 +279,59 @@ export class ProviderState extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const s = this.stored ?? (await this.ctx.storage.get<Stored>("s"));
-    if (!s) return;
-    const t = tick(s.breaker, Date.now());
-    await this.save({ ...s, breaker: t.state }, t.transitions);
+    const saved = this.stored ?? (await this.ctx.storage.get<Stored>("s"));
+    if (!saved) return;
+    const s = (this.stored = upgrade(saved));
+    const now = Date.now();
+    const t = tick(s.breaker, now);
+    await this.save({ ...this.expire(s, now), breaker: t.state }, t.transitions);
+    const retryInMs = await this.releaseDeferred(now);
+    // One alarm for both jobs: the next page of releases, else the end of an open period.
+    const after = this.stored!;
+    if (after.releasePending) await this.ctx.storage.setAlarm(Date.now() + retryInMs);
+    else if (after.breaker.state === "open" && after.breaker.openUntil !== null) await this.ctx.storage.setAlarm(after.breaker.openUntil);
   }
+
+  /**
+   * The breaker half-opened or closed: the workspace's messages deferred on this provider (or on
+   * every provider) are put on the queue now. Half-open releases about as many as it has trials
+   * (the rest would only be refused again; its close releases the others); closed releases them
+   * all, a page per alarm. A failed release keeps the flag and is tried again in a few seconds;
+   * a released message is never lost (the outbox enqueues it if the queue send failed).
+   * Returns when to come back if more is pending.
+   */
+  private async releaseDeferred(now: number): Promise<number> {
+    const s = this.stored;
+    if (!s?.releasePending) return 0;
+    const state = s.breaker.state;
+    if (state === "open") {
+      await this.save({ ...s, releasePending: false }, []);
+      return 0;
+    }
+    const limit = state === "half_open" ? HALF_OPEN_RELEASE : RELEASE_PAGE;
+    try {
+      const released = await releaseDeferredOn(this.env, s.workspaceId, s.providerId, now, limit);
+      const more = state === "closed" && released >= limit;
+      // Only the flag: the breaker may have moved while D1 and the queue were called.
+      await this.save({ ...this.stored!, releasePending: more || this.stored!.breaker.state !== state }, []);
+      return 1000;
+    } catch (e) {
+      log.error("deferred_release_failed", { provider_id: s.providerId, error: safeErrorMessage(e) });
+      return 5000;
+    }
+  }
+}
+
+/** Messages released when the breaker half-opens (about its trial count), and per page when it closes. */
+const HALF_OPEN_RELEASE = 10;
+const RELEASE_PAGE = 200;
+
+/** State written by an older version: lease ends added to trial and in-flight start times. */
+function upgrade(s: Stored): Stored {
+  const inFlight = s.inFlight as readonly unknown[];
+  const breaker = normalizeBreaker(s.breaker);
+  if (breaker === s.breaker && !inFlight.some((x) => typeof x === "number")) return s;
+  return { ...s, breaker, inFlight: normalizeLeases(inFlight) };
 }
 
 export const providerStateName = (workspaceId: string, providerId: string) => `${workspaceId}:${providerId}`;

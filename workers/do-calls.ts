@@ -55,6 +55,12 @@ export function consumeGlobal(env: Env, shardKey: string, shards: number, key: s
   return s ? s.global.call(name, { key, rules, n, tz: "UTC", now }) : env.GLOBAL_LIMITER.getByName(name).consume(key, rules, n, now);
 }
 
+/** What a permit is for: held for `leaseMs` if the call never reports back, and what it carries (`key`). */
+export interface CallLease {
+  leaseMs: number;
+  key?: string;
+}
+
 /** Asks a provider's breaker (and quota) for a permit. */
 export function acquirePermit(
   env: Env,
@@ -62,11 +68,13 @@ export function acquirePermit(
   providerId: string,
   cfg: BreakerConfig,
   quota: { key: string; rules: LimitRule[]; n: number } | null,
+  call?: CallLease,
 ): Promise<Grant> {
   const s = scope.getStore();
+  const lease = call ? { leaseMs: call.leaseMs, ...(call.key ? { callKey: call.key } : {}) } : {};
   return s
-    ? s.acquire.call(providerStateName(workspaceId, providerId), { workspaceId, providerId, cfg, quota })
-    : getProviderState(env, workspaceId, providerId).acquire(workspaceId, providerId, cfg, quota);
+    ? s.acquire.call(providerStateName(workspaceId, providerId), { workspaceId, providerId, cfg, quota, ...lease })
+    : getProviderState(env, workspaceId, providerId).acquire(workspaceId, providerId, cfg, quota, Date.now(), call?.leaseMs, call?.key);
 }
 
 /** Reports how a permitted call went. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { acquire, DEFAULT_BREAKER_CONFIG as cfg, initialBreaker, record, reset, tick, TRIAL_PERMIT_TTL_MS, type BreakerState } from "./breaker";
+import { acquire, DEFAULT_BREAKER_CONFIG as cfg, initialBreaker, normalizeBreaker, record, reset, tick, TRIAL_PERMIT_TTL_MS, type BreakerState } from "./breaker";
+import { callLeaseMs } from "./leases";
 
 const t0 = 1_800_000_000_000;
 
@@ -107,6 +108,33 @@ describe("circuit breaker", () => {
     for (let i = 0; i < 10; i++) s = acquire(s, cfg, t0 + 60_000).state;
     expect(acquire(s, cfg, t0 + 60_001).allowed).toBe(false);
     expect(acquire(s, cfg, t0 + 60_000 + TRIAL_PERMIT_TTL_MS).allowed).toBe(true);
+  });
+
+  it("a trial permit held by a call that died is reclaimed when its lease ends: the provider's timeout + margin, not minutes", () => {
+    const leaseMs = callLeaseMs("mailgun", { timeout_ms: 30_000 }); // 35 s
+    let s = tick(openBreaker(), t0 + 60_000).state;
+    // Ten trial calls start, then the Worker making them is killed: none reports back.
+    for (let i = 0; i < 10; i++) s = acquire(s, cfg, t0 + 60_000, leaseMs).state;
+    const full = acquire(s, cfg, t0 + 60_000 + 1000, leaseMs);
+    expect(full.allowed).toBe(false);
+    if (!full.allowed) expect(full.retryAt).toBe(t0 + 60_000 + 35_000); // told when the leases end
+    expect(acquire(s, cfg, t0 + 60_000 + 34_999, leaseMs).allowed).toBe(false);
+    const after = acquire(s, cfg, t0 + 60_000 + 35_000, leaseMs);
+    expect(after.allowed && after.permit).toBe("trial");
+    expect(after.state.trials).toHaveLength(1); // the ten dead ones are gone, the new one is held
+  });
+
+  it("a trial that reports back within its lease frees its slot at once", () => {
+    let s = tick(openBreaker(), t0 + 60_000).state;
+    for (let i = 0; i < 10; i++) s = acquire(s, cfg, t0 + 60_000 + i, 35_000).state;
+    s = record(s, cfg, "trial", "success", t0 + 61_000, t0 + 60_003).state;
+    expect(s.trials.map((t) => t.startedAt)).not.toContain(t0 + 60_003);
+    expect(acquire(s, cfg, t0 + 61_001, 35_000).allowed).toBe(true);
+  });
+
+  it("reads trial start times stored by the older version (two-minute leases)", () => {
+    const old = { ...tick(openBreaker(), t0 + 60_000).state, trials: [t0 + 60_000] as unknown as BreakerState["trials"] };
+    expect(normalizeBreaker(old).trials).toEqual([{ startedAt: t0 + 60_000, until: t0 + 60_000 + 120_000 }]);
   });
 
   it("late answers from calls started before opening change nothing", () => {

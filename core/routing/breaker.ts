@@ -8,6 +8,7 @@
 // Only transient failures count: a permanent failure (bad recipient) means the provider
 // answered properly, so for the breaker it is a success.
 import { z } from "@hono/zod-openapi";
+import { DEFAULT_CALL_LEASE_MS, lease, liveLeases, normalizeLeases, takeLease, type Lease } from "./leases";
 
 export const breakerConfigSchema = z
   .object({
@@ -24,8 +25,12 @@ export const breakerConfigSchema = z
 export type BreakerConfig = z.infer<typeof breakerConfigSchema>;
 export const DEFAULT_BREAKER_CONFIG: BreakerConfig = breakerConfigSchema.parse({});
 
-/** A trial permit not returned within this time is assumed lost (its caller died). */
-export const TRIAL_PERMIT_TTL_MS = 2 * 60 * 1000;
+/**
+ * A trial permit not returned by the end of its lease is assumed lost (its caller died). The
+ * lease is the provider's call timeout plus a margin (core/routing/leases.ts callLeaseMs), passed
+ * by the caller; this is the lease of a caller that does not say.
+ */
+export const TRIAL_PERMIT_TTL_MS = DEFAULT_CALL_LEASE_MS;
 
 export type BreakerStateName = "closed" | "open" | "half_open";
 
@@ -37,8 +42,8 @@ export interface BreakerState {
   openedAt: number | null;
   /** When an open breaker lets trials through (fixed when it opens, so config changes apply next time). */
   openUntil: number | null;
-  /** Start times of trial calls in flight (half-open). */
-  trials: number[];
+  /** Trial calls in flight (half-open), each held until its call reports back or its lease ends. */
+  trials: Lease[];
   halfOpenSuccesses: number;
   changedAt: number;
   lastFailureAt: number | null;
@@ -89,22 +94,31 @@ export function tick(s: BreakerState, now: number): { state: BreakerState; trans
     state = to(state, "half_open", now, `open for ${Math.round((state.openUntil - (state.openedAt ?? state.openUntil)) / 1000)}s`, transitions);
   }
   if (state.state === "half_open") {
-    const live = state.trials.filter((t) => now - t < TRIAL_PERMIT_TTL_MS);
+    const live = liveLeases(state.trials, now);
     if (live.length !== state.trials.length) state = { ...state, trials: live };
   }
   return { state, transitions };
 }
 
-/** Asks to make a call. Open refuses until its time is up; half-open hands out limited trials. */
-export function acquire(s: BreakerState, cfg: BreakerConfig, now: number): AcquireResult {
+/**
+ * Asks to make a call. Open refuses until its time is up; half-open hands out limited trials,
+ * each leased for `leaseMs` (the provider's call timeout plus a margin).
+ */
+export function acquire(s: BreakerState, cfg: BreakerConfig, now: number, leaseMs: number = TRIAL_PERMIT_TTL_MS): AcquireResult {
   const { state, transitions } = tick(s, now);
   if (state.state === "closed") return { allowed: true, permit: "normal", state, transitions };
   if (state.state === "open") return { allowed: false, retryAt: state.openUntil!, state, transitions };
   if (state.trials.length >= cfg.half_open_max_trials) {
-    // Retry once the oldest trial can have finished or expired.
-    return { allowed: false, retryAt: Math.min(...state.trials) + TRIAL_PERMIT_TTL_MS, state, transitions };
+    // Retry once the first trial lease ends (its call answered by then, or it is reclaimed).
+    return { allowed: false, retryAt: Math.min(...state.trials.map((t) => t.until)), state, transitions };
   }
-  return { allowed: true, permit: "trial", state: { ...state, trials: [...state.trials, now] }, transitions };
+  return { allowed: true, permit: "trial", state: { ...state, trials: [...state.trials, lease(now, leaseMs)] }, transitions };
+}
+
+/** A breaker as stored by an older version (trial start times without lease ends), made current. */
+export function normalizeBreaker(s: BreakerState): BreakerState {
+  const trials = s.trials as readonly unknown[];
+  return trials.some((t) => typeof t === "number") ? { ...s, trials: normalizeLeases(trials) } : s;
 }
 
 /** Records a call's outcome. `startedAt` identifies a trial permit (its acquire time). */
@@ -123,9 +137,7 @@ export function record(
 
   if (state.state === "half_open") {
     if (permit !== "trial") return { state, transitions }; // a call from before the breaker opened
-    const i = state.trials.indexOf(startedAt);
-    const trials = i >= 0 ? [...state.trials.slice(0, i), ...state.trials.slice(i + 1)] : state.trials;
-    state = { ...state, trials };
+    state = { ...state, trials: takeLease(state.trials, startedAt) };
     if (failed) return { state: to(state, "open", now, "trial call failed", transitions, cfg), transitions };
     const successes = state.halfOpenSuccesses + 1;
     if (successes >= cfg.half_open_successes) {

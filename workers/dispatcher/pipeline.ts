@@ -39,6 +39,8 @@ import { checkSendLimits, describeHold, type LimitHold } from "./limit";
 import { quotaFor, quotaRules } from "../../core/limits/quota";
 import { deliverGroup, phiProviders, phiRefusal, planRoute, type GroupOutcome, type RouteGroup } from "./route";
 import { acquirePermit, cancelPermit } from "../do-calls";
+import { callLeaseMs } from "../../core/routing/leases";
+import { getProviderState } from "../../durable-objects/provider-state";
 import { providerType } from "./providers/registry";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
 
@@ -150,6 +152,11 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
   // so its Durable Object round trip does not come after them.
   const routed = planRoute(deps.env, workspaceId, settings.routing, phi ? phiProviders(settings.routing, loaded.providers) : loaded.providers, claimed);
   routed.catch(() => {}); // awaited below
+  // A recipient taken over from a claim that lapsed (its consumer died, perhaps mid-call) goes
+  // first to the provider its call was in flight on: the same message again (same Message-ID)
+  // lets that provider's own duplicate detection work. Asked only on this recovery path.
+  const route = lapsedClaims(loaded).length > 0 ? routed.then((gs) => sameProviderFirst(deps.env, workspaceId, messageId, claimed, gs)) : routed;
+  route.catch(() => {}); // awaited below
   const quotaOf = (provider: ProviderRow, key: string, n: number) => ({
     key,
     rules: quotaRules(quotaFor(provider.type, loaded.quotas.filter((q) => q.providerId === provider.id))),
@@ -157,9 +164,10 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
   });
   const early = fanOut
     ? null
-    : routed.then((gs) => {
+    : route.then((gs) => {
         const first = gs.length === 1 ? gs[0]!.order[0] : undefined;
-        return first ? { provider: first, grant: acquirePermit(deps.env, workspaceId, first.id, settings.routing.breaker, quotaOf(first, `provider:${messageId}`, claimed.length)) } : null;
+        const lease = first ? { leaseMs: callLeaseMs(first.type, first.config), key: messageId } : undefined;
+        return first ? { provider: first, grant: acquirePermit(deps.env, workspaceId, first.id, settings.routing.breaker, quotaOf(first, `provider:${messageId}`, claimed.length), lease) } : null;
       });
   early?.then((e) => e?.grant).catch(() => {}); // awaited below
   const raw = fanOut ? null : await renderMime(content, renderOpts);
@@ -173,7 +181,7 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
     return deferForLimit(deps, loaded, pending, hold, deliveryId, claimed);
   }
   const others = loaded.recipients.filter((r) => !claimed.some((c) => c.id === r.id)).map((r) => r.status);
-  let groups = await routed;
+  let groups = await route;
   const earlyGrant = await early;
   // Fan-out: one group (one provider call) per recipient, each with its own rendered copy.
   // Copies are rendered when their call is made (attachments would not fit in memory 500 times
@@ -212,7 +220,7 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
       }, (provider) =>
         // A per-recipient copy is its own consumption (the key is remembered, so one key per message would count only the first copy).
         quotaOf(provider, copy ? `provider:${messageId}:${group.recipients[0]!.id}` : `provider:${messageId}`, group.recipients.length),
-      background, earlyGrant && earlyGrant.provider.id === group.order[0]?.id ? earlyGrant.grant : undefined);
+      background, earlyGrant && earlyGrant.provider.id === group.order[0]?.id ? earlyGrant.grant : undefined, copy ? `${messageId}:${group.recipients[0]!.id}` : messageId);
       return { group, outcome };
     },
   );
@@ -269,11 +277,42 @@ async function deferForLimit(
     attempts: [{ ...attemptRow(message, null, waiting, deliveryId, { status: "transient", reason }, at, at), outcome: "deferred" }],
     notBefore: hold.retryAt,
     enqueuedAt: hold.retryAt,
+    // The window's opening is known now: the limit's own retry time is exact, nothing releases it earlier.
+    waitingOn: `limit:${hold.rule}`,
     lastError: reason,
     countAttempt: false,
   });
   log.info("delivery_deferred_by_limit", { message_id: message.id, rule: hold.rule, retry_at: hold.retryAt });
   return { kind: "later", delaySeconds: queueDelaySeconds(hold.retryAt, at), reason };
+}
+
+/**
+ * What a group deferred after its calls (or refused by every breaker) waits on: its one provider,
+ * or "*" when it had several (any of them recovering may take it).
+ */
+const waitsOn = (order: ProviderRow[]): string => (order.length === 1 ? order[0]!.id : "*");
+
+/** Claimed recipients that were `sending` before this claim: their consumer's lease lapsed (it died, perhaps mid-call). */
+const lapsedClaims = (loaded: Loaded) => {
+  const before = new Map(loaded.recipients.map((r) => [r.id, r.status]));
+  return loaded.claimed.filter((r) => before.get(r.id) === "sending");
+};
+
+/**
+ * Puts first the provider a lapsed call of this message was in flight on (its ProviderState
+ * remembers calls whose lease ended without a report), among the providers each group may use.
+ * Without an answer the order stands.
+ */
+async function sameProviderFirst(env: Env, workspaceId: string, messageId: string, claimed: MessageRecipientRow[], groups: RouteGroup[]): Promise<RouteGroup[]> {
+  const keys = [messageId, ...claimed.map((r) => `${messageId}:${r.id}`)];
+  const candidates = [...new Map(groups.flatMap((g) => g.order).map((p) => [p.id, p])).values()];
+  const found = await Promise.all(
+    candidates.map(async (p) => ((await getProviderState(env, workspaceId, p.id).inFlightOrOrphaned(keys).catch(() => [])).length > 0 ? p : null)),
+  );
+  const hit = found.find((p) => p !== null);
+  if (!hit) return groups;
+  log.info("resend_to_same_provider", { message_id: messageId, provider_id: hit.id });
+  return groups.map((g) => (g.order.some((p) => p.id === hit.id) ? { ...g, order: [hit, ...g.order.filter((p) => p.id !== hit.id)] } : g));
 }
 
 /** A job that will run again later: record when, so the outbox does not add a second job meanwhile. */
@@ -414,6 +453,8 @@ interface GroupRecord {
   attempt?: ReturnType<typeof attemptRow>;
   /** When this group wants another job (now for an immediate resend). */
   retryAt?: number;
+  /** What a later retry waits on (messages.waiting_on): its provider's recovery releases it sooner. */
+  waitingOn?: string;
   lastError: string | null;
   providerId: string | null;
   called: boolean;
@@ -440,6 +481,7 @@ function recordGroup(loaded: Loaded, policy: RetryPolicy, d: Delivered, delivery
       outcomes: claimed.map((r) => ({ id: r.id, status: "deferred", lastError: reason })),
       attempt: { ...attemptRow(message, null, claimed, deliveryId, result, at, at), outcome: "deferred" as const },
       retryAt: d.outcome.retryAt,
+      waitingOn: waitsOn(d.group.order),
       lastError: reason,
       providerId: null,
       called: false,
@@ -477,6 +519,7 @@ function recordGroup(loaded: Loaded, policy: RetryPolicy, d: Delivered, delivery
       ...base,
       outcomes: claimed.map((r) => ({ id: r.id, status: "deferred", providerId, lastError: result.reason.slice(0, 1000) })),
       retryAt: decision.retryAt,
+      waitingOn: waitsOn(d.group.order),
       lastError: result.reason,
     };
   }
@@ -499,6 +542,8 @@ async function record(
   const outcomes = groups.flatMap((g) => g.outcomes);
   const retryTimes = groups.map((g) => g.retryAt).filter((t): t is number => t !== undefined);
   const notBefore = retryTimes.length ? Math.min(...retryTimes) : undefined;
+  const waits = [...new Set(groups.flatMap((g) => (g.retryAt !== undefined && g.retryAt > at && g.waitingOn ? [g.waitingOn] : [])))];
+  const waitingOn = notBefore === undefined || notBefore <= at || waits.length === 0 ? null : waits.length === 1 ? waits[0]! : "*";
   const lastError = groups.find((g) => g.lastError !== null)?.lastError ?? null;
 
   const providerOf = new Map(groups.flatMap((g) => g.outcomes.map((o) => [o.id, g.providerId] as const)));
@@ -514,6 +559,7 @@ async function record(
     otherStatuses: others,
     attempts: groups.flatMap((g) => (g.attempt ? [g.attempt] : [])),
     ...(notBefore !== undefined ? { notBefore, enqueuedAt: notBefore } : {}),
+    waitingOn,
     lastError,
     countAttempt: groups.some((g) => g.called),
     campaignId: message.campaignId,

@@ -11,6 +11,7 @@ import { getProviderState, type Grant } from "../../durable-objects/provider-sta
 import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
 import { withoutUnhealthy } from "../health-checks";
 import { acquirePermit, releasePermit } from "../do-calls";
+import { callLeaseMs } from "../../core/routing/leases";
 import type { SendResult } from "./providers/types";
 import { usesTls } from "./providers/transport";
 import type { LimitRule } from "../../core/limits/ledger";
@@ -115,13 +116,18 @@ export async function deliverGroup(
   background?: (work: Promise<unknown>) => void,
   /** The first provider's permit, already asked for by the caller (beside its other round trips). */
   firstGrant?: Promise<Grant>,
+  /** What the calls are for (the message id, or message:recipient), kept with each permit's lease. */
+  callKey?: string,
 ): Promise<GroupOutcome> {
   const calls: CallRecord[] = [];
   const reasons = new Set<string>();
   let earliest = Infinity;
   for (const provider of order) {
     if (calls.length > routing.max_failover) break;
-    const grant = firstGrant && provider === order[0] ? await firstGrant : await acquirePermit(env, workspaceId, provider.id, routing.breaker, quota(provider));
+    const grant =
+      firstGrant && provider === order[0]
+        ? await firstGrant
+        : await acquirePermit(env, workspaceId, provider.id, routing.breaker, quota(provider), { leaseMs: callLeaseMs(provider.type, provider.config), ...(callKey ? { key: callKey } : {}) });
     if (!grant.allowed) {
       earliest = Math.min(earliest, grant.retryAt);
       reasons.add(grant.reason);
