@@ -15,7 +15,14 @@ export const createKeyInput = z
   .object({
     name: z.string().min(1).max(100),
     scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
-    expires_at: z.string().datetime().optional(),
+    expires_at: z
+      .string()
+      .datetime()
+      // A key born expired is a mistake (a wrong year, a time zone slip), not a request: say so
+      // instead of handing out a credential that never works.
+      .refine((s) => Date.parse(s) > Date.now(), "must be in the future")
+      .optional()
+      .openapi({ description: "When the key stops working (ISO 8601, in the future); omit for no expiry" }),
   })
   .strict()
   .openapi("CreateApiKey");

@@ -1,8 +1,9 @@
-// /v1/workspace: the calling workspace's own settings (retry policy today; routing and limits
-// join as those features land). Validated strictly on write; read back with defaults filled in.
+// /v1/workspace: the calling workspace's own settings. PATCH merges (core/workspace-config.ts
+// says exactly how): only the keys sent change. Validated strictly on write; read back with
+// defaults filled in.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { notFound } from "../../core/errors";
-import { parseWorkspaceConfig, workspaceConfigSchema } from "../../core/workspace-config";
+import { notFound, RelayError } from "../../core/errors";
+import { applySettingsPatch, parseWorkspaceConfig, workspaceSettingsPatchSchema } from "../../core/workspace-config";
 import { getWorkspace, updateWorkspaceConfiguration, type WorkspaceRow } from "../../db/workspaces";
 import { keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
@@ -48,16 +49,20 @@ workspaceSettingsApp.openapi(
   createRoute({
     method: "patch",
     path: "/workspace",
-    summary: "Change settings (each given top-level setting replaces the stored one)",
+    summary: "Change settings: only the keys sent change",
+    description:
+      'Merge semantics: a key not sent keeps its stored value. Nested objects merge key by key, so `{"limits":{"user_daily":5}}` changes the per-user limit and keeps `daily`, `hourly`, `time_zone` and `user_overrides`. Arrays (`routing.domain_rules`, `llm.phi_patterns`, `trending_questions.questions`) are replaced whole. An explicit `null` resets a key to its default (`{"limits":null}` resets all limits; `{"variables":{"CLINIC":null}}` removes one variable). The result is validated as a whole; a refusal changes nothing.',
     middleware: [requireScope("admin")] as const,
-    request: { body: { content: { "application/json": { schema: workspaceConfigSchema.strict() } }, required: true } },
+    request: { body: { content: { "application/json": { schema: workspaceSettingsPatchSchema } }, required: true } },
     responses: { 200: { description: "Updated", content: { "application/json": { schema: settingsSchema } } }, ...errorResponses },
   }),
   async (c) => {
     const id = keyPrincipal(c.var.principal).workspaceId;
     const ws = await getWorkspace(c.var.db, id);
     if (!ws) throw notFound("workspace");
-    const row = await updateWorkspaceConfiguration(c.var.db, id, { ...ws.configuration, ...c.req.valid("json") }, Date.now());
+    const result = applySettingsPatch(ws.configuration, c.req.valid("json"));
+    if (!result.ok) throw new RelayError("validation_error", `${result.field}: ${result.message}`);
+    const row = await updateWorkspaceConfiguration(c.var.db, id, result.value, Date.now());
     return c.json(view(row!), 200);
   },
 );
