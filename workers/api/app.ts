@@ -10,6 +10,7 @@ import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
 import { log } from "../log";
 import { invalidateIsolateCaches } from "../isolate-cache";
+import { UploadAborted, uploadGuard } from "./upload-guard";
 import { metricsHandler, optionalSecret, readyHandler } from "./metrics";
 import { reportError } from "../observability/sentry";
 import { apiKeysApp } from "./api-keys";
@@ -64,6 +65,8 @@ app.use(async (c, next) => {
 
 // Configuration changes and reads of content or recipient data leave an audit row.
 app.use("/v1/*", auditTrail);
+
+app.on("POST", "/v1/messages/mime", uploadGuard);
 
 // Refuse oversize bodies before reading them: JSON carries attachments as base64 (4/3 of the
 // bytes) plus field overhead, so the raw limit is scaled; the exact check follows decoding.
@@ -125,6 +128,7 @@ function report(c: Context<AppEnv>, err: unknown, code: string): void {
 }
 
 app.onError((err, c) => {
+  if (err instanceof UploadAborted) log.info("upload_aborted", { request_id: c.var.requestId });
   if (err instanceof RelayError) {
     if (err.status >= 500) {
       log.error("request_failed", { request_id: c.var.requestId, code: err.code, error: err.message });
