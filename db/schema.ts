@@ -64,13 +64,19 @@ export const senderDomains = sqliteTable(
   {
     id: text("id").primaryKey(),
     workspaceId: text("workspace_id").notNull().references(() => workspaces.id, { onDelete: "cascade" }),
-    // Unique across all workspaces: no tenant can send as another tenant's domain.
-    domain: text("domain").notNull().unique(),
+    // Several workspaces may claim a domain; only a verification makes a claim exclusive, so an
+    // unverified registration can never block the domain's owner (db/sender-domains.ts).
+    domain: text("domain").notNull(),
     verificationToken: text("verification_token").notNull(),
     verifiedAt: integer("verified_at"),
     createdAt: createdAt(),
   },
-  (t) => [index("sender_domains_workspace").on(t.workspaceId)],
+  (t) => [
+    index("sender_domains_workspace").on(t.workspaceId),
+    uniqueIndex("sender_domains_workspace_domain").on(t.workspaceId, t.domain),
+    // At most one verified claim per domain: the owner. No tenant can send as another's domain.
+    uniqueIndex("sender_domains_verified_domain").on(t.domain).where(sql`${t.verifiedAt} IS NOT NULL`),
+  ],
 );
 
 export const providers = sqliteTable(
