@@ -1,7 +1,7 @@
 // Customer webhook endpoints, the events queued for them, and every delivery attempt.
 import { and, asc, desc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { Db } from "./client";
-import { providerWebhookKeys, providerWebhookTokens, webhookAttempts, webhookEndpoints, webhookEvents } from "./schema";
+import { messageRecipients, providers, providerWebhookKeys, providerWebhookTokens, webhookAttempts, webhookEndpoints, webhookEvents } from "./schema";
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type WebhookEventRow = typeof webhookEvents.$inferSelect;
@@ -209,3 +209,23 @@ export const endpointEventsQuery = (db: Db, workspaceId: string) =>
     .select({ events: webhookEndpoints.events })
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.workspaceId, workspaceId), eq(webhookEndpoints.enabled, true)));
+
+/** What a delivery event names beside the outcome: each recipient's attempt number and the provider's type, in one round trip. */
+export async function eventFacts(
+  db: Db,
+  workspaceId: string,
+  recipientIds: string[],
+  providerId: string | null,
+): Promise<{ attemptOf: Map<string, number>; providerType: string | null }> {
+  const [attempts, provider] = await db.batch([
+    db
+      .select({ id: messageRecipients.id, attempts: messageRecipients.attempts })
+      .from(messageRecipients)
+      .where(and(eq(messageRecipients.workspaceId, workspaceId), inArray(messageRecipients.id, recipientIds))),
+    db
+      .select({ type: providers.type })
+      .from(providers)
+      .where(and(eq(providers.workspaceId, workspaceId), eq(providers.id, providerId ?? ""))),
+  ]);
+  return { attemptOf: new Map(attempts.map((a) => [a.id, a.attempts])), providerType: provider[0]?.type ?? null };
+}

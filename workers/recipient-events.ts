@@ -3,7 +3,7 @@
 // complaints are recorded by email-ingest.
 import type { Db } from "../db/client";
 import { deliveryEventInserts } from "../db/recipients";
-import type { RecordedOutcome } from "./dispatcher/after-record";
+import type { RecordedOutcome } from "./dispatcher/hooks";
 
 export const deliveryEventStatements = (db: Db, workspaceId: string, messageId: string, at: number, recipients: RecordedOutcome["recipients"]) =>
   deliveryEventInserts(

@@ -1,38 +1,11 @@
 // Post-processing (the spec's stage 5): what happens once an attempt's outcome is committed.
 // Each concern (customer webhooks, metrics, ...) registers one hook here; a hook failing never
 // undoes or blocks the delivery record, it is logged and the next hook runs.
-import type { Db } from "../../db/client";
-import type { RecipientStatus, MessageStatus } from "../../core/status";
 import { safeErrorMessage } from "../../db/errors";
 import { log } from "../log";
 import { webhookAfterRecord } from "../webhooks/after-record-hook";
 import { deliveryLogHook } from "../observability/delivery-log";
-
-export interface RecordedOutcome {
-  workspaceId: string;
-  messageId: string;
-  /** The id of the request that accepted the message, carried into logs and webhooks. */
-  requestId: string | null;
-  /** The message's status after this record. */
-  status: MessageStatus;
-  at: number;
-  providerId: string | null;
-  recipients: {
-    id: string;
-    email: string;
-    status: RecipientStatus;
-    providerId: string | null;
-    providerMessageId: string | null;
-    reason: string | null;
-  }[];
-}
-
-export interface HookContext {
-  env: Env;
-  db: Db;
-}
-
-export type AfterRecordHook = (ctx: HookContext, outcome: RecordedOutcome) => Promise<void>;
+import type { AfterRecordHook, HookContext, RecordedOutcome } from "./hooks";
 
 // Registered hooks, in order. (Webhook events and metrics register here as they land.)
 // (Recipient events are not a hook: they are written in the record's own batch.)

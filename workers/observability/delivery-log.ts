@@ -1,7 +1,7 @@
 // One log line per recipient outcome, carrying the accepting request's id (stored on the message
 // at accept), so a request can be followed from accept through delivery. Addresses are logged as
 // tokens (workers/log.ts); provider reasons are scrubbed of addresses there too.
-import type { AfterRecordHook } from "../dispatcher/after-record";
+import type { AfterRecordHook } from "../dispatcher/hooks";
 import { log } from "../log";
 
 export const deliveryLogHook: AfterRecordHook = async (_ctx, outcome) => {

@@ -1,12 +1,10 @@
 // The dispatcher's post-processing seam: each recorded outcome becomes customer webhook events
 // (message.sent / deferred / failed / ...), delivered at once with a short timeout; what does
 // not get through is retried by the sweep.
-import { and, eq, inArray } from "drizzle-orm";
 import type { RecipientStatus } from "../../core/status";
-import { messageRecipients, providers } from "../../db/schema";
-import type { AfterRecordHook } from "../dispatcher/after-record";
+import type { AfterRecordHook } from "../dispatcher/hooks";
 import { deliverNow } from "./deliver";
-import { subscribedEndpoints } from "../../db/webhooks";
+import { eventFacts, subscribedEndpoints } from "../../db/webhooks";
 import { queueEvents, type NewEvent, type WebhookEventType } from "./events";
 import { sendSettings, subscribes } from "../send-settings";
 
@@ -30,18 +28,7 @@ export const webhookAfterRecord: AfterRecordHook = async ({ env, db }, outcome) 
   if (![...wanted].some((event) => subscribes(settings, event))) return;
   const endpoints = await subscribedEndpoints(db, outcome.workspaceId, [...wanted]);
   if (endpoints.length === 0) return;
-  // Attempt numbers and the provider's type, in one round trip.
-  const [attempts, provider] = await db.batch([
-    db
-      .select({ id: messageRecipients.id, attempts: messageRecipients.attempts })
-      .from(messageRecipients)
-      .where(and(eq(messageRecipients.workspaceId, outcome.workspaceId), inArray(messageRecipients.id, relevant.map((r) => r.id)))),
-    db
-      .select({ id: providers.id, type: providers.type })
-      .from(providers)
-      .where(and(eq(providers.workspaceId, outcome.workspaceId), eq(providers.id, outcome.providerId ?? ""))),
-  ]);
-  const attemptOf = new Map(attempts.map((a) => [a.id, a.attempts]));
+  const { attemptOf, providerType } = await eventFacts(db, outcome.workspaceId, relevant.map((r) => r.id), outcome.providerId);
   const events: NewEvent[] = relevant.map((r) => ({
     type: EVENT_FOR[r.status]!,
     data: {
@@ -51,7 +38,7 @@ export const webhookAfterRecord: AfterRecordHook = async ({ env, db }, outcome) 
       message_status: outcome.status,
       recipient: r.email,
       status: r.status,
-      provider: outcome.providerId ? { id: outcome.providerId, type: provider[0]?.type ?? null } : null,
+      provider: outcome.providerId ? { id: outcome.providerId, type: providerType } : null,
       provider_message_id: r.providerMessageId,
       attempt: attemptOf.get(r.id) ?? null,
       reason: r.reason,
