@@ -43,5 +43,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts", "core/**/*.test.ts", "db/**/*.test.ts", "workers/**/*.test.ts", "durable-objects/**/*.test.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
     globalSetup: ["./test/global-setup.ts"],
+    // The relay logs one JSON line per request and delivery: shown for a failing test only, so
+    // the output of `npm test` is the test report.
+    silent: "passed-only",
   },
 });
