@@ -1,7 +1,8 @@
 // Issue 18 (outside security review), parts c-e: API keys born expired, partial settings
 // updates that merge instead of resetting, and sender-domain claims between workspaces.
-import { describe, expect, it } from "vitest";
-import { ADMIN, api, createWorkspace, json } from "./helpers";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { randomToken } from "../core/ids";
+import { ADMIN, api, createWorkspace, json, type TestWorkspace } from "./helpers";
 
 describe("API keys: expires_at must be in the future (18c)", async () => {
   const ws = await createWorkspace({ provider: null });
@@ -87,5 +88,71 @@ describe("PATCH /v1/workspace merges (18d)", async () => {
     const op = doc.paths["/v1/workspace"].patch;
     expect(op.description).toMatch(/merge/i);
     expect(op.description).toMatch(/null/);
+  });
+});
+
+describe("sender domain claims (18e)", async () => {
+  const a = await createWorkspace({ provider: null });
+  const b = await createWorkspace({ provider: null });
+  const base = `claims-${randomToken(6).toLowerCase().replace(/[^a-z0-9]/g, "x")}.example`;
+  // DNS over HTTPS, answered from what each test published.
+  const txt = new Map<string, string[]>();
+  beforeAll(() => {
+    const original = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (!url.href.startsWith("https://cloudflare-dns.com/dns-query")) return original(input as RequestInfo, init);
+      const name = url.searchParams.get("name")!;
+      return Response.json({ Answer: (txt.get(name) ?? []).map((v) => ({ type: 16, data: `"${v}"` })) });
+    });
+  });
+  afterAll(() => vi.restoreAllMocks());
+
+  const register = (ws: TestWorkspace, domain: string) => api("/v1/domains", { method: "POST", key: ws.key, json: { domain } });
+  /** Registers (or finds) the claim, publishes its TXT record and asks for verification. */
+  async function verify(ws: TestWorkspace, id: string) {
+    const list = (await json(await api("/v1/domains", { key: ws.key }))).data as any[];
+    const d = list.find((x) => x.id === id)!;
+    txt.set(d.verification.name, [...(txt.get(d.verification.name) ?? []), d.verification.value]);
+    return api(`/v1/domains/${id}/verify`, { method: "POST", key: ws.key });
+  }
+
+  it("an unverified registration does not block the owner; the first verification makes the claim exclusive", async () => {
+    const domain = `first.${base}`;
+    const squat = await register(b, domain);
+    expect(squat.status).toBe(201);
+    const own = await register(a, domain);
+    expect(own.status).toBe(201);
+    expect((await verify(a, (await json(own)).id)).status).toBe(200);
+    // B publishes its own TXT record too: the name is taken all the same.
+    const late = await verify(b, (await json(squat)).id);
+    expect(late.status).toBe(409);
+    expect((await json(late)).error.code).toBe("conflict");
+    expect((await register(b, domain)).status).toBe(409);
+    expect((await register(a, domain)).status).toBe(409); // twice in one workspace
+  });
+
+  it("a verified domain reserves the names under it: another workspace can neither register nor verify them", async () => {
+    const parent = `clinic.${base}`;
+    const early = await register(b, `mail.${parent}`); // before A verified: allowed, but can never verify
+    expect(early.status).toBe(201);
+    expect((await verify(a, (await json(await register(a, parent))).id)).status).toBe(200);
+    expect((await register(b, `mx.${parent}`)).status).toBe(409);
+    const v = await verify(b, (await json(early)).id);
+    expect(v.status).toBe(409);
+    expect((await json(v)).error.message).not.toContain(a.id);
+    // The platform bootstrap cannot hand it out either.
+    expect((await api(`/v1/workspaces/${b.id}/domains`, { method: "POST", key: ADMIN, json: { domain: `mail2.${parent}`, verified: true } })).status).toBe(409);
+    // The owner itself may add its own subdomains.
+    expect((await verify(a, (await json(await register(a, `mail.${parent}`))).id)).status).toBe(200);
+  });
+
+  it("verifying a parent later does not take a subdomain from the workspace that verified it first", async () => {
+    const child = `portal.later.${base}`;
+    expect((await verify(b, (await json(await register(b, child))).id)).status).toBe(200);
+    expect((await verify(a, (await json(await register(a, `later.${base}`))).id)).status).toBe(200);
+    const bs = (await json(await api("/v1/domains", { key: b.key }))).data as any[];
+    expect(bs.find((d) => d.domain === child)).toMatchObject({ verified: true });
+    expect((await register(a, child)).status).toBe(409);
   });
 });

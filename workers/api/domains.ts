@@ -12,6 +12,7 @@ import {
   insertSenderDomain,
   listSenderDomains,
   markSenderDomainVerified,
+  verifiedClaimElsewhere,
   type SenderDomainRow,
 } from "../../db/sender-domains";
 import { keyPrincipal, requireScope } from "./auth";
@@ -50,12 +51,19 @@ export const domainView = (d: SenderDomainRow) => ({
   created_at: iso(d.createdAt)!,
 });
 
+// One message whichever rule refused, naming only the domain asked for: whether a parent or the
+// domain itself is another's is not this workspace's business.
+const takenElsewhere = (domain: string) => new RelayError("conflict", `domain ${domain} is within a domain another workspace has verified`);
+
 /** Shared with the platform bootstrap route, which may create a domain already verified. */
 export async function createDomain(db: Db, workspaceId: string, domain: string, verifiedAt: number | null = null) {
+  // Registering inside another's verified name space could never verify; say so now.
+  if (await verifiedClaimElsewhere(db, workspaceId, domain)) throw takenElsewhere(domain);
   try {
     return await insertSenderDomain(db, { id: newId("dom"), workspaceId, domain, verificationToken: randomToken(18), verifiedAt });
   } catch (e) {
-    if (isUniqueViolation(e)) throw new RelayError("conflict", `domain ${domain} is already registered`);
+    // (workspace, domain) is unique; so is a verified domain (a bootstrap racing a verify).
+    if (isUniqueViolation(e)) throw new RelayError("conflict", verifiedAt === null ? `domain ${domain} is already registered in this workspace` : `domain ${domain} is already registered in this workspace or verified by another`);
     throw e;
   }
 }
@@ -77,11 +85,13 @@ domainsApp.openapi(
     method: "post",
     path: "/domains",
     summary: "Register a sender domain (returns the TXT record that verifies it)",
+    description:
+      "Any workspace may register any domain; the claim is exclusive only once verified. An unverified registration never blocks another workspace. Refused (409) when the domain or a parent of it is verified by another workspace: a verified domain reserves every name under it.",
     middleware: [requireScope("admin")] as const,
     request: { body: { content: { "application/json": { schema: domainInput } }, required: true } },
     responses: {
       201: { description: "Registered, not yet verified", content: { "application/json": { schema: domainSchema } } },
-      409: { description: "Already registered", content: { "application/json": { schema: errorSchema } } },
+      409: { description: "Already registered in this workspace, or within another workspace's verified domain", content: { "application/json": { schema: errorSchema } } },
       ...errorResponses,
     },
   }),
@@ -108,6 +118,7 @@ domainsApp.openapi(
     request: { params: idParam },
     responses: {
       200: { description: "Verified", content: { "application/json": { schema: domainSchema } } },
+      409: { description: "Another workspace has verified this domain or a parent of it", content: { "application/json": { schema: errorSchema } } },
       422: { description: "The TXT record was not found", content: { "application/json": { schema: errorSchema } } },
       ...errorResponses,
       ...notFoundResponse,
@@ -123,7 +134,15 @@ domainsApp.openapi(
       if (!records.includes(view.verification.value)) {
         throw new RelayError("unprocessable", `TXT record ${view.verification.name} = "${view.verification.value}" not found`);
       }
-      return c.json(domainView((await markSenderDomainVerified(c.var.db, ws, row.id, Date.now()))!), 200);
+      let verified: SenderDomainRow | undefined;
+      try {
+        verified = await markSenderDomainVerified(c.var.db, ws, row.id, row.domain, Date.now());
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+      }
+      // The TXT record proves control of the name now, but the first verification owns it.
+      if (!verified) throw takenElsewhere(row.domain);
+      return c.json(domainView(verified), 200);
     }
     return c.json(domainView(row), 200);
   },
