@@ -79,9 +79,12 @@ export function startupCpu(root, outdir, tmpDir, i) {
   return { busy_ms: busy / 1000, span_ms: (prof.endTime - prof.startTime) / 1000 };
 }
 
-/** The provider simulators (test/simulators, plain: no TLS) as a child process; `value` is their info. */
-export function startSimulators(root) {
-  return start("simulators", path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "test", "simulators", "main.ts"), "--no-tls"], {
+/**
+ * The provider simulators (test/simulators, plain: no TLS) as a child process; `value` is their info.
+ * `args`: more command-line options for test/simulators/main.ts (the chaos suite passes `--seed`).
+ */
+export function startSimulators(root, args = []) {
+  return start("simulators", path.join(root, "node_modules", ".bin", "tsx"), [path.join(root, "test", "simulators", "main.ts"), "--no-tls", ...args], {
     cwd: root,
     ready: (out) => {
       const line = out.split("\n").find((l) => l.startsWith("{"));
