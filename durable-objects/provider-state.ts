@@ -10,6 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   acquire,
+  DEFAULT_BREAKER_CONFIG,
   initialBreaker,
   normalizeBreaker,
   record,
@@ -24,6 +25,7 @@ import {
 } from "../core/routing/breaker";
 import type { Load } from "../core/routing/strategies";
 import { expireLeases, lease, liveLeases, normalizeLeases, takeLease, type Lease, type Orphan } from "../core/routing/leases";
+import { moreToRelease, releaseDue, releaseLimit } from "../core/routing/release";
 import { releaseDeferredOn } from "../workers/deferred-release";
 import { getDb } from "../db/client";
 import { recordBreakerState } from "../db/breakers";
@@ -44,6 +46,8 @@ interface Stored {
   latencyMs: number | null;
   /** The breaker half-opened or closed and the messages deferred on it are not yet all released. */
   releasePending?: boolean;
+  /** half_open_max_trials of the last caller's config (the alarm has no config of its own). */
+  halfOpenTrials?: number;
 }
 
 export interface AcquireItem {
@@ -132,7 +136,7 @@ export class ProviderState extends DurableObject<Env> {
   private async persist(s: Stored, transitions: Transition[]): Promise<void> {
     const last = transitions[transitions.length - 1];
     // Half-open or closed: the deferred messages go now, from the alarm (not inside this call).
-    if (last && last.to !== "open" && !s.releasePending) s = this.stored = { ...s, releasePending: true };
+    if (releaseDue(transitions) && !s.releasePending) s = this.stored = { ...s, releasePending: true };
     await this.ctx.storage.put("s", s);
     if (!last) return;
     if (last.to === "open") await this.ctx.storage.setAlarm(s.breaker.openUntil!);
@@ -170,7 +174,8 @@ export class ProviderState extends DurableObject<Env> {
     leaseMs: number = TRIAL_PERMIT_TTL_MS,
     callKey?: string,
   ): Promise<Grant> {
-    const s = this.expire(await this.load(workspaceId, providerId), now);
+    const loaded = this.expire(await this.load(workspaceId, providerId), now);
+    const s = loaded.halfOpenTrials === cfg.half_open_max_trials ? loaded : { ...loaded, halfOpenTrials: cfg.half_open_max_trials };
     const a = acquire(s.breaker, cfg, now, leaseMs);
     const inFlight = s.inFlight;
     if (!a.allowed) {
@@ -304,14 +309,14 @@ export class ProviderState extends DurableObject<Env> {
     const s = this.stored;
     if (!s?.releasePending) return 0;
     const state = s.breaker.state;
-    if (state === "open") {
+    const limit = releaseLimit(state, s.halfOpenTrials ?? DEFAULT_BREAKER_CONFIG.half_open_max_trials);
+    if (limit === 0) {
       await this.save({ ...s, releasePending: false }, []);
       return 0;
     }
-    const limit = state === "half_open" ? HALF_OPEN_RELEASE : RELEASE_PAGE;
     try {
       const released = await releaseDeferredOn(this.env, s.workspaceId, s.providerId, now, limit);
-      const more = state === "closed" && released >= limit;
+      const more = moreToRelease(state, released, limit);
       // Only the flag: the breaker may have moved while D1 and the queue were called.
       await this.save({ ...this.stored!, releasePending: more || this.stored!.breaker.state !== state }, []);
       return 1000;
@@ -321,10 +326,6 @@ export class ProviderState extends DurableObject<Env> {
     }
   }
 }
-
-/** Messages released when the breaker half-opens (about its trial count), and per page when it closes. */
-const HALF_OPEN_RELEASE = 10;
-const RELEASE_PAGE = 200;
 
 /** State written by an older version: lease ends added to trial and in-flight start times. */
 function upgrade(s: Stored): Stored {

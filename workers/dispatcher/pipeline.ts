@@ -40,6 +40,7 @@ import { quotaFor, quotaRules } from "../../core/limits/quota";
 import { deliverGroup, phiProviders, phiRefusal, planRoute, type GroupOutcome, type RouteGroup } from "./route";
 import { acquirePermit, cancelPermit } from "../do-calls";
 import { callLeaseMs } from "../../core/routing/leases";
+import { messageWaitsOn, waitsOn } from "../../core/routing/release";
 import { getProviderState } from "../../durable-objects/provider-state";
 import { providerType } from "./providers/registry";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
@@ -286,12 +287,6 @@ async function deferForLimit(
   return { kind: "later", delaySeconds: queueDelaySeconds(hold.retryAt, at), reason };
 }
 
-/**
- * What a group deferred after its calls (or refused by every breaker) waits on: its one provider,
- * or "*" when it had several (any of them recovering may take it).
- */
-const waitsOn = (order: ProviderRow[]): string => (order.length === 1 ? order[0]!.id : "*");
-
 /** Claimed recipients that were `sending` before this claim: their consumer's lease lapsed (it died, perhaps mid-call). */
 const lapsedClaims = (loaded: Loaded) => {
   const before = new Map(loaded.recipients.map((r) => [r.id, r.status]));
@@ -481,7 +476,7 @@ function recordGroup(loaded: Loaded, policy: RetryPolicy, d: Delivered, delivery
       outcomes: claimed.map((r) => ({ id: r.id, status: "deferred", lastError: reason })),
       attempt: { ...attemptRow(message, null, claimed, deliveryId, result, at, at), outcome: "deferred" as const },
       retryAt: d.outcome.retryAt,
-      waitingOn: waitsOn(d.group.order),
+      waitingOn: waitsOn(d.group.order.map((p) => p.id)),
       lastError: reason,
       providerId: null,
       called: false,
@@ -519,7 +514,7 @@ function recordGroup(loaded: Loaded, policy: RetryPolicy, d: Delivered, delivery
       ...base,
       outcomes: claimed.map((r) => ({ id: r.id, status: "deferred", providerId, lastError: result.reason.slice(0, 1000) })),
       retryAt: decision.retryAt,
-      waitingOn: waitsOn(d.group.order),
+      waitingOn: waitsOn(d.group.order.map((p) => p.id)),
       lastError: result.reason,
     };
   }
@@ -542,8 +537,7 @@ async function record(
   const outcomes = groups.flatMap((g) => g.outcomes);
   const retryTimes = groups.map((g) => g.retryAt).filter((t): t is number => t !== undefined);
   const notBefore = retryTimes.length ? Math.min(...retryTimes) : undefined;
-  const waits = [...new Set(groups.flatMap((g) => (g.retryAt !== undefined && g.retryAt > at && g.waitingOn ? [g.waitingOn] : [])))];
-  const waitingOn = notBefore === undefined || notBefore <= at || waits.length === 0 ? null : waits.length === 1 ? waits[0]! : "*";
+  const waitingOn = messageWaitsOn(groups, at);
   const lastError = groups.find((g) => g.lastError !== null)?.lastError ?? null;
 
   const providerOf = new Map(groups.flatMap((g) => g.outcomes.map((o) => [o.id, g.providerId] as const)));
