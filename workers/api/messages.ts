@@ -10,7 +10,8 @@ import { readConfig } from "../../core/config";
 import { loadKeyring } from "../../core/crypto";
 import { cancelMessage, getMessageDetail, listMessages, type MessageRow } from "../../db/messages";
 import { loadRendered } from "../../db/body-store";
-import { acceptRaw, acceptStructured, type AcceptOutcome, type Idempotency } from "../accept";
+import { acceptStructured, type AcceptOutcome, type Idempotency } from "../accept";
+import { acceptRaw } from "../accept-raw";
 import { deferOf, keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import {

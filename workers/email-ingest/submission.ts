@@ -13,7 +13,7 @@ import type { WorkspacePrincipal } from "../../core/scopes";
 import type { Db } from "../../db/client";
 import { findInboundWorkspaces } from "../../db/inbound";
 import { resolveInboundWorkspace } from "../../core/workspace-resolution";
-import { acceptRaw } from "../accept";
+import { acceptRaw } from "../accept-raw";
 import { log } from "../log";
 import { authorizeSender, parseAuthResults } from "./auth-results";
 import { inboundConfig, submissionTarget } from "./config";
