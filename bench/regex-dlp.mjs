@@ -50,6 +50,8 @@ const CASES = [
   { label: "pathological ([a-z]+\\s?)+\\d{9}$", pattern: "([a-z]+\\s?)+\\d{9}$", input: "text" },
   // Near the program-size cap (core/tenant-regex.ts MAX_PROGRAM_SIZE): the most NFA work per char.
   { label: "largest allowed [\\p{L}\\d]{390}!", pattern: "[\\p{L}\\d]{390}!", input: "text" },
+  { label: "largest allowed [\\s\\S]{390}\\d", pattern: "[\\s\\S]{390}\\d", input: "text" },
+  { label: "largest allowed (?i)(?:[a-z]+ ){60}\\d", pattern: "(?i)(?:[a-z]+ ){60}\\d", input: "text" },
 ];
 for (const c of CASES) await cpuOf(`/dlp?${q({ pattern: c.pattern, input: c.input, size: SIZE, reps: 2 })}`);
 let floor = Infinity;
