@@ -11,7 +11,7 @@ import { getDb, type Db } from "../db/client";
 import { enabledProvidersEverywhere, insertHealthCheckQuery, pruneHealthChecksQuery, routingHealth, type HealthCheckRow } from "../db/health-checks";
 import { probeExcludes } from "../core/routing/health";
 import type { ProviderRow } from "../db/providers";
-import { buildProvider } from "./dispatcher/pipeline";
+import { buildProvider } from "./dispatcher/build-provider";
 import { describeError } from "./dispatcher/providers/outcome";
 import { PROBE_DEFAULT_TIMEOUT_MS } from "./dispatcher/providers/probe";
 import type { ProbeResult } from "./dispatcher/providers/types";

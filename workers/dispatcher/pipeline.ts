@@ -4,14 +4,14 @@
 // between without changing the shape.
 import { readConfig } from "../../core/config";
 import { decodeContent, type MessageContent } from "../../core/content";
-import { loadKeyring, decryptText, type Keyring } from "../../core/crypto";
+import { loadKeyring } from "../../core/crypto";
 import { renderMime } from "../../core/mime-render";
 import { readRawHeaders } from "../mime-parse";
 import { nextRetry, queueDelaySeconds, type RetryPolicy } from "../../core/retry-policy";
 import { isPending, type RecipientStatus } from "../../core/status";
 import { parseWorkspaceConfig } from "../../core/workspace-config";
 import { newId } from "../../core/ids";
-import { loadBody, storeRendered } from "../../db/body-store";
+import { loadBody } from "../../db/body-store";
 import type { Db } from "../../db/client";
 import {
   insertAttempt,
@@ -26,13 +26,11 @@ import {
   type RecipientOutcome,
 } from "../../db/messages";
 import type { ProviderRow } from "../../db/providers";
-import { credentialsAad } from "../../core/crypto";
 import { log } from "../log";
 import { applyTrending, pickTrendingQuestion } from "../../core/trending";
 import { contentUsesVariables, loadRecipientVariables, personalCopy } from "../personalize";
 import { personalizeMessage } from "../llm/personalize";
 import { afterRecord } from "./after-record";
-import { IsolateCache } from "../isolate-cache";
 import { deliveryEventStatements } from "../recipient-events";
 import { encodeVerp } from "../../core/verp";
 import { checkSendLimits, describeHold, type LimitHold } from "./limit";
@@ -42,7 +40,7 @@ import { acquirePermit, cancelPermit } from "../do-calls";
 import { callLeaseMs } from "../../core/routing/leases";
 import { messageWaitsOn, waitsOn } from "../../core/routing/release";
 import { getProviderState } from "../../durable-objects/provider-state";
-import { providerType } from "./providers/registry";
+import { buildProvider } from "./build-provider";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
 
 /** A recipient left `sending` longer than this belongs to a consumer that died; it may be retried. */
@@ -349,22 +347,8 @@ async function sendSafely(provider: Provider, message: OutboundMessage, now: () 
   }
 }
 
-// Built providers per isolate, by row version: decrypting credentials and constructing the
-// client (the Gmail token cache, the SMTP settings) once a minute instead of once per message. A
-// changed provider row has a new updatedAt, so it is never served stale.
-const builtProviders = new IsolateCache<Provider>(60_000, 500);
-
-export async function buildProvider(env: Env, ring: Keyring, row: ProviderRow): Promise<Provider> {
-  return builtProviders.read(`${row.id}:${row.updatedAt}:${ring.currentKeyId}`, Date.now(), async () => {
-    const credentials = row.credentialsEnc
-      ? JSON.parse(await decryptText(ring, row.credentialsEnc, credentialsAad(row.workspaceId, row.id)))
-      : {};
-    return providerType(row.type).build(row.config, credentials, {
-      storeRendered: (messageId, raw) => storeRendered(env.BODIES, ring, row.workspaceId, messageId, raw),
-      owner: `${row.workspaceId}/${row.id}`,
-    });
-  });
-}
+// Re-exported for the callers that build a provider beside a delivery (workers/api/provider-test.ts).
+export { buildProvider };
 
 async function outboundFor(
   message: MessageRow,
