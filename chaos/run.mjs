@@ -126,15 +126,15 @@ async function killLoop(sim, kills, isSending) {
 async function waitFinal(key, deadline) {
   while (Date.now() < deadline) {
     try {
-      let pending = 0;
+      const by = {};
       for (const status of ["queued", "sending", "deferred"]) {
         const page = await api("GET", `/v1/messages?status=${status}&limit=100`, key);
-        pending += page.data.length;
+        if (page.data.length) by[status] = `${page.data.length}${page.next_cursor ? "+" : ""}`;
       }
-      if (pending === 0) return Date.now();
-      log(`waiting: ${pending}${pending >= 100 ? "+" : ""} messages not final`);
+      if (Object.keys(by).length === 0) return Date.now();
+      log(`waiting: not final: ${Object.entries(by).map(([s, n]) => `${s} ${n}`).join(", ")}`);
     } catch (e) {
-      log(`waiting: relay not answering (${String(e.message ?? e).slice(0, 80)})`);
+      log(`waiting: relay not answering (${String(e.message ?? e).slice(0, 80)})${relay.crashed ? `; it ${relay.crashed}` : ""}`);
     }
     await sleep(5000);
   }

@@ -84,7 +84,9 @@ export class RelayProcess {
       child.on("exit", (code, sig) => {
         clearInterval(t);
         clearTimeout(timer);
-        if (this.child === child && !this.killing) reject(new Error(`relay exited (${code ?? sig}):\n${out.slice(-2000)}`));
+        if (this.child !== child || this.killing) return;
+        this.crashed = `exited on its own (${code ?? sig}): ${out.slice(-500)}`;
+        reject(new Error(`relay exited (${code ?? sig}):\n${out.slice(-2000)}`));
       });
     });
   }
@@ -106,6 +108,7 @@ export class RelayProcess {
   async restart() {
     await new Promise((r) => setTimeout(r, 500));
     this.killing = false;
+    this.crashed = null;
     await this.start();
   }
 }

@@ -123,7 +123,7 @@ export function renderTable(t, run) {
   for (const p of run.providers ?? []) {
     const b = p.breaker;
     const pct = (x) => (b?.n ? `${Math.round((x / b.n) * 100)}%` : "–");
-    L.push(row(`provider ${p.name}`, `${t.by_provider[p.name] ?? 0} deliveries`, `simulator saw ${p.calls}; breaker open in ${pct(b?.open ?? 0)}, half-open in ${pct(b?.half_open ?? 0)} of ${b?.n ?? 0} samples (every 5 s)${b?.unhealthy_checks ? `; health check not healthy in ${pct(b.unhealthy_checks)}` : ""}`));
+    L.push(row(`provider ${p.name}`, `${t.by_provider[p.name] ?? 0} recipients delivered`, `the simulator saw ${p.calls} (faulted ones included); breaker open in ${pct(b?.open ?? 0)}, half-open in ${pct(b?.half_open ?? 0)} of ${b?.n ?? 0} samples (every 5 s)${b?.unhealthy_checks ? `; health check not healthy in ${pct(b.unhealthy_checks)}` : ""}`));
   }
   L.push(row("failed, reported (relay status failed/bounced/…, never delivered)", `${t.failed_reported}`));
   L.push(row("**lost** (accepted, never delivered, not reported failed)", `**${t.lost}**`, t.lost ? `${t.lost_pending} still pending at the end, ${t.lost_reported_sent} reported sent` : ""));
