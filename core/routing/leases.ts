@@ -28,9 +28,13 @@ export const LEASE_MARGIN_MS = 5_000;
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 30_000;
 /** Lease of a call whose provider is not known (a caller that does not say). */
 export const DEFAULT_CALL_LEASE_MS = DEFAULT_PROVIDER_TIMEOUT_MS + LEASE_MARGIN_MS;
-/** Orphans are remembered this long and at most this many per provider (a crash leaves a few dozen). */
-export const ORPHAN_TTL_MS = 24 * 60 * 60 * 1000;
-export const MAX_ORPHANS = 500;
+/**
+ * Orphans are remembered this long and at most this many per provider: a lapsed claim is taken
+ * over within minutes of the crash, and the list rides in the object's one stored value, which
+ * every call writes, so it stays small (a killed consumer leaves at most its batch's calls).
+ */
+export const ORPHAN_TTL_MS = 60 * 60 * 1000;
+export const MAX_ORPHANS = 200;
 
 const DEFAULT_TIMEOUT_BY_TYPE: Record<string, number> = { gmail: 60_000 };
 // Network steps a send makes, each bounded by the timeout: Gmail exchanges a token before it
