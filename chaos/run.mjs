@@ -14,7 +14,7 @@ import { renderTable, tally } from "./lib/tally.mjs";
 
 // --messages=200 is CHAOS_MESSAGES=200, and so on for every knob.
 for (const a of process.argv.slice(2)) {
-  const m = /^--([a-z-]+)=(.*)$/.exec(a);
+  const m = /^--([a-z0-9-]+)=(.*)$/.exec(a);
   if (!m) throw new Error(`unknown argument ${a} (use --name=value, see chaos/README.md)`);
   process.env[`CHAOS_${m[1].toUpperCase().replace(/-/g, "_")}`] = m[2];
 }
