@@ -38,6 +38,7 @@ const K = {
   smtpConcurrency: num("SMTP_CONCURRENCY", 4),
   p1ErrorPct: num("P1_ERROR_PCT", 30),
   p1HangPct: num("P1_HANG_PCT", 5),
+  p1LatePct: num("P1_LATE_PCT", 0),
   outageS: num("OUTAGE_S", 45),
   timeoutMs: num("PROVIDER_TIMEOUT_MS", 5000),
   breakerOpenS: num("BREAKER_OPEN_S", 20),
@@ -217,7 +218,7 @@ try {
   log(`relay up on ${relay.base}, bridge on ${relay.smtpPort}`);
   const ws = await setup(adminToken, info);
   const [p1, p2] = ws.providers;
-  await sim.addFaults(flakyRules(p1.domain, { errorPct: K.p1ErrorPct, hangPct: K.p1HangPct }));
+  await sim.addFaults(flakyRules(p1.domain, { errorPct: K.p1ErrorPct, hangPct: K.p1HangPct, latePct: K.p1LatePct }));
   if (K.outageS > 0) await sim.addFaults(outageRules(p2));
   const messages = plan({ n: K.messages, runId, random, smtpShare: K.smtpShare, splitShare: K.splitShare, domain: ws.domain });
 
@@ -266,8 +267,9 @@ try {
     started_at,
     t0: sendStart,
     source: commit ?? "working tree",
-    settings: `seed ${K.seed}, ${K.messages} messages, ${K.kills} kills, ${p1.name} ${K.p1ErrorPct}% 503 + ${K.p1HangPct}% hang, ${p2.name} down ${K.outageS} s, provider timeout ${K.timeoutMs} ms, breaker open ${K.breakerOpenS} s`,
+    settings: `seed ${K.seed}, ${K.messages} messages, ${K.kills} kills, ${p1.name} ${K.p1ErrorPct}% 503 + ${K.p1HangPct}% hang${K.p1LatePct ? ` + ${K.p1LatePct}% taken but unanswered` : ""}, ${p2.name} down ${K.outageS} s, provider timeout ${K.timeoutMs} ms, breaker open ${K.breakerOpenS} s`,
     kills,
+    latePct: K.p1LatePct,
     finalAfterLastKillMs: finalAt === null ? null : finalAt - lastKill,
     finalTimeoutMs: K.finalTimeoutS * 1000,
     durationMs: Date.now() - t0,

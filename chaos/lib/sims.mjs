@@ -28,10 +28,19 @@ export const OUTAGE_SCOPE = "chaos-p2-outage";
  * timeout fires; nothing is recorded, as a provider that never got the message). Rules are tried
  * in order, so the 503 rule's share is of the calls that did not hang.
  */
-export function flakyRules(domain, { errorPct, hangPct }) {
+export function flakyRules(domain, { errorPct, hangPct, latePct = 0 }) {
   const rules = [];
-  if (hangPct > 0) rules.push({ target: "mailgun", scope: domain, action: "timeout", percent: hangPct });
-  if (errorPct > 0) rules.push({ target: "mailgun", scope: domain, status: 503, body: { message: "chaos: service unavailable" }, percent: Math.min(100, (errorPct / (100 - hangPct)) * 100) });
+  // Each rule sees only the calls the rules before it let through: scale to a share of all calls.
+  let left = 100;
+  const share = (pct) => {
+    const p = Math.min(100, (pct / left) * 100);
+    left -= pct;
+    return p;
+  };
+  if (hangPct > 0) rules.push({ target: "mailgun", scope: domain, action: "timeout", percent: share(hangPct) });
+  // Taken and recorded, never answered: the relay cannot know the message went out.
+  if (latePct > 0) rules.push({ target: "mailgun", scope: domain, action: "accept_then_timeout", percent: share(latePct) });
+  if (errorPct > 0) rules.push({ target: "mailgun", scope: domain, status: 503, body: { message: "chaos: service unavailable" }, percent: share(errorPct) });
   return rules;
 }
 
@@ -57,7 +66,7 @@ export async function deliveries(sim, providers) {
   for (const r of await sim.received("mailgun")) {
     const provider = byDomain.get(r.domain.toLowerCase());
     if (!provider) continue;
-    for (const rcpt of r.to) out.push({ chaosId: chaosIdOf(r.parsed), rcpt: rcpt.toLowerCase(), at: r.at, provider });
+    for (const rcpt of r.to) out.push({ chaosId: chaosIdOf(r.parsed), rcpt: rcpt.toLowerCase(), at: r.at, provider, unanswered: r.unanswered === true });
   }
   if (smtpName) {
     for (const r of await sim.received("smtp")) {

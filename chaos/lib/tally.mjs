@@ -37,11 +37,12 @@ export function tally({ messages, details, delivered, kills, killWindowMs }) {
     delivered_but_reported_failed: 0,
     duplicate_by_kill: 0,
     duplicate_other: 0,
+    duplicate_after_unanswered: 0,
     extra_deliveries: 0,
     delivered_unacknowledged: 0,
     status_counts: {},
     by_provider: {},
-    examples: { lost: [], duplicate_other: [], duplicate_by_kill: [], refused: [] },
+    examples: { lost: [], duplicate_other: [], duplicate_by_kill: [], duplicate_after_unanswered: [], refused: [] },
   };
   const acceptedKeys = new Set();
   const keep = (list, x) => list.length < 10 && list.push(x);
@@ -86,13 +87,16 @@ export function tally({ messages, details, delivered, kills, killWindowMs }) {
         if (got.length > 1) {
           t.extra_deliveries += got.length - 1;
           let other = false;
+          let unanswered = false;
           for (let i = 1; i < got.length; i++) {
             const prev = got[i - 1].at;
             const next = got[i].at;
-            if (!kills.some((k) => k >= prev && k <= next && k - prev <= killWindowMs)) other = true;
+            if (got[i - 1].unanswered) unanswered = true;
+            else if (!kills.some((k) => k >= prev && k <= next && k - prev <= killWindowMs)) other = true;
           }
           const ex = { chaosId: m.chaosId, rcpt, relay_id: tx.id, channel: m.channel, at: got.map((d) => `${new Date(d.at).toISOString()} ${d.provider}`), relay_attempts: (detail?.attempts ?? []).map((a) => `${a.started_at} ${a.outcome} ${a.provider_id ?? ""} (${(a.recipients ?? []).length} rcpt)`) };
           if (other) (t.duplicate_other++, keep(t.examples.duplicate_other, ex));
+          else if (unanswered) (t.duplicate_after_unanswered++, keep(t.examples.duplicate_after_unanswered, ex));
           else (t.duplicate_by_kill++, keep(t.examples.duplicate_by_kill, ex));
         }
       }
@@ -128,6 +132,7 @@ export function renderTable(t, run) {
   L.push(row("failed, reported (relay status failed/bounced/…, never delivered)", `${t.failed_reported}`));
   L.push(row("**lost** (accepted, never delivered, not reported failed)", `**${t.lost}**`, t.lost ? `${t.lost_pending} still pending at the end, ${t.lost_reported_sent} reported sent` : ""));
   L.push(row("duplicate-by-kill (a kill fell while its first call was in flight)", `${t.duplicate_by_kill}`));
+  if (run.latePct > 0) L.push(row("duplicate after an unanswered call (provider 1 took the message, its answer never came: `CHAOS_P1_LATE_PCT`)", `${t.duplicate_after_unanswered}`));
   L.push(row("**duplicate-other**", `**${t.duplicate_other}**`));
   L.push(row("delivered but reported failed", `${t.delivered_but_reported_failed}`));
   L.push(row("delivered without a 2xx/250 to the sender (answer lost in a kill)", `${t.delivered_unacknowledged}`));

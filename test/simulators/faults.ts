@@ -30,8 +30,12 @@ export interface FaultRule {
   headers?: Record<string, string>;
   /** Delay before answering (or before normal handling when no status is set). */
   latencyMs?: number;
-  /** "timeout": never answer; "drop": close the connection without answering. */
-  action?: "respond" | "timeout" | "drop";
+  /**
+   * "timeout": never answer; "drop": close the connection without answering.
+   * "accept_then_timeout" (Mailgun only): take and record the message, then never answer — a
+   * provider that got the message while its answer was lost (the record says `unanswered`).
+   */
+  action?: "respond" | "timeout" | "drop" | "accept_then_timeout";
   /** Chance in percent that a matching request is affected; default 100. */
   percent?: number;
   /** Affect only the next N matching requests, then expire. */

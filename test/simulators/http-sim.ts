@@ -112,7 +112,9 @@ export async function startHttpSim(state: SimulatorState, opts: HttpSimOptions):
 
   async function mailgun(req: http.IncomingMessage, domain: string, endpoint: "messages.mime" | "messages", body: Buffer): Promise<Reply | "handled"> {
     state.count("mailgun", domain);
-    const fault = await applyFault(state.faults.pick("mailgun", domain), req);
+    const rule = state.faults.pick("mailgun", domain);
+    const unanswered = rule?.action === "accept_then_timeout";
+    const fault = unanswered ? undefined : await applyFault(rule, req);
     if (fault) return fault;
     const auth = req.headers.authorization ?? "";
     const decoded = auth.startsWith("Basic ") ? Buffer.from(auth.slice(6), "base64").toString("utf8") : "";
@@ -143,7 +145,8 @@ export async function startHttpSim(state: SimulatorState, opts: HttpSimOptions):
     const variables: Record<string, string> = {};
     for (const [k, v] of Object.entries(fields)) if (k.startsWith("v:")) variables[k.slice(2)] = v[v.length - 1]!;
     const parsed = mime ? await summarize(mime) : undefined;
-    state.record({ kind: "mailgun", at: Date.now(), scope: domain, domain, endpoint, apiUser: user, to, tags, variables, fields, mime, parsed });
+    state.record({ kind: "mailgun", at: Date.now(), scope: domain, domain, endpoint, apiUser: user, to, tags, variables, fields, mime, parsed, ...(unanswered ? { unanswered } : {}) });
+    if (unanswered) return "handled"; // recorded, never answered: the client's deadline fires
     const id = parsed?.messageId ?? `<${Date.now()}.${crypto.randomBytes(6).toString("hex")}@${domain}>`;
     return new Reply(200, { id, message: "Queued. Thank you." });
   }

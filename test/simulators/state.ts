@@ -28,6 +28,8 @@ export interface MailgunReceived {
   fields: Record<string, string[]>;
   mime: string;
   parsed?: ParsedSummary;
+  /** Recorded by an "accept_then_timeout" fault: taken, never answered. */
+  unanswered?: boolean;
 }
 
 export interface GmailReceived {
