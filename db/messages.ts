@@ -435,7 +435,8 @@ export function findOutboxDue(db: Db, now: number, graceMs: number, limit: numbe
 
 /**
  * A provider's breaker half-opened or closed: the workspace's messages deferred on it (or on
- * every provider, "*") become due now, at most `limit` of them, soonest first. One statement:
+ * every provider, "*", or pinned to it, "pin:<id>", which they stay: core/routing/release.ts)
+ * become due now, at most `limit` of them, soonest first. One statement:
  * they are marked due and enqueued (enqueued_at, so the outbox waits its grace before adding a
  * job of its own) and stop waiting; the caller puts their jobs on the queue. Idempotent: a
  * message released twice gets two jobs, and the second claims nothing.
@@ -444,15 +445,16 @@ export async function releaseDeferredOn(db: Db, workspaceId: string, providerId:
   const d1 = db.$client;
   const rows = await d1
     .prepare(
-      `UPDATE "messages" SET "not_before" = ?, "enqueued_at" = ?, "waiting_on" = NULL
+      `UPDATE "messages" SET "not_before" = ?, "enqueued_at" = ?,
+         "waiting_on" = CASE WHEN "waiting_on" LIKE 'pin:%' THEN "waiting_on" ELSE NULL END
        WHERE "id" IN (
          SELECT "id" FROM "messages"
-         WHERE "workspace_id" = ? AND "waiting_on" IN (?, '*') AND "not_before" > ?
+         WHERE "workspace_id" = ? AND "waiting_on" IN (?, '*', 'pin:' || ?) AND "not_before" > ?
            AND "status" IN ('queued', 'sending', 'deferred')
          ORDER BY "not_before" LIMIT ?)
        RETURNING "id", "size_bytes"`,
     )
-    .bind(now, now, workspaceId, providerId, now, limit)
+    .bind(now, now, workspaceId, providerId, providerId, now, limit)
     .all<{ id: string; size_bytes: number }>();
   return rows.results.map((r) => ({ id: r.id, sizeBytes: r.size_bytes }));
 }

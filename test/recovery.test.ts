@@ -139,4 +139,33 @@ describe("recovery in seconds", { timeout: 60_000 }, () => {
     expect(sentThrough(done)).toEqual([second]); // not the priority-1 provider
     expect([await mailgunCalls(d1), await mailgunCalls(d2)]).toEqual([before1, before2 + 1]);
   });
+
+  it("...and if that provider's breaker is open, the recipient waits for it (released when it half-opens) instead of failing over", async () => {
+    const { ws, d1, d2, second } = await twoMailguns({ base_seconds: 300, factor: 1, cap_seconds: 300, max_age_seconds: 86_400 });
+    await sim().addFault({ target: "mailgun", scope: d1, status: 503 });
+    await sim().addFault({ target: "mailgun", scope: d2, status: 503 });
+    const { id } = await accept(ws);
+    await waitForStatus(ws, id, ["deferred"], 15_000);
+    await sim().clearFaults(d1);
+    await sim().clearFaults(d2);
+    const t = Date.now();
+    await env.DB.batch([
+      env.DB.prepare(`update message_recipients set status = 'sending', updated_at = ? where message_id = ?`).bind(t - 600_000, id),
+      env.DB.prepare(`update messages set status = 'sending', not_before = null, waiting_on = null where id = ?`).bind(id),
+    ]);
+    const stub = getProviderState(env, ws.id, second);
+    await stub.acquire(ws.id, second, breakerConfigSchema.parse({}), null, t - 600_000, callLeaseMs("mailgun", {}), id);
+    // The provider it was in flight on has its breaker open for the next 2 s.
+    const cfg = breakerConfigSchema.parse({ open_seconds: 2 });
+    for (let i = 0; i < 5; i++) {
+      const g = await stub.acquire(ws.id, second, cfg, null);
+      if (g.allowed) await stub.release(ws.id, second, cfg, g, "failure", 10);
+    }
+    const [before1, before2] = [await mailgunCalls(d1), await mailgunCalls(d2)];
+
+    await env.DELIVERY_QUEUE.send(deliveryJob(ws.id, id));
+    const done = await waitForStatus(ws, id, ["sent"], 12_000);
+    expect(sentThrough(done)).toEqual([second]);
+    expect([await mailgunCalls(d1), await mailgunCalls(d2)]).toEqual([before1, before2 + 1]);
+  });
 });

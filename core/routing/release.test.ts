@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { acquire, DEFAULT_BREAKER_CONFIG as cfg, initialBreaker, record, tick, type BreakerState } from "./breaker";
-import { messageWaitsOn, moreToRelease, RELEASE_PAGE, releaseDue, releaseLimit, waitsOn } from "./release";
+import { messageWaitsOn, moreToRelease, pinnedProvider, pinTo, RELEASE_PAGE, releaseDue, releaseLimit, waitsOn } from "./release";
 
 const t0 = 1_800_000_000_000;
 
@@ -54,5 +54,12 @@ describe("releasing deferred messages when their provider recovers", () => {
     expect(messageWaitsOn([{ retryAt: t0 + 60_000, waitingOn: "prv_a" }, { retryAt: t0 + 5000, waitingOn: "prv_b" }], t0)).toBe("*");
     expect(messageWaitsOn([{ retryAt: t0, waitingOn: "prv_a" }], t0)).toBeNull(); // immediate resend
     expect(messageWaitsOn([{}], t0)).toBeNull();
+  });
+
+  it("a pin names the one provider a message must go back to", () => {
+    expect(pinnedProvider(pinTo("prv_a"))).toBe("prv_a");
+    expect(pinnedProvider("prv_a")).toBeNull();
+    expect(pinnedProvider("*")).toBeNull();
+    expect(pinnedProvider(null)).toBeNull();
   });
 });

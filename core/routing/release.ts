@@ -10,6 +10,15 @@ export const ANY_PROVIDER = "*";
 /** Messages released per alarm once the breaker is closed (the alarm comes back for the next page). */
 export const RELEASE_PAGE = 200;
 
+/**
+ * A message whose lapsed call was in flight on a provider, deferred because that provider's
+ * breaker refused: it waits for that provider only ("pin:<id>"), and its next attempt goes there
+ * again (so the provider's own duplicate detection can work), then routes as usual.
+ */
+export const PIN_PREFIX = "pin:";
+export const pinTo = (providerId: string): string => `${PIN_PREFIX}${providerId}`;
+export const pinnedProvider = (waitingOn: string | null | undefined): string | null => (waitingOn?.startsWith(PIN_PREFIX) ? waitingOn.slice(PIN_PREFIX.length) : null);
+
 /** What a group of recipients deferred after trying `order` waits on: its one provider, or any. */
 export const waitsOn = (providerIds: readonly string[]): string => (providerIds.length === 1 ? providerIds[0]! : ANY_PROVIDER);
 

@@ -38,7 +38,7 @@ import { quotaFor, quotaRules } from "../../core/limits/quota";
 import { deliverGroup, phiProviders, phiRefusal, planRoute, type GroupOutcome, type RouteGroup } from "./route";
 import { acquirePermit, cancelPermit } from "../do-calls";
 import { callLeaseMs } from "../../core/routing/leases";
-import { messageWaitsOn, waitsOn } from "../../core/routing/release";
+import { messageWaitsOn, pinnedProvider, pinTo, waitsOn } from "../../core/routing/release";
 import { getProviderState } from "../../durable-objects/provider-state";
 import { buildProvider } from "./build-provider";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
@@ -152,9 +152,15 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
   const routed = planRoute(deps.env, workspaceId, settings.routing, phi ? phiProviders(settings.routing, loaded.providers) : loaded.providers, claimed);
   routed.catch(() => {}); // awaited below
   // A recipient taken over from a claim that lapsed (its consumer died, perhaps mid-call) goes
-  // first to the provider its call was in flight on: the same message again (same Message-ID)
-  // lets that provider's own duplicate detection work. Asked only on this recovery path.
-  const route = lapsedClaims(loaded).length > 0 ? routed.then((gs) => sameProviderFirst(deps.env, workspaceId, messageId, claimed, gs)) : routed;
+  // to the provider its call was in flight on, and this attempt to it only: the same message
+  // again (same Message-ID) lets that provider's own duplicate detection work, where another
+  // provider would surely deliver a second copy. Asked only on this recovery path.
+  const pin = pinnedProvider(message.waitingOn);
+  const route = pin
+    ? routed.then((gs) => pinGroups(gs, pin))
+    : lapsedClaims(loaded).length > 0
+      ? routed.then((gs) => sameProviderFirst(deps.env, workspaceId, messageId, claimed, gs))
+      : routed;
   route.catch(() => {}); // awaited below
   const quotaOf = (provider: ProviderRow, key: string, n: number) => ({
     key,
@@ -276,8 +282,9 @@ async function deferForLimit(
     attempts: [{ ...attemptRow(message, null, waiting, deliveryId, { status: "transient", reason }, at, at), outcome: "deferred" }],
     notBefore: hold.retryAt,
     enqueuedAt: hold.retryAt,
-    // The window's opening is known now: the limit's own retry time is exact, nothing releases it earlier.
-    waitingOn: `limit:${hold.rule}`,
+    // The window's opening is known now: the limit's own retry time is exact, nothing releases it
+    // earlier. A pin (a lapsed call's provider) is kept: the next attempt still goes there.
+    waitingOn: pinnedProvider(message.waitingOn) ? message.waitingOn : `limit:${hold.rule}`,
     lastError: reason,
     countAttempt: false,
   });
@@ -292,9 +299,11 @@ const lapsedClaims = (loaded: Loaded) => {
 };
 
 /**
- * Puts first the provider a lapsed call of this message was in flight on (its ProviderState
- * remembers calls whose lease ended without a report), among the providers each group may use.
- * Without an answer the order stands.
+ * Routes to the provider a lapsed call of this message was in flight on (its ProviderState
+ * remembers calls whose lease ended without a report), for each group that may use it, and to
+ * no other until that provider has been called: if its breaker refuses, the group is deferred
+ * pinned to it and released when it half-opens; after the call, routing is as usual. Without an
+ * answer the order stands.
  */
 async function sameProviderFirst(env: Env, workspaceId: string, messageId: string, claimed: MessageRecipientRow[], groups: RouteGroup[]): Promise<RouteGroup[]> {
   const keys = [messageId, ...claimed.map((r) => `${messageId}:${r.id}`)];
@@ -305,7 +314,21 @@ async function sameProviderFirst(env: Env, workspaceId: string, messageId: strin
   const hit = found.find((p) => p !== null);
   if (!hit) return groups;
   log.info("resend_to_same_provider", { message_id: messageId, provider_id: hit.id });
-  return groups.map((g) => (g.order.some((p) => p.id === hit.id) ? { ...g, order: [hit, ...g.order.filter((p) => p.id !== hit.id)] } : g));
+  return pinGroups(groups, hit.id);
+}
+
+// Orders that are a pin (one provider, for a lapsed call's resend): a refusal by its breaker
+// defers the group pinned to it (waiting_on "pin:<id>"), so the next attempt goes there too.
+const pinnedOrders = new WeakSet<ProviderRow[]>();
+
+function pinGroups(groups: RouteGroup[], providerId: string): RouteGroup[] {
+  return groups.map((g) => {
+    const p = g.order.find((x) => x.id === providerId);
+    if (!p) return g;
+    const order = [p];
+    pinnedOrders.add(order);
+    return { ...g, order };
+  });
 }
 
 /** A job that will run again later: record when, so the outbox does not add a second job meanwhile. */
@@ -460,7 +483,7 @@ function recordGroup(loaded: Loaded, policy: RetryPolicy, d: Delivered, delivery
       outcomes: claimed.map((r) => ({ id: r.id, status: "deferred", lastError: reason })),
       attempt: { ...attemptRow(message, null, claimed, deliveryId, result, at, at), outcome: "deferred" as const },
       retryAt: d.outcome.retryAt,
-      waitingOn: waitsOn(d.group.order.map((p) => p.id)),
+      waitingOn: pinnedOrders.has(d.group.order) ? pinTo(d.group.order[0]!.id) : waitsOn(d.group.order.map((p) => p.id)),
       lastError: reason,
       providerId: null,
       called: false,
