@@ -121,7 +121,7 @@ export function renderTable(t, run) {
   L.push("|---|---|---|");
   L.push(row("messages planned (API / SMTP / SMTP split over several transactions)", `${t.logical} (${t.channels.api} / ${t.channels.smtp} / ${t.channels.split})`));
   L.push(row("transactions: accepted (2xx/250) / refused / gave up", `${t.tx_accepted} / ${t.tx_refused} / ${t.tx_gave_up} of ${t.transactions}`, `${t.tx_retried} needed more than one try`));
-  L.push(row("kills (SIGKILL of the relay's process group)", `${run.kills.length}`, run.kills.map((k) => `+${s1(k.at - run.t0)} (up again after ${s1(k.readyAt - k.at)}, ${k.simCallsInFlight} provider calls in flight)`).join("; ")));
+  L.push(row("kills (SIGKILL of the relay's process group; times from the start of sending)", `${run.kills.length}`, run.kills.map((k) => `+${s1(k.at - run.t0)} (${k.simCallsInFlight} provider calls in the 300 ms before; up again after ${s1(k.readyAt - k.at)})`).join("; ")));
   L.push(row("**accepted recipients**", `**${t.accepted_recipients}**`));
   L.push(row("sent (reached a simulator)", `${t.sent}`));
   for (const p of run.providers ?? []) {
