@@ -1,9 +1,11 @@
 // Bench-only Worker for bench/regex-dlp.mjs (never deployed): runs the relay's own DLP scan
-// (core/dlp.ts scanContent, so RE2 via core/tenant-regex.ts) over a subject of `size` chars, or
+// (core/dlp.ts scanContent, so RE2 via core/tenant-regex.ts; the engine imported statically here,
+// where the relay loads it lazily) over a subject of `size` chars, or
 // the same pattern on V8's RegExp for contrast. workerd freezes timers during execution, so the
 // harness measures CPU from /proc, not here.
 //   GET /dlp?pattern=…&input=…&size=…&reps=…   the DLP scan `reps` times; answers the hits
 //   GET /v8?pattern=…&input=…&size=…            one V8 RegExp test (the pre-RE2 engine)
+import { RE2JS } from "re2js";
 import { scanContent } from "../core/dlp";
 
 const inputs = {
@@ -28,7 +30,7 @@ export default {
     const reps = Number(u.searchParams.get("reps") ?? 1);
     const policy = { action: "reject", rules: [{ name: "r", pattern, fields: ["subject"] }] };
     let hits = [];
-    for (let i = 0; i < reps; i++) hits = scanContent(policy, content(text)).hits;
+    for (let i = 0; i < reps; i++) hits = scanContent(RE2JS, policy, content(text)).hits;
     return Response.json({ matched: hits.length > 0 });
   },
 };

@@ -5,14 +5,17 @@
 // which rule did, so the finding itself carries no PHI.
 //
 // Patterns run on RE2 (core/tenant-regex.ts): linear time, so a tenant's pattern cannot stall
-// the isolate. A stored rule RE2 cannot compile (saved before RE2, when V8 syntax such as
-// lookahead was accepted) fails closed: it counts as matched, so a `reject` policy refuses the
-// workspace's mail and an `allow` policy flags it, until an admin fixes the rule. Silently
-// skipping it would let the identifier it was written for leave unchecked.
+// the isolate. The engine is passed in (a lazily loaded module, see core/tenant-regex.ts): the
+// save route awaits it to check a policy (dlpPolicyProblem), and accept awaits it only for a
+// workspace whose stored policy has rules (dlpDecision). A stored rule RE2 cannot compile
+// (saved before RE2, when V8 syntax such as lookahead was accepted) fails closed: it counts as
+// matched, so a `reject` policy refuses the workspace's mail and an `allow` policy flags it,
+// until an admin fixes the rule. Silently skipping it would let the identifier it was written
+// for leave unchecked.
 import { z } from "@hono/zod-openapi";
 import type { MessageContent } from "./content";
 import { fromBase64, fromUtf8 } from "./encoding";
-import { compileTenantPattern, tenantPatternProblem } from "./tenant-regex";
+import { compileTenantPattern, tenantPatternProblem, type RegexEngine } from "./tenant-regex";
 
 export const DLP_FIELDS = ["subject", "text", "html", "headers", "attachment_names", "raw"] as const;
 export type DlpField = (typeof DLP_FIELDS)[number];
@@ -30,28 +33,32 @@ const ruleShape = z
   })
   .strict();
 
-/** What may be saved: every pattern compiles on RE2, or the save is a 400 saying why. */
-const ruleSchema = ruleShape.superRefine((r, ctx) => {
-  const problem = tenantPatternProblem(r);
-  if (problem) ctx.addIssue({ code: "custom", path: ["pattern"], message: problem });
-});
+/**
+ * A policy, as saved and as read back. Whether every pattern compiles on RE2 is not part of it:
+ * that needs the engine, which a synchronous schema cannot await, and the schema also parses
+ * stored policies on every accept. The save route checks it after parsing (dlpPolicyProblem);
+ * what is read back is never refused for it (see failing closed above).
+ */
+export const dlpPolicySchema = z
+  .object({
+    action: z.enum(["reject", "allow"]),
+    rules: z.array(ruleShape).max(20),
+  })
+  .strict()
+  .openapi("DlpPolicy", {
+    description: "Patterns are RE2 syntax (linear-time matching): no backreferences, no lookahead or lookbehind.",
+  });
 
-const policyShape = <R extends z.ZodType>(rule: R) =>
-  z
-    .object({
-      action: z.enum(["reject", "allow"]),
-      rules: z.array(rule).max(20),
-    })
-    .strict();
+export type DlpPolicy = z.infer<typeof dlpPolicySchema>;
 
-export const dlpPolicySchema = policyShape(ruleSchema).openapi("DlpPolicy", {
-  description: "Patterns are RE2 syntax (linear-time matching): no backreferences, no lookahead or lookbehind.",
-});
-
-/** What is read back: the same shape, without the compile check (see failing closed above). */
-const storedPolicySchema = policyShape(ruleShape);
-
-export type DlpPolicy = z.infer<typeof storedPolicySchema>;
+/** What may be saved: every pattern compiles on RE2, or the first that does not, with the reason (a 400). */
+export function dlpPolicyProblem(engine: RegexEngine, policy: DlpPolicy): { path: string; message: string } | null {
+  for (const [i, rule] of policy.rules.entries()) {
+    const problem = tenantPatternProblem(engine, rule);
+    if (problem) return { path: `rules.${i}.pattern`, message: problem };
+  }
+  return null;
+}
 
 function fieldTexts(content: MessageContent, field: DlpField): string[] {
   if (content.kind === "raw") {
@@ -82,11 +89,11 @@ export interface DlpScan {
   unusable: string[];
 }
 
-export function scanContent(policy: DlpPolicy, content: MessageContent): DlpScan {
+export function scanContent(engine: RegexEngine, policy: DlpPolicy, content: MessageContent): DlpScan {
   const hits: string[] = [];
   const unusable: string[] = [];
   for (const rule of policy.rules) {
-    const compiled = compileTenantPattern(rule);
+    const compiled = compileTenantPattern(engine, rule);
     if (!compiled.ok) {
       unusable.push(rule.name);
       hits.push(rule.name);
@@ -99,17 +106,18 @@ export function scanContent(policy: DlpPolicy, content: MessageContent): DlpScan
 }
 
 export function parseDlpPolicy(value: unknown): DlpPolicy | null {
-  const parsed = storedPolicySchema.safeParse(value);
+  const parsed = dlpPolicySchema.safeParse(value);
   return parsed.success && parsed.data.rules.length > 0 ? parsed.data : null;
 }
 
 export type DlpDecision = { action: "pass" } | { action: "reject" | "flag"; rules: string[] };
 
-/** What the workspace's stored policy (if any) says about this content. */
-export function dlpDecision(stored: unknown, content: MessageContent): DlpDecision {
-  const policy = stored ? parseDlpPolicy(stored) : null;
-  if (!policy) return { action: "pass" };
-  const { hits, unusable } = scanContent(policy, content);
+/**
+ * What the workspace's policy says about this content. The caller parses the stored policy
+ * first (parseDlpPolicy, no engine needed) so that a workspace without rules never loads RE2.
+ */
+export function dlpDecision(engine: RegexEngine, policy: DlpPolicy, content: MessageContent): DlpDecision {
+  const { hits, unusable } = scanContent(engine, policy, content);
   if (unusable.length > 0) {
     // core has no logger binding; this line carries rule names only (never content), which
     // workers/log.ts would pass through unchanged too.

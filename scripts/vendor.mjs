@@ -3,7 +3,8 @@
 // self-contained ES module that wrangler uploads beside the Worker as an additional module
 // (find_additional_modules + the rule in wrangler.toml) instead of inlining it into index.js,
 // so the main bundle stays under the 300 KiB gzip budget and an isolate only evaluates what
-// the mail it handles needs: the LLM client, the MIME parser, JOSE.
+// the mail it handles needs: the LLM client, the MIME parser, JOSE, the RE2 engine for
+// tenant-supplied patterns (core/tenant-regex.ts takes it as a value).
 // A .d.ts beside each re-exports the package's own types.
 import { build } from "esbuild";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -16,6 +17,7 @@ const LIBS = {
   "openai.js": { code: `export { OpenAI } from "openai/client"; export * as errors from "openai/error";`, types: `export { OpenAI } from "openai/client";\nexport * as errors from "openai/error";\n` },
   "postal-mime.js": { code: `export { default } from "postal-mime";`, types: `export { default } from "postal-mime";\nexport type * from "postal-mime";\n` },
   "jose.js": { code: `export * from "jose";`, types: `export * from "jose";\n` },
+  "re2js.js": { code: `export { RE2JS } from "re2js";`, types: `export { RE2JS } from "re2js";\n` },
 };
 
 mkdirSync(out, { recursive: true });

@@ -13,7 +13,8 @@ import type { NormalizedMessage } from "../core/message-input";
 import type { WorkspacePrincipal } from "../core/scopes";
 import { readConfig } from "../core/config";
 import { encryptText } from "../core/crypto";
-import { dlpDecision } from "../core/dlp";
+import { dlpDecision, parseDlpPolicy } from "../core/dlp";
+import { loadRe2 } from "./lazy-libs";
 import { discardBody, storeBody } from "../db/body-store";
 import { actorOf, recordAudit } from "./audit";
 import type { Db } from "../db/client";
@@ -326,8 +327,12 @@ async function allowedUnclaimed(ctx: AcceptContext, domains: string[]): Promise<
 }
 
 /** Data-loss prevention (core/dlp.ts): reject, or accept with a `dlp:flagged` tag; audited either way. */
-async function enforceDlp(ctx: AcceptContext, messageId: string, p: Prepared, policy: unknown): Promise<void> {
-  const decision = dlpDecision(policy, p.content);
+async function enforceDlp(ctx: AcceptContext, messageId: string, p: Prepared, stored: unknown): Promise<void> {
+  // The RE2 engine is a module of its own, loaded on first use: a workspace without rules
+  // never loads it, nor pays for it in the main bundle.
+  const policy = parseDlpPolicy(stored);
+  if (!policy) return;
+  const decision = dlpDecision(await loadRe2(), policy, p.content);
   if (decision.action === "pass") return;
   await recordAudit(ctx.db, {
     ...actorOf(ctx.principal),

@@ -16,3 +16,10 @@ export const loadJose = once(() => import("./vendor/jose.js"));
 
 /** openai: the LLM personalization client. */
 export const loadOpenAI = once(() => import("./vendor/openai.js"));
+
+/**
+ * re2js: the linear-time engine for tenant-supplied patterns (DLP rules, LLM phi_patterns),
+ * passed to core/tenant-regex.ts as a value. Awaited only where a pattern is compiled: saving
+ * those settings, accept for a workspace with DLP rules, personalization with phi_patterns.
+ */
+export const loadRe2 = once(async () => (await import("./vendor/re2js.js")).RE2JS);

@@ -1,6 +1,14 @@
+import { RE2JS } from "re2js";
 import { describe, expect, it } from "vitest";
 import { maskParts, placeholdersIn, restore } from "./phi-guard";
-import { llmSettingsSchema, phiPatternSchema } from "./settings";
+import { compilePhiPatterns, effectiveLlmSettings, llmSettingsSchema, phiPatternSchema, phiPatternsProblem, DEFAULT_LLM_SETTINGS, type PhiPattern } from "./settings";
+
+// The engine is passed in (the Worker loads it lazily); tests pass the package's class.
+const compiled = (patterns: PhiPattern[]) => {
+  const c = compilePhiPatterns(RE2JS, patterns);
+  if (!c.ok) throw new Error(`unusable: ${c.unusable.join(", ")}`);
+  return c.res;
+};
 
 const mask1 = (text: string, opts = {}) => maskParts({ text }, opts);
 
@@ -47,7 +55,7 @@ describe("PHI guard: what is masked", () => {
   });
 
   it("workspace patterns", () => {
-    const m = mask1("Your claim CLM#88-A is approved.", { patterns: [{ name: "claim", pattern: "CLM#\\d+-[A-Z]" }] });
+    const m = mask1("Your claim CLM#88-A is approved.", { patterns: compiled([{ name: "claim", pattern: "CLM#\\d+-[A-Z]" }]) });
     expect(m.parts.text).toBe("Your claim [[ID_1]] is approved.");
     expect(m.counts.custom).toBe(1);
   });
@@ -92,7 +100,11 @@ describe("PHI guard: what is masked", () => {
 });
 
 describe("workspace patterns are validated", () => {
-  const bad = (pattern: string) => phiPatternSchema.safeParse({ name: "p", pattern }).success;
+  // What is saved: the schema (no engine), then each pattern compiled on RE2 (the save routes).
+  const bad = (pattern: string) => {
+    const parsed = phiPatternSchema.safeParse({ name: "p", pattern });
+    return parsed.success && phiPatternsProblem(RE2JS, [parsed.data]) === null;
+  };
 
   it("refuses invalid, empty-matching and non-RE2 patterns; nested quantifiers are harmless on RE2", () => {
     expect(bad("(unclosed")).toBe(false);
@@ -103,6 +115,19 @@ describe("workspace patterns are validated", () => {
     expect(bad("(x+){2,}")).toBe(true);
     expect(bad("MRN\\d{6,10}")).toBe(true);
     expect(bad("(?:CLM|CL)#\\d+")).toBe(true);
+  });
+
+  it("stored settings parse without the engine; what only the engine refuses turns personalization off at use", () => {
+    // Lookaround and backreferences are visible without RE2: such stored settings do not parse.
+    expect(phiPatternSchema.safeParse({ name: "p", pattern: "MRN(?=\\d)" }).success).toBe(false);
+    expect(phiPatternSchema.safeParse({ name: "p", pattern: "(a)\\1" }).success).toBe(false);
+    // The rest parses; compiling it is what refuses it.
+    const stored = llmSettingsSchema.parse({ enabled: true, phi_patterns: [{ name: "ok", pattern: "x\\d" }, { name: "huge", pattern: "[\\p{L}]{1000}" }, { name: "empty", pattern: "a*" }] });
+    expect(phiPatternsProblem(RE2JS, stored.phi_patterns)).toMatchObject({ path: "phi_patterns.1.pattern", message: expect.stringMatching(/too complex/) });
+    expect(compilePhiPatterns(RE2JS, stored.phi_patterns)).toEqual({ ok: false, unusable: ["huge", "empty"] });
+    expect(effectiveLlmSettings(RE2JS, stored)).toEqual(DEFAULT_LLM_SETTINGS);
+    const fine = { ...stored, phi_patterns: stored.phi_patterns.slice(0, 1) };
+    expect(effectiveLlmSettings(RE2JS, fine)).toBe(fine);
   });
 
   it("bounds the number and length of patterns, and only https (or loopback http) endpoints", () => {

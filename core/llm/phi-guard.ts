@@ -10,8 +10,7 @@
 // so nothing any detector found is left half-visible. The same value gets the same
 // placeholder everywhere, numbered in order of first appearance: equal content masks to equal
 // text, which is what makes the cache work across recipients.
-import { compileTenantPattern, tenantMatches } from "../tenant-regex";
-import type { PhiPattern } from "./settings";
+import { tenantMatches, type TenantRegex } from "../tenant-regex";
 
 export type MaskKind = "literal" | "var" | "link" | "email" | "phone" | "record" | "dob" | "date" | "name" | "custom";
 
@@ -85,7 +84,12 @@ interface Span {
 export interface GuardOptions {
   /** Recipients' names (first, last, display); each is masked wherever it appears as a word. */
   names?: string[];
-  patterns?: PhiPattern[];
+  /**
+   * The workspace's own patterns, already compiled on RE2 (compilePhiPatterns in ./settings):
+   * the engine is loaded lazily by the caller, and whether a pattern that does not compile may
+   * still let content go (it may not) is the caller's decision, made before anything is masked.
+   */
+  patterns?: TenantRegex[];
 }
 
 export interface Masked {
@@ -151,13 +155,8 @@ export function maskParts(parts: Record<string, string>, opts: GuardOptions = {}
   const names = nameDetector(opts.names ?? []);
   if (names) detectors.push(names);
 
-  // The workspace's own patterns run on RE2 (linear time). One that no longer compiles (saved
-  // before RE2) is skipped here; settings that fail validation already turn LLM use off
-  // (parseWorkspaceConfig), so such content is never sent half-masked.
-  const customRes = (opts.patterns ?? []).flatMap((p) => {
-    const c = compileTenantPattern(p);
-    return c.ok ? [c.re] : [];
-  });
+  // The workspace's own patterns run on RE2 (linear time).
+  const customRes = opts.patterns ?? [];
 
   const byValue = new Map<string, string>();
   const values: Record<string, string> = {};

@@ -2,8 +2,16 @@
 // workspace turns it on; the API key is not here (it is write-only, encrypted in
 // workspace_security). Validated strictly on write; parseWorkspaceConfig falls back to the
 // defaults (off) if a stored value ever stops validating.
+//
+// phi_patterns run on RE2, a lazily loaded engine (core/tenant-regex.ts) that a synchronous
+// schema cannot await, and this schema parses stored settings on hot paths (every accept and
+// delivery). So the schema checks only what needs no engine (flags, backreferences,
+// lookaround: what patterns saved before RE2 typically used, so such settings still read as
+// off); the full check, compiling each pattern, runs where the engine is awaited: at save time
+// (phiPatternsProblem, in the routes that write these settings) and at use
+// (compilePhiPatterns, before content goes to the LLM).
 import { z } from "@hono/zod-openapi";
-import { compileTenantPattern } from "../tenant-regex";
+import { compileTenantPattern, tenantPatternSyntaxProblem, type RegexEngine, type TenantRegex } from "../tenant-regex";
 import { checkOutboundUrl } from "../url-policy";
 
 /** The hard cap on one call: a slow endpoint must never hold a delivery longer than this. */
@@ -19,14 +27,8 @@ export const phiPatternSchema = z
   })
   .strict()
   .superRefine((p, ctx) => {
-    // RE2 (linear time) runs these, so backtracking blow-ups are impossible by construction;
-    // what RE2 cannot compile (backreferences, lookaround) is refused here with the reason.
-    const compiled = compileTenantPattern(p);
-    if (!compiled.ok) {
-      ctx.addIssue({ code: "custom", path: ["pattern"], message: compiled.reason });
-      return;
-    }
-    if (compiled.re.test("")) ctx.addIssue({ code: "custom", path: ["pattern"], message: "must not match the empty string" });
+    const problem = tenantPatternSyntaxProblem(p);
+    if (problem) ctx.addIssue({ code: "custom", path: ["pattern"], message: problem });
   })
   .openapi("PhiPattern");
 
@@ -64,3 +66,43 @@ export const llmSettingsSchema = z
 
 export type LlmSettings = z.infer<typeof llmSettingsSchema>;
 export const DEFAULT_LLM_SETTINGS: LlmSettings = llmSettingsSchema.parse({});
+
+/** Null when the pattern can be used (compiles on RE2, never matches empty), else why. */
+export function phiPatternProblem(engine: RegexEngine, p: PhiPattern): string | null {
+  // RE2 (linear time) runs these, so backtracking blow-ups are impossible by construction;
+  // what RE2 cannot compile (backreferences, lookaround) is refused with the reason.
+  const compiled = compileTenantPattern(engine, p);
+  if (!compiled.ok) return compiled.reason;
+  if (compiled.re.test("")) return "must not match the empty string";
+  return null;
+}
+
+/** Save time: the first pattern that cannot be used, with the reason (a 400 naming the field). */
+export function phiPatternsProblem(engine: RegexEngine, patterns: PhiPattern[]): { path: string; message: string } | null {
+  for (const [i, p] of patterns.entries()) {
+    const problem = phiPatternProblem(engine, p);
+    if (problem) return { path: `phi_patterns.${i}.pattern`, message: problem };
+  }
+  return null;
+}
+
+/**
+ * Use time: every pattern compiled, or the names of those that cannot be used. A stored pattern
+ * can fail here only if it was saved under older rules; the caller then turns personalization
+ * off for the message, as invalid settings always did, so content never goes out half-masked.
+ */
+export function compilePhiPatterns(engine: RegexEngine, patterns: PhiPattern[]): { ok: true; res: TenantRegex[] } | { ok: false; unusable: string[] } {
+  const res: TenantRegex[] = [];
+  const unusable: string[] = [];
+  for (const p of patterns) {
+    const compiled = compileTenantPattern(engine, p); // cached: phiPatternProblem reuses it
+    if (compiled.ok && phiPatternProblem(engine, p) === null) res.push(compiled.re);
+    else unusable.push(p.name);
+  }
+  return unusable.length > 0 ? { ok: false, unusable } : { ok: true, res };
+}
+
+/** The settings as they take effect: the defaults (off) when a pattern cannot be used (see compilePhiPatterns). */
+export function effectiveLlmSettings(engine: RegexEngine, settings: LlmSettings): LlmSettings {
+  return compilePhiPatterns(engine, settings.phi_patterns).ok ? settings : DEFAULT_LLM_SETTINGS;
+}

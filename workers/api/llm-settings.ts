@@ -7,10 +7,10 @@ import { readConfig } from "../../core/config";
 import { encryptText, loadKeyring } from "../../core/crypto";
 import { notFound, RelayError } from "../../core/errors";
 import { llmSettingsSchema, type LlmSettings } from "../../core/llm/settings";
-import { parseWorkspaceConfig } from "../../core/workspace-config";
 import { getLlmApiKeyEnc, setLlmApiKeyEnc, usageOn } from "../../db/llm";
 import { getWorkspace, updateWorkspaceConfiguration } from "../../db/workspaces";
 import { llmApiKeyAad, utcDay } from "../llm/personalize";
+import { phiPatternsSaveProblem, storedLlmSettings } from "../llm/phi-patterns";
 import { actorOf, recordAudit } from "../audit";
 import { keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
@@ -51,7 +51,7 @@ llmSettingsApp.openapi(
     const id = keyPrincipal(c.var.principal).workspaceId;
     const ws = await getWorkspace(c.var.db, id);
     if (!ws) throw notFound("workspace");
-    return c.json(await view(c.var.db, id, parseWorkspaceConfig(ws.configuration).llm), 200);
+    return c.json(await view(c.var.db, id, await storedLlmSettings(ws.configuration)), 200);
   },
 );
 
@@ -70,6 +70,10 @@ llmSettingsApp.openapi(
     const principal = keyPrincipal(c.var.principal);
     const id = principal.workspaceId;
     const { api_key, ...settings } = c.req.valid("json");
+    // The schema checked what needs no engine; compiling each pattern on RE2 (lazily loaded) is
+    // checked here, before anything is written, with the same error as a schema failure.
+    const problem = await phiPatternsSaveProblem(settings);
+    if (problem) throw new RelayError("validation_error", `${problem.path}: ${problem.message}`);
     const ws = await getWorkspace(c.var.db, id);
     if (!ws) throw notFound("workspace");
     const hadKey = (await getLlmApiKeyEnc(c.var.db, id)) !== null;
@@ -81,7 +85,7 @@ llmSettingsApp.openapi(
       const ring = await loadKeyring(c.env.DATA_KEYS, readConfig(c.env).dataKeyId);
       await setLlmApiKeyEnc(c.var.db, id, api_key === null ? null : await encryptText(ring, api_key, llmApiKeyAad(id)), now);
     }
-    const before = parseWorkspaceConfig(ws.configuration).llm;
+    const before = await storedLlmSettings(ws.configuration);
     await updateWorkspaceConfiguration(c.var.db, id, { ...ws.configuration, llm: settings }, now);
     if (before.baa_covered !== settings.baa_covered) {
       await recordAudit(c.var.db, {
@@ -111,6 +115,6 @@ llmSettingsApp.openapi(
     const ws = await getWorkspace(c.var.db, id);
     if (!ws) throw notFound("workspace");
     await setLlmApiKeyEnc(c.var.db, id, null, Date.now());
-    return c.json(await view(c.var.db, id, parseWorkspaceConfig(ws.configuration).llm), 200);
+    return c.json(await view(c.var.db, id, await storedLlmSettings(ws.configuration)), 200);
   },
 );

@@ -1,10 +1,11 @@
 // /v1/workspace/security, /v1/workspace/jwt, /retention, /dlp: the workspace's security
 // settings. Admin scope; every change lands in the audit trail (see audit-logs.ts).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { dlpPolicySchema } from "../../core/dlp";
+import { dlpPolicyProblem, dlpPolicySchema } from "../../core/dlp";
 import { RelayError } from "../../core/errors";
 import { jwtConfigSchema } from "../../core/jwt";
 import { DEFAULT_RETENTION_DAYS } from "../../db/retention";
+import { loadRe2 } from "../lazy-libs";
 import { findJwtIssuerWorkspaces, getWorkspaceSecurity, upsertWorkspaceSecurity, type WorkspaceSecurityRow } from "../../db/workspace-security";
 import { keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
@@ -97,6 +98,12 @@ securitySettingsApp.openapi(
   }),
   async (c) => {
     const policy = c.req.valid("json");
+    // Every pattern must compile on RE2. The schema cannot check it (the engine is loaded
+    // lazily, core/dlp.ts), so it is checked here, with the same error as a schema failure.
+    if (policy.rules.length > 0) {
+      const problem = dlpPolicyProblem(await loadRe2(), policy);
+      if (problem) throw new RelayError("validation_error", `${problem.path}: ${problem.message}`);
+    }
     return c.json(view(await upsertWorkspaceSecurity(c.var.db, keyPrincipal(c.var.principal).workspaceId, { dlp: policy }, Date.now())), 200);
   },
 );

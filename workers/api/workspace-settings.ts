@@ -1,10 +1,13 @@
 // /v1/workspace: the calling workspace's own settings. PATCH merges (core/workspace-config.ts
 // says exactly how): only the keys sent change. Validated strictly on write; read back with
-// defaults filled in.
+// defaults filled in. llm.phi_patterns also have to compile on RE2, which the schemas cannot
+// check (the engine is loaded lazily; core/llm/settings.ts): the PATCH checks it after the merge.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { notFound, RelayError } from "../../core/errors";
+import { llmSettingsSchema } from "../../core/llm/settings";
 import { applySettingsPatch, parseWorkspaceConfig, workspaceSettingsPatchSchema } from "../../core/workspace-config";
 import { getWorkspace, updateWorkspaceConfiguration, type WorkspaceRow } from "../../db/workspaces";
+import { phiPatternsSaveProblem, storedLlmSettings } from "../llm/phi-patterns";
 import { keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, iso } from "./schemas";
@@ -20,11 +23,12 @@ const settingsSchema = z
   })
   .openapi("WorkspaceSettings");
 
-const view = (w: WorkspaceRow) => ({
+// llm as delivery applies it (off when a stored phi pattern cannot be used; workers/llm/phi-patterns.ts).
+const view = async (w: WorkspaceRow) => ({
   id: w.id,
   slug: w.slug,
   display_name: w.displayName,
-  settings: { ...parseWorkspaceConfig(w.configuration) },
+  settings: { ...parseWorkspaceConfig(w.configuration), llm: await storedLlmSettings(w.configuration) },
   updated_at: iso(w.updatedAt)!,
 });
 
@@ -41,7 +45,7 @@ workspaceSettingsApp.openapi(
   async (c) => {
     const ws = await getWorkspace(c.var.db, keyPrincipal(c.var.principal).workspaceId);
     if (!ws) throw notFound("workspace");
-    return c.json(view(ws), 200);
+    return c.json(await view(ws), 200);
   },
 );
 
@@ -60,9 +64,16 @@ workspaceSettingsApp.openapi(
     const id = keyPrincipal(c.var.principal).workspaceId;
     const ws = await getWorkspace(c.var.db, id);
     if (!ws) throw notFound("workspace");
-    const result = applySettingsPatch(ws.configuration, c.req.valid("json"));
+    const patch = c.req.valid("json");
+    const result = applySettingsPatch(ws.configuration, patch);
     if (!result.ok) throw new RelayError("validation_error", `${result.field}: ${result.message}`);
+    // A patch touching llm validates it whole after the merge (as applySettingsPatch does), so
+    // the stored patterns it keeps are checked too.
+    if (patch.llm !== undefined && result.value.llm !== undefined) {
+      const problem = await phiPatternsSaveProblem(llmSettingsSchema.parse(result.value.llm));
+      if (problem) throw new RelayError("validation_error", `llm.${problem.path}: ${problem.message}`);
+    }
     const row = await updateWorkspaceConfiguration(c.var.db, id, result.value, Date.now());
-    return c.json(view(row!), 200);
+    return c.json(await view(row!), 200);
   },
 );

@@ -1,19 +1,22 @@
 // LLM personalization of one message's shared content (subject, text, html), once per message
 // and before per-recipient variables are filled in, so recipients' values stay local. The
-// order: may it go at all (workspace on, BAA for PHI, a key, size) → mask identifiers → cache →
-// reserve tokens → call with a hard timeout → validate → restore → cache → record. Every
-// failure, expected or not, ends in the unpersonalized content: personalization can make a
-// message plainer, never late or lost. Logs carry reason codes only.
+// order: may it go at all (workspace patterns usable, workspace on, BAA for PHI, a key, size) →
+// mask identifiers → cache → reserve tokens → call with a hard timeout → validate → restore →
+// cache → record. Every failure, expected or not, ends in the unpersonalized content:
+// personalization can make a message plainer, never late or lost. Logs carry reason codes (and
+// the names of unusable phi_patterns) only.
 import type { StructuredContent } from "../../core/content";
 import { decryptText, encryptText, type Keyring } from "../../core/crypto";
 import { maskParts, restore } from "../../core/llm/phi-guard";
 import { buildMessages, contentHash, estimateTokens, maxOutputTokens, PART_KEYS, parseAnswer, type Parts } from "../../core/llm/prompt";
 import { fallback, ineligible, problemNote, type PersonalizationRecord } from "../../core/llm/record";
-import type { LlmSettings } from "../../core/llm/settings";
+import { compilePhiPatterns, type LlmSettings } from "../../core/llm/settings";
+import type { TenantRegex } from "../../core/tenant-regex";
 import { linksPreserved, validateAnswer } from "../../core/llm/validate";
 import type { Db } from "../../db/client";
 import { adjustTokens, getCachedAnswer, getLlmApiKeyEnc, putCachedAnswer, recordPersonalization, reserveTokens } from "../../db/llm";
 import type { MessageRow } from "../../db/messages";
+import { loadRe2 } from "../lazy-libs";
 import { log } from "../log";
 import { loadRecipientVariables } from "../personalize";
 import { chatCompletion } from "./client";
@@ -82,6 +85,20 @@ async function attempt(
   const parts: Parts = {};
   for (const k of PART_KEYS) if (content[k] !== undefined) parts[k] = content[k]!;
 
+  // The workspace's patterns compile here, at use, on the lazily loaded RE2 engine (the settings
+  // were parsed without it; core/llm/settings.ts). One that cannot be used (saved under older
+  // rules) turns personalization off for the message, as settings that no longer validate
+  // always have: content never goes out half-masked.
+  let patterns: TenantRegex[] = [];
+  if (settings.enabled && settings.phi_patterns.length > 0) {
+    const compiled = compilePhiPatterns(await loadRe2(), settings.phi_patterns);
+    if (!compiled.ok) {
+      log.warn("llm_phi_pattern_unusable", { message_id: message.id, patterns: compiled.unusable.join(","), effect: "personalization off (fail closed)" });
+      return unchanged(fallback("workspace_disabled", deps.now(), {}, `phi_patterns that RE2 cannot use: ${compiled.unusable.join(", ")}`));
+    }
+    patterns = compiled.res;
+  }
+
   const keyEnc = settings.enabled ? await getLlmApiKeyEnc(db, ws) : null;
   const refused = ineligible({
     settings,
@@ -98,7 +115,7 @@ async function attempt(
     ...[...profiles.values()].flatMap((v) => [v.FIRST_NAME, v.LAST_NAME, v.FIRST_NAME && v.LAST_NAME ? `${v.FIRST_NAME} ${v.LAST_NAME}` : undefined]),
     ...[...content.to, ...content.cc].map((m) => m.name),
   ].filter((n): n is string => typeof n === "string" && n.trim() !== "");
-  const masked = maskParts(parts, { names, patterns: settings.phi_patterns });
+  const masked = maskParts(parts, { names, patterns });
   const base = { mode: "llm" as const, model: settings.model, masked: masked.counts };
   const bounds = { minRatio: settings.min_output_ratio, maxRatio: settings.max_output_ratio };
 
