@@ -32,6 +32,19 @@ describe("tenant regexes", async () => {
     }
   });
 
+  it("refuses a program too large for the engine on every save route (checked only once the engine is loaded)", async () => {
+    const huge = "[a-z]{900}";
+    const dlp = await setPolicy({ action: "reject", rules: [{ name: "big", pattern: huge, fields: ["subject"] }] });
+    expect(dlp.status).toBe(400);
+    expect((await json(dlp)).error.message).toMatch(/rules\.0\.pattern.*too complex/);
+    const llm = await api("/v1/workspace/llm", { method: "PUT", key: ws.key, json: { phi_patterns: [{ name: "big", pattern: huge }] } });
+    expect(llm.status).toBe(400);
+    expect((await json(llm)).error.message).toMatch(/phi_patterns\.0\.pattern.*too complex/);
+    const patch = await api("/v1/workspace", { method: "PATCH", key: ws.key, json: { llm: { phi_patterns: [{ name: "big", pattern: huge }] } } });
+    expect(patch.status).toBe(400);
+    expect((await json(patch)).error.message).toMatch(/too complex/);
+  });
+
   it("LLM phi_patterns are refused the same way", async () => {
     const res = await api("/v1/workspace/llm", { method: "PUT", key: ws.key, json: { phi_patterns: [{ name: "p", pattern: "(?<=MRN)\\d+" }] } });
     expect(res.status).toBe(400);
