@@ -42,8 +42,10 @@ export async function chatCompletion(req: ChatRequest): Promise<ChatOutcome> {
         maxRetries: 0,
         timeout: req.timeoutMs,
         logLevel: "off",
-        // Called unbound: workerd refuses a fetch that lost its `this`.
-        fetch: (input, init) => fetch(input, init),
+        // Called unbound: workerd refuses a fetch that lost its `this`. A redirect is never
+        // followed: the base URL passed the outbound URL policy (core/url-policy.ts), the host a
+        // 3xx names did not, so the answer counts as an error.
+        fetch: (input, init) => fetch(input, { ...init, redirect: "manual" }),
       });
       const res = await client.chat.completions.create(
         { model: req.model, messages: req.messages, [req.maxTokensParam]: req.maxOutputTokens, stream: false },
