@@ -239,9 +239,16 @@ export const messageRecipients = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     sentAt: integer("sent_at"),
     updatedAt: updatedAt(),
+    /**
+     * While `sending`: when the claim lapses (its provider call's deadline + a margin, renewed
+     * before each call). Null on rows claimed before this column existed: updated_at + 2 minutes.
+     */
+    leaseUntil: integer("lease_until"),
   },
   (t) => [
     uniqueIndex("message_recipients_message_email").on(t.messageId, t.email),
+    // The outbox finds lapsed claims (its consumer died mid-call) without scanning every recipient.
+    index("message_recipients_sending_lease").on(t.leaseUntil).where(sql`${t.status} = 'sending'`),
     index("message_recipients_workspace_email").on(t.workspaceId, t.email),
     // A message's recipients within its workspace (load, claim, record, detail). Without it
     // SQLite, having no statistics, served "workspace_id = ? AND message_id = ?" from the

@@ -1,0 +1,2 @@
+ALTER TABLE `message_recipients` ADD `lease_until` integer;--> statement-breakpoint
+CREATE INDEX `message_recipients_sending_lease` ON `message_recipients` (`lease_until`) WHERE "message_recipients"."status" = 'sending';
