@@ -28,6 +28,9 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The closed set of codes as a list, for schemas that enumerate them (the OpenAPI document). */
+export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+
 export class RelayError extends Error {
   readonly status: number;
   constructor(
@@ -35,8 +38,10 @@ export class RelayError extends Error {
     message: string,
     /** Extra response headers, e.g. Retry-After. */
     readonly headers: Record<string, string> = {},
+    /** What went wrong underneath (ES2022 `cause`): logged for 5xx, never sent to the client. */
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = "RelayError";
     this.status = ERROR_CODES[code];
   }

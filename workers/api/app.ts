@@ -131,7 +131,9 @@ app.onError((err, c) => {
   if (err instanceof UploadAborted) log.info("upload_aborted", { request_id: c.var.requestId });
   if (err instanceof RelayError) {
     if (err.status >= 500) {
-      log.error("request_failed", { request_id: c.var.requestId, code: err.code, error: err.message });
+      // The cause is logged only for 5xx: a refusal's cause is the caller's input, not ours to keep.
+      const cause = err.cause === undefined ? {} : { cause: safeErrorMessage(err.cause) };
+      log.error("request_failed", { request_id: c.var.requestId, code: err.code, error: err.message, ...cause });
       report(c, err, err.code);
     }
     return c.json(err.toJSON(), err.status as 400, err.headers);

@@ -120,9 +120,9 @@ inboundWebhooksApp.openapi(
     const now = Date.now();
     const check = await checkMailgunSignature(signingKey, body.signature, now, MAX_AGE_MS);
     if (check === "forged") throw new RelayError("unauthorized", "webhook signature does not verify");
-    if (check === "stale") return c.json({ error: { code: "validation_error", message: "webhook timestamp is outside the 5-minute window" } }, 406);
+    if (check === "stale") return c.json(new RelayError("validation_error", "webhook timestamp is outside the 5-minute window").toJSON(), 406);
     if (!(await useToken(c.var.db, providerId, body.signature.token, now, 2 * MAX_AGE_MS))) {
-      return c.json({ error: { code: "conflict", message: "webhook token was already used" } }, 409);
+      return c.json(new RelayError("conflict", "webhook token was already used").toJSON(), 409);
     }
 
     const ev = body["event-data"];

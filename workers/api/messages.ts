@@ -16,6 +16,7 @@ import { deferOf, keyPrincipal, requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import {
   acceptedSchema,
+  errorCodeSchema,
   errorResponses,
   errorSchema,
   idParam,
@@ -83,7 +84,7 @@ const batchResultSchema = z
     status: z.number(),
     id: z.string().optional(),
     message_id: z.string().optional(),
-    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    error: z.object({ code: errorCodeSchema, message: z.string() }).optional(),
   })
   .openapi("BatchResult");
 

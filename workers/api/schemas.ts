@@ -1,11 +1,15 @@
 // Response and shared request schemas for the OpenAPI document. Request bodies that are
 // domain input (the send request) live in core/.
 import { z } from "@hono/zod-openapi";
+import { ERROR_CODE_LIST } from "../../core/errors";
 import { MESSAGE_STATUSES, RECIPIENT_DELIVERY_STATUSES } from "../../core/status";
 import { personalizationSchema } from "../../core/llm/record";
 
+// The codes are a closed set (core/errors.ts), so clients can switch on them exhaustively.
+export const errorCodeSchema = z.enum(ERROR_CODE_LIST);
+
 export const errorSchema = z
-  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .object({ error: z.object({ code: errorCodeSchema, message: z.string() }) })
   .openapi("Error");
 
 export const errorResponses = {
