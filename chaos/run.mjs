@@ -262,7 +262,7 @@ try {
   const ids = [...new Set(messages.flatMap((m) => m.transactions.filter((tx) => tx.status === "accepted" && tx.id).map((tx) => tx.id)))];
   const details = await fetchDetails(ws.key, ids);
   const delivered = await deliveries(sim, ws.providers);
-  const t = tally({ messages, details, delivered, kills: kills.map((k) => k.at), killWindowMs: K.killWindowS * 1000 });
+  const t = tally({ messages, details, delivered, kills: kills.map((k) => k.at), killWindowMs: K.killWindowS * 1000, providers: ws.providers });
   const run = {
     started_at,
     t0: sendStart,

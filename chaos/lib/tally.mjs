@@ -13,7 +13,8 @@ const addr = (s) => (/<([^>]+)>/.exec(s)?.[1] ?? s).trim().toLowerCase();
  * the earlier one (the relay died with that call in flight or its answer not yet recorded),
  * otherwise "other".
  */
-export function tally({ messages, details, delivered, kills, killWindowMs }) {
+export function tally({ messages, details, delivered, kills, killWindowMs, providers = [] }) {
+  const providerName = new Map(providers.map((p) => [p.id, p.name]));
   const byKey = new Map();
   for (const d of delivered) {
     const k = `${d.chaosId}|${addr(d.rcpt)}`;
@@ -36,13 +37,14 @@ export function tally({ messages, details, delivered, kills, killWindowMs }) {
     lost_reported_sent: 0,
     delivered_but_reported_failed: 0,
     duplicate_by_kill: 0,
+    duplicate_by_kill_elsewhere: 0,
     duplicate_other: 0,
     duplicate_after_unanswered: 0,
     extra_deliveries: 0,
     delivered_unacknowledged: 0,
     status_counts: {},
     by_provider: {},
-    examples: { lost: [], duplicate_other: [], duplicate_by_kill: [], duplicate_after_unanswered: [], refused: [] },
+    examples: { lost: [], duplicate_other: [], duplicate_by_kill: [], duplicate_by_kill_elsewhere: [], duplicate_after_unanswered: [], refused: [] },
   };
   const acceptedKeys = new Set();
   const keep = (list, x) => list.length < 10 && list.push(x);
@@ -97,7 +99,19 @@ export function tally({ messages, details, delivered, kills, killWindowMs }) {
           const ex = { chaosId: m.chaosId, rcpt, relay_id: tx.id, channel: m.channel, at: got.map((d) => `${new Date(d.at).toISOString()} ${d.provider}`), relay_attempts: (detail?.attempts ?? []).map((a) => `${a.started_at} ${a.outcome} ${a.provider_id ?? ""} (${(a.recipients ?? []).length} rcpt)`) };
           if (other) (t.duplicate_other++, keep(t.examples.duplicate_other, ex));
           else if (unanswered) (t.duplicate_after_unanswered++, keep(t.examples.duplicate_after_unanswered, ex));
-          else (t.duplicate_by_kill++, keep(t.examples.duplicate_by_kill, ex));
+          else {
+            t.duplicate_by_kill++;
+            keep(t.examples.duplicate_by_kill, ex);
+            // The README promises the resend goes first to the provider the lapsed call was on:
+            // the relay's first attempt with a provider after the first copy arrived.
+            const next = (detail?.attempts ?? [])
+              .filter((a) => a.provider_id && Date.parse(a.started_at) > got[0].at)
+              .sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at))[0];
+            if (next && providerName.get(next.provider_id) !== got[0].provider) {
+              t.duplicate_by_kill_elsewhere++;
+              keep(t.examples.duplicate_by_kill_elsewhere, { ...ex, first_copy_on: got[0].provider, resent_first_to: providerName.get(next.provider_id) ?? next.provider_id });
+            }
+          }
         }
       }
     }
@@ -131,7 +145,7 @@ export function renderTable(t, run) {
   }
   L.push(row("failed, reported (relay status failed/bounced/…, never delivered)", `${t.failed_reported}`));
   L.push(row("**lost** (accepted, never delivered, not reported failed)", `**${t.lost}**`, t.lost ? `${t.lost_pending} still pending at the end, ${t.lost_reported_sent} reported sent` : ""));
-  L.push(row("duplicate-by-kill (a kill fell while its first call was in flight)", `${t.duplicate_by_kill}`));
+  L.push(row("duplicate-by-kill (a kill fell while its first call was in flight or before its outcome was written)", `${t.duplicate_by_kill}`, t.duplicate_by_kill ? `${t.duplicate_by_kill_elsewhere} of them resent first to another provider than the one that took the first copy` : ""));
   if (run.latePct > 0) L.push(row("duplicate after an unanswered call (provider 1 took the message, its answer never came: `CHAOS_P1_LATE_PCT`)", `${t.duplicate_after_unanswered}`));
   L.push(row("**duplicate-other**", `**${t.duplicate_other}**`));
   L.push(row("delivered but reported failed", `${t.delivered_but_reported_failed}`));
