@@ -6,7 +6,7 @@ import { newId } from "../../core/ids";
 import { SCOPES } from "../../core/scopes";
 import { insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from "../../db/api-keys";
 import type { Db } from "../../db/client";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -80,7 +80,7 @@ apiKeysApp.openapi(
     request: { body: { content: { "application/json": { schema: createKeyInput } }, required: true } },
     responses: { 201: { description: "Created", content: { "application/json": { schema: createdKeySchema } } }, ...errorResponses },
   }),
-  async (c) => c.json(await createKey(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("json")), 201),
+  async (c) => c.json(await createKey(c.var.db, c.var.workspaceId, c.req.valid("json")), 201),
 );
 
 apiKeysApp.openapi(
@@ -91,7 +91,7 @@ apiKeysApp.openapi(
     middleware: [requireScope("admin")] as const,
     responses: { 200: { description: "Keys", content: { "application/json": { schema: z.object({ data: z.array(keySchema) }) } } }, ...errorResponses },
   }),
-  async (c) => c.json({ data: (await listApiKeys(c.var.db, keyPrincipal(c.var.principal).workspaceId)).map(keyView) }, 200),
+  async (c) => c.json({ data: (await listApiKeys(c.var.db, c.var.workspaceId)).map(keyView) }, 200),
 );
 
 apiKeysApp.openapi(
@@ -104,7 +104,7 @@ apiKeysApp.openapi(
     responses: { 204: { description: "Revoked" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ok = await revokeApiKey(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id, Date.now());
+    const ok = await revokeApiKey(c.var.db, c.var.workspaceId, c.req.valid("param").id, Date.now());
     if (!ok) throw notFound("API key");
     return c.body(null, 204);
   },

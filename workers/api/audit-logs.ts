@@ -14,7 +14,7 @@ import type { Db } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
 import { actorOf, recordAudit } from "../audit";
 import { log } from "../log";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, iso } from "./schemas";
 import { validationHook } from "./validation";
@@ -191,7 +191,7 @@ auditLogsApp.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const rows = await listAudit(c.var.db, keyPrincipal(c.var.principal).workspaceId, {
+    const rows = await listAudit(c.var.db, c.var.workspaceId, {
       ...(q.action ? { action: q.action } : {}),
       ...(q.since ? { since: Date.parse(q.since) } : {}),
       ...(q.until ? { until: Date.parse(q.until) } : {}),

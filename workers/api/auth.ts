@@ -17,7 +17,7 @@ import { IsolateCache } from "../isolate-cache";
 import type { Db } from "../../db/client";
 import { findJwtIssuerWorkspaces, findOrCreateJwtUser } from "../../db/workspace-security";
 import { log } from "../log";
-import type { AppEnv } from "./context";
+import type { AppEnv, WorkspaceEnv } from "./context";
 
 import { API_KEY_PREFIX } from "../../core/api-key";
 
@@ -104,7 +104,7 @@ async function authenticateJwt(db: Db, token: string, now: number): Promise<Work
 }
 
 /** waitUntil of the request, when the runtime gave one (hono throws on access otherwise). */
-export function deferOf(c: Context<AppEnv>): Defer | undefined {
+export function deferOf(c: Pick<Context, "executionCtx">): Defer | undefined {
   try {
     const ctx = c.executionCtx;
     return (work) => ctx.waitUntil(work);
@@ -116,9 +116,9 @@ export function deferOf(c: Context<AppEnv>): Defer | undefined {
 /** What a route's auth middleware demands; read back by `declareRouteSecurity`. */
 export type RouteRequirement = Scope | "platform_admin" | "any_credential";
 const REQUIREMENT = Symbol("relay.requirement");
-type Tagged = MiddlewareHandler<AppEnv> & { [REQUIREMENT]?: RouteRequirement };
+type Tagged = MiddlewareHandler & { [REQUIREMENT]?: RouteRequirement };
 
-function tag(mw: MiddlewareHandler<AppEnv>, requirement: RouteRequirement): MiddlewareHandler<AppEnv> {
+function tag<E extends AppEnv>(mw: MiddlewareHandler<E>, requirement: RouteRequirement): MiddlewareHandler<E> {
   (mw as Tagged)[REQUIREMENT] = requirement;
   return mw;
 }
@@ -128,13 +128,30 @@ export const requirementOf = (handler: unknown): RouteRequirement | undefined =>
 
 const credentialName = (p: WorkspacePrincipal) => (p.kind === "jwt" ? "token" : "API key");
 
+/**
+ * The one place a request's principal is recorded, before any refusal so the audit trail and
+ * the access log can attribute it; a workspace credential also sets `workspaceId`, once.
+ */
+function setPrincipal(c: Context<AppEnv>, p: Principal): void {
+  c.set("principal", p);
+  if (p.kind !== "admin") c.set("workspaceId", p.workspaceId);
+}
+
+/**
+ * Workspace routes' middleware runs on AppEnv (it records an admin principal before refusing
+ * it) and promises its handler WorkspaceEnv: next() runs only once a workspace principal and
+ * its workspaceId are set.
+ */
+const forWorkspace = (mw: MiddlewareHandler<AppEnv>) => mw as MiddlewareHandler as MiddlewareHandler<WorkspaceEnv>;
+
+const authenticateRequest = (c: Context<AppEnv>) => authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now(), deferOf(c));
+
 /** Requires a workspace credential holding `scope` (an `admin` credential holds every scope). */
 export const requireScope = (scope: Scope) =>
   tag(
-    createMiddleware<AppEnv>(async (c, next) => {
-      const p = await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now(), deferOf(c));
-      // Set before the check so the audit trail can attribute a refusal.
-      c.set("principal", p);
+    forWorkspace(async (c, next) => {
+      const p = await authenticateRequest(c);
+      setPrincipal(c, p);
       if (p.kind === "admin") throw new RelayError("forbidden", "this route needs a workspace API key");
       if (!p.scopes.includes(scope) && !p.scopes.includes("admin")) {
         throw new RelayError("forbidden", `this ${credentialName(p)} lacks the '${scope}' scope`);
@@ -146,9 +163,9 @@ export const requireScope = (scope: Scope) =>
 
 /** Any valid workspace credential, whatever its scopes (e.g. /v1/me). */
 export const requireWorkspaceCredential = tag(
-  createMiddleware<AppEnv>(async (c, next) => {
-    const p = keyPrincipal(await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now(), deferOf(c)));
-    c.set("principal", p);
+  forWorkspace(async (c, next) => {
+    const p = keyPrincipal(await authenticateRequest(c));
+    setPrincipal(c, p);
     await next();
   }),
   "any_credential",
@@ -157,15 +174,15 @@ export const requireWorkspaceCredential = tag(
 /** Requires the platform admin token (workspace creation and bootstrap). */
 export const requirePlatformAdmin = tag(
   createMiddleware<AppEnv>(async (c, next) => {
-    const p = await authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now(), deferOf(c));
-    c.set("principal", p);
+    const p = await authenticateRequest(c);
+    setPrincipal(c, p);
     if (p.kind !== "admin") throw new RelayError("forbidden", "this route needs the platform admin token");
     await next();
   }),
   "platform_admin",
 );
 
-export function keyPrincipal(p: Principal): WorkspacePrincipal {
+function keyPrincipal(p: Principal): WorkspacePrincipal {
   if (p.kind === "admin") throw new RelayError("forbidden", "this route needs a workspace API key");
   return p;
 }

@@ -7,7 +7,7 @@ import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
 import { notFound, RelayError } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { campaignTotals, campaignWithStats, getCampaign, insertCampaign, listCampaigns, updateCampaign, type CampaignRow } from "../../db/campaigns";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -78,7 +78,7 @@ campaignsApp.openapi(
     responses: { 201: { description: "Created", content: { "application/json": { schema: campaignSchema } } }, ...errorResponses },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const input = c.req.valid("json");
     const now = Date.now();
     const row = await insertCampaign(c.var.db, { id: newId("cmp"), workspaceId: ws, name: input.name, status: input.status, createdAt: now, updatedAt: now });
@@ -109,7 +109,7 @@ campaignsApp.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const rows = await listCampaigns(c.var.db, ws, { ...(q.status ? { status: q.status } : {}), ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}), limit: q.limit + 1 });
     const page = rows.slice(0, q.limit);
     const totals = await campaignTotals(c.var.db, ws, page.map((r) => r.id));
@@ -127,7 +127,7 @@ campaignsApp.openapi(
     responses: { 200: { description: "The campaign", content: { "application/json": { schema: detailSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const q = c.req.valid("query");
     const found = await campaignWithStats(c.var.db, ws, c.req.valid("param").id, { ...(q.since ? { since: q.since } : {}), ...(q.until ? { until: q.until } : {}) });
     if (!found) throw notFound("campaign");
@@ -179,7 +179,7 @@ campaignsApp.openapi(
     },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
     const input = c.req.valid("json");
     const current = await getCampaign(c.var.db, ws, id);

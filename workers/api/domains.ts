@@ -15,7 +15,7 @@ import {
   verifiedClaimElsewhere,
   type SenderDomainRow,
 } from "../../db/sender-domains";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -95,7 +95,7 @@ domainsApp.openapi(
       ...errorResponses,
     },
   }),
-  async (c) => c.json(domainView(await createDomain(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("json").domain)), 201),
+  async (c) => c.json(domainView(await createDomain(c.var.db, c.var.workspaceId, c.req.valid("json").domain)), 201),
 );
 
 domainsApp.openapi(
@@ -106,7 +106,7 @@ domainsApp.openapi(
     middleware: [requireScope("read")] as const,
     responses: { 200: { description: "Domains", content: { "application/json": { schema: z.object({ data: z.array(domainSchema) }) } } }, ...errorResponses },
   }),
-  async (c) => c.json({ data: (await listSenderDomains(c.var.db, keyPrincipal(c.var.principal).workspaceId)).map(domainView) }, 200),
+  async (c) => c.json({ data: (await listSenderDomains(c.var.db, c.var.workspaceId)).map(domainView) }, 200),
 );
 
 domainsApp.openapi(
@@ -125,7 +125,7 @@ domainsApp.openapi(
     },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const row = await getSenderDomain(c.var.db, ws, c.req.valid("param").id);
     if (!row) throw notFound("domain");
     if (row.verifiedAt === null) {
@@ -158,7 +158,7 @@ domainsApp.openapi(
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    if (!(await deleteSenderDomain(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id))) throw notFound("domain");
+    if (!(await deleteSenderDomain(c.var.db, c.var.workspaceId, c.req.valid("param").id))) throw notFound("domain");
     return c.body(null, 204);
   },
 );

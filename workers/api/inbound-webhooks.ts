@@ -14,7 +14,7 @@ import { getProvider } from "../../db/providers";
 import { deleteSigningKey, getSigningKey, putSigningKey, useToken } from "../../db/webhooks";
 import { recordReport, type Report } from "../email-ingest/outcomes";
 import { log } from "../log";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, errorSchema, idParam, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -41,7 +41,7 @@ providerWebhookKeysApp.openapi(
     },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
     const provider = await getProvider(c.var.db, ws, id);
     if (!provider) throw notFound("provider");
@@ -62,7 +62,7 @@ providerWebhookKeysApp.openapi(
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    if (!(await deleteSigningKey(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id))) throw notFound("signing key");
+    if (!(await deleteSigningKey(c.var.db, c.var.workspaceId, c.req.valid("param").id))) throw notFound("signing key");
     return c.body(null, 204);
   },
 );

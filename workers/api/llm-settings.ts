@@ -12,7 +12,7 @@ import { getWorkspace, updateWorkspaceConfiguration } from "../../db/workspaces"
 import { llmApiKeyAad, utcDay } from "../llm/personalize";
 import { phiPatternsSaveProblem, storedLlmSettings } from "../llm/phi-patterns";
 import { actorOf, recordAudit } from "../audit";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses } from "./schemas";
 import { validationHook } from "./validation";
@@ -48,7 +48,7 @@ async function view(db: AppEnv["Variables"]["db"], workspaceId: string, settings
 llmSettingsApp.openapi(
   createRoute({ method: "get", path: "/workspace/llm", summary: "LLM personalization settings and today's token use", middleware: [requireScope("read")] as const, responses: ok }),
   async (c) => {
-    const id = keyPrincipal(c.var.principal).workspaceId;
+    const id = c.var.workspaceId;
     const ws = await getWorkspace(c.var.db, id);
     if (!ws) throw notFound("workspace");
     return c.json(await view(c.var.db, id, await storedLlmSettings(ws.configuration)), 200);
@@ -67,8 +67,7 @@ llmSettingsApp.openapi(
     responses: ok,
   }),
   async (c) => {
-    const principal = keyPrincipal(c.var.principal);
-    const id = principal.workspaceId;
+    const id = c.var.workspaceId;
     const { api_key, ...settings } = c.req.valid("json");
     // The schema checked what needs no engine; compiling each pattern on RE2 (lazily loaded) is
     // checked here, before anything is written, with the same error as a schema failure.
@@ -89,7 +88,7 @@ llmSettingsApp.openapi(
     await updateWorkspaceConfiguration(c.var.db, id, { ...ws.configuration, llm: settings }, now);
     if (before.baa_covered !== settings.baa_covered) {
       await recordAudit(c.var.db, {
-        ...actorOf(principal),
+        ...actorOf(c.var.principal),
         action: settings.baa_covered ? "workspace.llm.baa_declared" : "workspace.llm.baa_withdrawn",
         resource: `workspace:${id}`,
         ip: c.req.header("cf-connecting-ip") ?? null,
@@ -111,7 +110,7 @@ llmSettingsApp.openapi(
     responses: ok,
   }),
   async (c) => {
-    const id = keyPrincipal(c.var.principal).workspaceId;
+    const id = c.var.workspaceId;
     const ws = await getWorkspace(c.var.db, id);
     if (!ws) throw notFound("workspace");
     await setLlmApiKeyEnc(c.var.db, id, null, Date.now());

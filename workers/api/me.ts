@@ -1,6 +1,6 @@
 // /v1/me: who the credential is. The SMTP bridge uses it to check AUTH passwords (API keys).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { keyPrincipal, requireWorkspaceCredential } from "./auth";
+import { requireWorkspaceCredential } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses } from "./schemas";
 import { validationHook } from "./validation";
@@ -22,7 +22,7 @@ meApp.openapi(
     },
   }),
   async (c) => {
-    const p = keyPrincipal(c.var.principal);
-    return c.json({ workspace_id: p.workspaceId, key_id: p.keyId, kind: p.kind, scopes: p.scopes }, 200);
+    const p = c.var.principal;
+    return c.json({ workspace_id: c.var.workspaceId, key_id: p.keyId, kind: p.kind, scopes: p.scopes }, 200);
   },
 );

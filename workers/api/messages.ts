@@ -12,8 +12,8 @@ import { cancelMessage, getMessageDetail, listMessages, type MessageRow } from "
 import { loadRendered } from "../../db/body-store";
 import { acceptStructured, type AcceptOutcome, type Idempotency } from "../accept";
 import { acceptRaw } from "../accept-raw";
-import { deferOf, keyPrincipal, requireScope } from "./auth";
-import type { AppEnv } from "./context";
+import { deferOf, requireScope } from "./auth";
+import type { AppEnv, WorkspaceEnv } from "./context";
 import {
   acceptedSchema,
   errorCodeSchema,
@@ -259,8 +259,7 @@ messagesApp.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const p = keyPrincipal(c.var.principal);
-    const rows = await listMessages(c.var.db, p.workspaceId, {
+    const rows = await listMessages(c.var.db, c.var.workspaceId, {
       ...(q.status ? { status: q.status } : {}),
       ...(q.tag ? { tag: q.tag } : {}),
       ...(q.since ? { since: Date.parse(q.since) } : {}),
@@ -288,8 +287,7 @@ messagesApp.openapi(
     },
   }),
   async (c) => {
-    const p = keyPrincipal(c.var.principal);
-    const detail = await getMessageDetail(c.var.db, p.workspaceId, c.req.valid("param").id);
+    const detail = await getMessageDetail(c.var.db, c.var.workspaceId, c.req.valid("param").id);
     if (!detail) throw notFound("message");
     return c.json(
       {
@@ -339,9 +337,8 @@ messagesApp.openapi(
     },
   }),
   async (c) => {
-    const p = keyPrincipal(c.var.principal);
     const ring = await loadKeyring(c.env.DATA_KEYS, readConfig(c.env).dataKeyId);
-    const raw = await loadRendered(c.env.BODIES, ring, p.workspaceId, c.req.valid("param").id);
+    const raw = await loadRendered(c.env.BODIES, ring, c.var.workspaceId, c.req.valid("param").id);
     if (!raw) throw notFound("rendered message");
     return c.body(raw as Uint8Array<ArrayBuffer>, 200, { "content-type": "message/rfc822" });
   },
@@ -363,11 +360,10 @@ messagesApp.openapi(
     },
   }),
   async (c) => {
-    const p = keyPrincipal(c.var.principal);
     const id = c.req.valid("param").id;
-    const status = await cancelMessage(c.var.db, p.workspaceId, id, Date.now());
+    const status = await cancelMessage(c.var.db, c.var.workspaceId, id, Date.now());
     if (status === null) {
-      const exists = await getMessageDetail(c.var.db, p.workspaceId, id);
+      const exists = await getMessageDetail(c.var.db, c.var.workspaceId, id);
       if (!exists) throw notFound("message");
       throw new RelayError("not_cancellable", `message is ${exists.message.status}; nothing left to cancel`);
     }
@@ -375,6 +371,6 @@ messagesApp.openapi(
   },
 );
 
-function ctx(c: Context<AppEnv>) {
-  return { env: c.env, db: c.var.db, principal: keyPrincipal(c.var.principal), now: Date.now(), requestId: c.var.requestId, defer: deferOf(c) };
+function ctx(c: Context<WorkspaceEnv>) {
+  return { env: c.env, db: c.var.db, principal: c.var.principal, now: Date.now(), requestId: c.var.requestId, defer: deferOf(c) };
 }

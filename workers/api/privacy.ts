@@ -7,7 +7,7 @@ import { parseMailbox } from "../../core/address";
 import { RelayError } from "../../core/errors";
 import { eraseRecipient } from "../../db/erasure";
 import { piiToken } from "../log";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses } from "./schemas";
 import { validationHook } from "./validation";
@@ -35,7 +35,7 @@ privacyApp.openapi(
   async (c) => {
     const m = parseMailbox(c.req.valid("json").email);
     if (!m || m.name) throw new RelayError("invalid_address", "email: not a valid email address");
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const token = `erased:${piiToken(m.address)}`;
     const result = await eraseRecipient(c.var.db, ws, m.address, token, Date.now(), async (keys) => {
       for (let i = 0; i < keys.length; i += 1000) await c.env.BODIES.delete(keys.slice(i, i + 1000));

@@ -16,7 +16,7 @@ import { buildProvider } from "../dispatcher/pipeline";
 import { describeError } from "../dispatcher/providers/outcome";
 import type { OutboundMessage, Provider, SendResult } from "../dispatcher/providers/types";
 import { log } from "../log";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, idParam, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -64,7 +64,7 @@ providerTestApp.openapi(
     },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const input = c.req.valid("json");
     const row = await getProvider(c.var.db, ws, c.req.valid("param").id);
     if (!row) throw notFound("provider");

@@ -15,7 +15,7 @@ import { getProviderState } from "../../durable-objects/provider-state";
 import { ALL_PROVIDER_TYPES, providerType } from "../dispatcher/providers/registry";
 import { checkProviderNow } from "../health-checks";
 import { actorOf, recordAudit } from "../audit";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -162,7 +162,7 @@ providersApp.openapi(
     responses: { 201: { description: "Created", content: { "application/json": { schema: providerSchema } } }, ...errorResponses },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const input = c.req.valid("json");
     const id = newId("prv");
     const config = validateAs(input.type, "config", input.config);
@@ -194,7 +194,7 @@ providersApp.openapi(
     responses: { 200: { description: "Providers", content: { "application/json": { schema: z.object({ data: z.array(providerWithHealthSchema) }) } } }, ...errorResponses },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const rows = await listProviders(c.var.db, ws);
     const [checks, quotas] = await Promise.all([latestHealth(c.var.db, ws, rows.map((p) => p.id)), providerQuotaQuery(c.var.db, ws)]);
     return c.json(
@@ -221,7 +221,7 @@ providersApp.openapi(
     responses: { 200: { description: "Reset", content: { "application/json": { schema: providerWithHealthSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const row = await getProvider(c.var.db, ws, c.req.valid("param").id);
     if (!row) throw notFound("provider");
     await getProviderState(c.env, ws, row.id).reset(ws, row.id);
@@ -240,7 +240,7 @@ providersApp.openapi(
     responses: { 200: { description: "The check just made", content: { "application/json": { schema: healthCheckSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const row = await getProvider(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id);
+    const row = await getProvider(c.var.db, c.var.workspaceId, c.req.valid("param").id);
     if (!row) throw notFound("provider");
     return c.json(healthView(await checkProviderNow(c.env, c.var.db, row))!, 200);
   },
@@ -256,7 +256,7 @@ providersApp.openapi(
     responses: { 200: { description: "Updated", content: { "application/json": { schema: providerSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
     const input = c.req.valid("json");
     const existing = await getProvider(c.var.db, ws, id);
@@ -295,7 +295,7 @@ providersApp.openapi(
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    if (!(await deleteProvider(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id))) throw notFound("provider");
+    if (!(await deleteProvider(c.var.db, c.var.workspaceId, c.req.valid("param").id))) throw notFound("provider");
     return c.body(null, 204);
   },
 );

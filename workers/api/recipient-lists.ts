@@ -21,8 +21,8 @@ import {
   renameList,
   type RecipientListRow,
 } from "../../db/recipient-lists";
-import { keyPrincipal, requireScope } from "./auth";
-import type { AppEnv } from "./context";
+import { requireScope } from "./auth";
+import type { AppEnv, WorkspaceEnv } from "./context";
 import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -78,8 +78,8 @@ const pageQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-async function listOr404(c: { var: AppEnv["Variables"] }, id: string): Promise<RecipientListRow> {
-  const row = await getList(c.var.db, keyPrincipal(c.var.principal).workspaceId, id);
+async function listOr404(c: { var: WorkspaceEnv["Variables"] }, id: string): Promise<RecipientListRow> {
+  const row = await getList(c.var.db, c.var.workspaceId, id);
   if (!row) throw notFound("list");
   return row;
 }
@@ -98,7 +98,7 @@ recipientListsApp.openapi(
     },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const { name } = c.req.valid("json");
     try {
       const row = await insertList(c.var.db, { id: newId("lst"), workspaceId: ws, name, createdAt: Date.now() });
@@ -124,7 +124,7 @@ recipientListsApp.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const before = q.cursor ? decode(q.cursor, /^(\d{1,16}):(lst_[\w-]{1,40})$/) : null;
     const rows = await listLists(c.var.db, ws, { ...(before ? { before: { createdAt: Number(before[1]), id: before[2]! } } : {}), limit: q.limit + 1 });
     const page = rows.slice(0, q.limit);
@@ -165,7 +165,7 @@ recipientListsApp.openapi(
     },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const { name } = c.req.valid("json");
     let row: RecipientListRow | undefined;
     try {
@@ -190,7 +190,7 @@ recipientListsApp.openapi(
     responses: { 204: { description: "Deleted" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    if (!(await deleteList(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id))) throw notFound("list");
+    if (!(await deleteList(c.var.db, c.var.workspaceId, c.req.valid("param").id))) throw notFound("list");
     return c.body(null, 204);
   },
 );
@@ -235,7 +235,7 @@ recipientListsApp.openapi(
     },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const listId = c.req.valid("param").id;
     const rows = c.req.valid("json").members;
     type Result = z.infer<typeof memberResultSchema>;

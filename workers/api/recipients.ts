@@ -19,7 +19,7 @@ import {
   type RecipientRow,
   type RecipientWrite,
 } from "../../db/recipients";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -240,7 +240,7 @@ recipientsApp.openapi(
     },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const [result] = await upsertMany(c.env, c.var.db, ws, [c.req.valid("json")]);
     if (result!.status === "error") throw new RelayError("validation_error", result!.error!);
     const row = (await getRecipient(c.var.db, ws, result!.id!))!;
@@ -276,7 +276,7 @@ recipientsApp.openapi(
     },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const type = (c.req.header("content-type") ?? "").toLowerCase();
     const rows = type.startsWith("text/csv") ? csvToRows(await c.req.text()) : (c.req.valid("json") as unknown[] | undefined);
     if (!Array.isArray(rows)) throw new RelayError("validation_error", "body: a JSON array of recipients or CSV");
@@ -298,7 +298,7 @@ recipientsApp.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const rows = await listRecipients(c.var.db, ws, { ...(q.status ? { status: q.status } : {}), ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}), limit: q.limit + 1 });
     const page = rows.slice(0, q.limit);
     const keys = await ring(c.env);
@@ -317,7 +317,7 @@ recipientsApp.openapi(
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const rows = await listRecipients(c.var.db, ws, {
       ...(q.status ? { status: q.status } : { suppressedOnly: true }),
       ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}),
@@ -339,7 +339,7 @@ recipientsApp.openapi(
     responses: { 200: { description: "The recipient", content: { "application/json": { schema: recipientSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const row = await getRecipient(c.var.db, ws, c.req.valid("param").id);
     if (!row) throw notFound("recipient");
     return c.json(await view(await ring(c.env), row), 200);
@@ -356,7 +356,7 @@ recipientsApp.openapi(
     responses: { 200: { description: "Updated", content: { "application/json": { schema: recipientSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const row = await getRecipient(c.var.db, ws, c.req.valid("param").id);
     if (!row) throw notFound("recipient");
     const keys = await ring(c.env);
@@ -375,7 +375,7 @@ recipientsApp.openapi(
     responses: { 204: { description: "Deleted" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     if (!(await deleteRecipient(c.var.db, ws, c.req.valid("param").id))) throw notFound("recipient");
     return c.body(null, 204);
   },
@@ -394,7 +394,7 @@ recipientsApp.openapi(
     responses: { 200: { description: "Suppressed", content: { "application/json": { schema: recipientSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const row = await setRecipientStatus(c.var.db, ws, c.req.valid("param").id, c.req.valid("json").status, Date.now(), newId("evt"));
     if (!row) throw notFound("recipient");
     return c.json(await view(await ring(c.env), row), 200);
@@ -411,7 +411,7 @@ recipientsApp.openapi(
     responses: { 200: { description: "Active again", content: { "application/json": { schema: recipientSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const row = await setRecipientStatus(c.var.db, ws, c.req.valid("param").id, "active", Date.now(), newId("evt"));
     if (!row) throw notFound("recipient");
     return c.json(await view(await ring(c.env), row), 200);

@@ -7,7 +7,7 @@ import { jwtConfigSchema } from "../../core/jwt";
 import { DEFAULT_RETENTION_DAYS } from "../../db/retention";
 import { loadRe2 } from "../lazy-libs";
 import { findJwtIssuerWorkspaces, getWorkspaceSecurity, upsertWorkspaceSecurity, type WorkspaceSecurityRow } from "../../db/workspace-security";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, errorSchema } from "./schemas";
 import { validationHook } from "./validation";
@@ -32,7 +32,7 @@ export const securitySettingsApp = new OpenAPIHono<AppEnv>({ defaultHook: valida
 
 securitySettingsApp.openapi(
   createRoute({ method: "get", path: "/workspace/security", summary: "JWT issuer, body retention and DLP policy", middleware: [requireScope("admin")] as const, responses: ok }),
-  async (c) => c.json(view(await getWorkspaceSecurity(c.var.db, keyPrincipal(c.var.principal).workspaceId)), 200),
+  async (c) => c.json(view(await getWorkspaceSecurity(c.var.db, c.var.workspaceId)), 200),
 );
 
 securitySettingsApp.openapi(
@@ -46,7 +46,7 @@ securitySettingsApp.openapi(
   }),
   async (c) => {
     const config = c.req.valid("json");
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     // One (issuer, audience) pair belongs to one workspace: otherwise another tenant could point
     // at the same identity provider and have its users' tokens land in their workspace.
     const audiences = new Set([config.audience].flat());
@@ -64,7 +64,7 @@ securitySettingsApp.openapi(
 
 securitySettingsApp.openapi(
   createRoute({ method: "delete", path: "/workspace/jwt", summary: "Stop trusting JWTs", middleware: [requireScope("admin")] as const, responses: ok }),
-  async (c) => c.json(view(await upsertWorkspaceSecurity(c.var.db, keyPrincipal(c.var.principal).workspaceId, { jwt: null, jwtIssuer: null }, Date.now())), 200),
+  async (c) => c.json(view(await upsertWorkspaceSecurity(c.var.db, c.var.workspaceId, { jwt: null, jwtIssuer: null }, Date.now())), 200),
 );
 
 securitySettingsApp.openapi(
@@ -83,7 +83,7 @@ securitySettingsApp.openapi(
   }),
   async (c) => {
     const days = c.req.valid("json").body_retention_days;
-    return c.json(view(await upsertWorkspaceSecurity(c.var.db, keyPrincipal(c.var.principal).workspaceId, { retentionDays: days }, Date.now())), 200);
+    return c.json(view(await upsertWorkspaceSecurity(c.var.db, c.var.workspaceId, { retentionDays: days }, Date.now())), 200);
   },
 );
 
@@ -104,6 +104,6 @@ securitySettingsApp.openapi(
       const problem = dlpPolicyProblem(await loadRe2(), policy);
       if (problem) throw new RelayError("validation_error", `${problem.path}: ${problem.message}`);
     }
-    return c.json(view(await upsertWorkspaceSecurity(c.var.db, keyPrincipal(c.var.principal).workspaceId, { dlp: policy }, Date.now())), 200);
+    return c.json(view(await upsertWorkspaceSecurity(c.var.db, c.var.workspaceId, { dlp: policy }, Date.now())), 200);
   },
 );

@@ -5,7 +5,7 @@ import { notFound } from "../../core/errors";
 import { trendingQuestionsSchema } from "../../core/trending";
 import { parseWorkspaceConfig } from "../../core/workspace-config";
 import { getWorkspace, updateWorkspaceConfiguration } from "../../db/workspaces";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses } from "./schemas";
 import { validationHook } from "./validation";
@@ -23,7 +23,7 @@ trendingQuestionsApp.openapi(
     responses: { 200: ok, ...errorResponses },
   }),
   async (c) => {
-    const ws = await getWorkspace(c.var.db, keyPrincipal(c.var.principal).workspaceId);
+    const ws = await getWorkspace(c.var.db, c.var.workspaceId);
     if (!ws) throw notFound("workspace");
     return c.json(parseWorkspaceConfig(ws.configuration).trending_questions, 200);
   },
@@ -39,7 +39,7 @@ trendingQuestionsApp.openapi(
     responses: { 200: ok, ...errorResponses },
   }),
   async (c) => {
-    const id = keyPrincipal(c.var.principal).workspaceId;
+    const id = c.var.workspaceId;
     const ws = await getWorkspace(c.var.db, id);
     if (!ws) throw notFound("workspace");
     const value = c.req.valid("json");

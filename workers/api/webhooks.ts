@@ -20,7 +20,7 @@ import { webhookConfig } from "../webhooks/config";
 import { deliverNow } from "../webhooks/deliver";
 import { sealSecret, WEBHOOK_EVENT_TYPES } from "../webhooks/events";
 import { checkEndpointUrl } from "../webhooks/url-policy";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -119,7 +119,7 @@ webhooksApp.openapi(
     responses: { 201: { description: "Created", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const input = c.req.valid("json");
     const id = newId("whe");
     const secret = generateWebhookSecret();
@@ -144,7 +144,7 @@ webhooksApp.openapi(
     middleware: [requireScope("admin")] as const,
     responses: { 200: { description: "Endpoints", content: { "application/json": { schema: z.object({ data: z.array(endpointSchema) }) } } }, ...errorResponses },
   }),
-  async (c) => c.json({ data: (await listEndpoints(c.var.db, keyPrincipal(c.var.principal).workspaceId)).map((e) => view(e)) }, 200),
+  async (c) => c.json({ data: (await listEndpoints(c.var.db, c.var.workspaceId)).map((e) => view(e)) }, 200),
 );
 
 webhooksApp.openapi(
@@ -157,7 +157,7 @@ webhooksApp.openapi(
     responses: { 200: { description: "Endpoint", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const row = await getEndpoint(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id);
+    const row = await getEndpoint(c.var.db, c.var.workspaceId, c.req.valid("param").id);
     if (!row) throw notFound("webhook endpoint");
     return c.json(view(row), 200);
   },
@@ -173,7 +173,7 @@ webhooksApp.openapi(
     responses: { 200: { description: "Updated", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
     const input = c.req.valid("json");
     if (!(await getEndpoint(c.var.db, ws, id))) throw notFound("webhook endpoint");
@@ -207,7 +207,7 @@ webhooksApp.openapi(
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    if (!(await deleteEndpoint(c.var.db, keyPrincipal(c.var.principal).workspaceId, c.req.valid("param").id))) throw notFound("webhook endpoint");
+    if (!(await deleteEndpoint(c.var.db, c.var.workspaceId, c.req.valid("param").id))) throw notFound("webhook endpoint");
     return c.body(null, 204);
   },
 );
@@ -222,7 +222,7 @@ webhooksApp.openapi(
     responses: { 200: { description: "Events", content: { "application/json": { schema: z.object({ data: z.array(eventSchema) }) } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
     if (!(await getEndpoint(c.var.db, ws, id))) throw notFound("webhook endpoint");
     const events = await listEvents(c.var.db, ws, id, c.req.valid("query").limit);
@@ -264,7 +264,7 @@ webhooksApp.openapi(
     },
   }),
   async (c) => {
-    const ws = keyPrincipal(c.var.principal).workspaceId;
+    const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
     const existing = await getEvent(c.var.db, ws, id);
     if (!existing || !existing.endpointId) throw notFound("webhook event");

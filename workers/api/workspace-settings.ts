@@ -8,7 +8,7 @@ import { llmSettingsSchema } from "../../core/llm/settings";
 import { applySettingsPatch, parseWorkspaceConfig, workspaceSettingsPatchSchema } from "../../core/workspace-config";
 import { getWorkspace, updateWorkspaceConfiguration, type WorkspaceRow } from "../../db/workspaces";
 import { phiPatternsSaveProblem, storedLlmSettings } from "../llm/phi-patterns";
-import { keyPrincipal, requireScope } from "./auth";
+import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
 import { errorResponses, iso } from "./schemas";
 import { validationHook } from "./validation";
@@ -43,7 +43,7 @@ workspaceSettingsApp.openapi(
     responses: { 200: { description: "Workspace", content: { "application/json": { schema: settingsSchema } } }, ...errorResponses },
   }),
   async (c) => {
-    const ws = await getWorkspace(c.var.db, keyPrincipal(c.var.principal).workspaceId);
+    const ws = await getWorkspace(c.var.db, c.var.workspaceId);
     if (!ws) throw notFound("workspace");
     return c.json(await view(ws), 200);
   },
@@ -61,7 +61,7 @@ workspaceSettingsApp.openapi(
     responses: { 200: { description: "Updated", content: { "application/json": { schema: settingsSchema } } }, ...errorResponses },
   }),
   async (c) => {
-    const id = keyPrincipal(c.var.principal).workspaceId;
+    const id = c.var.workspaceId;
     const ws = await getWorkspace(c.var.db, id);
     if (!ws) throw notFound("workspace");
     const patch = c.req.valid("json");
