@@ -4,7 +4,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { encodeVerp } from "../core/verp";
 import { api, createWorkspace, json, message, waitForStatus, type TestWorkspace } from "./helpers";
-import { crlf, deliverEmail } from "./inbound-fixtures";
+import worker from "../workers/index";
+import { crlf, deliverEmail, emailMessage } from "./inbound-fixtures";
 
 const SUBMIT = "send@submit.relay.example";
 const BOUNCE_DOMAIN = "bounces.relay.example";
@@ -64,7 +65,7 @@ describe("submission by email", { timeout: 20_000 }, () => {
     expect(unknown.rejected).toMatch(/^550 5\.7\.1 .*not a verified sender domain/);
 
     const dmarcFail = await deliverEmail(submission(ws, { auth: `dmarc=fail header.from=${ws.domain}` }), { from: `a@${ws.domain}`, to: SUBMIT });
-    expect(dmarcFail.rejected).toMatch(/^550 5\.7\.26 sender not authenticated: DMARC fail/);
+    expect(dmarcFail.rejected).toMatch(/^550 5\.7\.1 sender not authenticated: DMARC fail/);
 
     const none = await deliverEmail(submission(ws, { auth: null }), { from: `a@${ws.domain}`, to: SUBMIT });
     expect(none.rejected).toMatch(/no Authentication-Results/);
@@ -87,6 +88,19 @@ describe("submission by email", { timeout: 20_000 }, () => {
     expect(noFrom.rejected).toMatch(/^550 5\.6\.0 .*From/);
     const garbage = await deliverEmail("\u0000\u0001 not mail at all", { from: "x@example.net", to: `bounces@${BOUNCE_DOMAIN}` });
     expect(garbage.rejected).toMatch(/^550 /);
+  });
+
+  it("over the sender's limit is a temporary failure (the sender retries), never a bounce", async () => {
+    const ws = await createWorkspace();
+    expect((await api("/v1/workspace", { method: "PATCH", key: ws.key, json: { limits: { user_daily: 1 } } })).status).toBe(200);
+    const first = await deliverEmail(submission(ws), { from: `reminders@${ws.domain}`, to: SUBMIT });
+    expect(first.rejected).toBeNull();
+    const second = emailMessage(submission(ws), { from: `reminders@${ws.domain}`, to: SUBMIT });
+    await expect(worker.email!(second, env, { waitUntil() {}, passThroughOnException() {} } as unknown as ExecutionContext)).rejects.toMatchObject({
+      code: "rate_limited",
+    });
+    expect(second.rejected).toBeNull();
+    expect(await emailMessages(ws)).toHaveLength(1);
   });
 });
 

@@ -1,28 +1,28 @@
 // The bounce mailbox: classify the report, find the delivery it is about (by VERP id, else by
 // the original Message-ID and the failed address), and record it.
 import type { Classification } from "../../core/bounce/classify";
+import { RelayError } from "../../core/errors";
 import { classifyMail, UnparseableMail } from "../mime-parse";
 import type { VerpMatch } from "../../core/verp";
 import type { Db } from "../../db/client";
 import { findDeliveriesOfMessage, findDeliveryById, findDeliveryByMessageIdHeader, type DeliveryRef } from "../../db/inbound";
 import { log } from "../log";
 import { recordReport, type ReportKind } from "./outcomes";
-import { Rejection } from "./rejection";
 
 export async function processBounce(env: Env, db: Db, raw: Uint8Array, verp: Exclude<VerpMatch, { kind: "plain" } | null> | null): Promise<Classification> {
   let c: Classification;
   try {
     c = await classifyMail(raw);
   } catch (e) {
-    if (e instanceof UnparseableMail) throw new Rejection("550 5.6.0 message could not be parsed as MIME");
+    if (e instanceof UnparseableMail) throw new RelayError("invalid_mime", "message could not be parsed as MIME");
     throw e;
   }
-  if (c.kind === "not_bounce") throw new Rejection("550 5.7.1 not a delivery status notification or complaint; this address only takes bounces");
+  if (c.kind === "not_bounce") throw new RelayError("forbidden", "not a delivery status notification or complaint; this address only takes bounces");
 
   const targets = await findTargets(db, c, verp);
   if (targets.length === 0) {
-    if (verp) throw new Rejection("550 5.1.1 unknown bounce address");
-    throw new Rejection("550 5.1.1 report does not match any message sent by this relay");
+    if (verp) throw new RelayError("not_found", "unknown bounce address");
+    throw new RelayError("not_found", "report does not match any message sent by this relay");
   }
   const at = Date.now();
   for (const { ref, kind, status, diagnostic } of targets) {

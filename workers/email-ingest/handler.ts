@@ -2,8 +2,10 @@
 // - bounces and complaints at the bounce domain (VERP `bounces+<id>@…`, or forwarded reports),
 // - submissions at a submission address from an authenticated sender of a workspace,
 // - anything else, which is refused with a reason (never dropped silently).
-// Refusals use setReject (a permanent SMTP error with the reason). An unexpected failure
-// (database unavailable) is thrown so the message is not accepted and the sender retries.
+// Refusals are RelayErrors, mapped by the table the SMTP bridge uses too (core/smtp-replies.ts):
+// a permanent one is given to setReject (`550 5.7.1 <reason>`); a temporary one (a rate limit,
+// our own 5xx) and any unexpected failure (database unavailable) are thrown, so the message is
+// not accepted and the sender retries.
 import { RelayError } from "../../core/errors";
 import { readConfig } from "../../core/config";
 import { getDb } from "../../db/client";
@@ -11,7 +13,7 @@ import { safeErrorMessage } from "../../db/errors";
 import { log, pii } from "../log";
 import { processBounce } from "./bounces";
 import { inboundConfig, submissionTarget } from "./config";
-import { Rejection } from "./rejection";
+import { inboundRefusal } from "./refusal";
 import { processSubmission } from "./submission";
 import { decodeVerp } from "../../core/verp";
 
@@ -19,16 +21,19 @@ export async function handleEmail(message: ForwardableEmailMessage, env: Env, _c
   try {
     await route(message, env);
   } catch (e) {
-    if (e instanceof Rejection) {
-      log.info("inbound_rejected", { to: pii(message.to), reason: e.reason });
-      message.setReject(e.reason);
-      return;
-    }
-    if (e instanceof RelayError && e.status < 500) {
-      const reason = smtpReasonFor(e);
-      log.info("inbound_rejected", { to: pii(message.to), code: e.code });
-      message.setReject(reason);
-      return;
+    if (e instanceof RelayError) {
+      const refusal = inboundRefusal(e);
+      const fields = { to: pii(message.to), code: e.code, reply: `${refusal.code} ${refusal.enhanced}` };
+      if (!refusal.temporary) {
+        log.info("inbound_rejected", fields);
+        message.setReject(refusal.text);
+        return;
+      }
+      // A refusal for now (over a limit): thrown like a failure, so the sender retries.
+      if (e.status < 500) {
+        log.info("inbound_deferred", fields);
+        throw e;
+      }
     }
     log.error("inbound_failed", { to: pii(message.to), error: safeErrorMessage(e) });
     throw e;
@@ -38,7 +43,7 @@ export async function handleEmail(message: ForwardableEmailMessage, env: Env, _c
 async function route(message: ForwardableEmailMessage, env: Env): Promise<void> {
   const cfg = inboundConfig(env);
   const max = readConfig(env).maxMessageBytes;
-  if (message.rawSize > max) throw new Rejection(`552 5.3.4 message is ${message.rawSize} bytes; the limit is ${max}`);
+  if (message.rawSize > max) throw new RelayError("message_too_large", `message is ${message.rawSize} bytes; the limit is ${max}`);
   const raw = await readLimited(message.raw, max);
   const db = getDb(env.DB);
   // Not lowercased: VERP ids are case-sensitive (decodeVerp folds the domain itself).
@@ -59,7 +64,7 @@ async function route(message: ForwardableEmailMessage, env: Env): Promise<void> 
     await processSubmission(env, db, message, raw, target);
     return;
   }
-  throw new Rejection("550 5.1.1 no such mailbox at this relay");
+  throw new RelayError("not_found", "no such mailbox at this relay");
 }
 
 async function readLimited(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
@@ -72,7 +77,7 @@ async function readLimited(stream: ReadableStream<Uint8Array>, max: number): Pro
     size += value.length;
     if (size > max) {
       await reader.cancel().catch(() => {});
-      throw new Rejection(`552 5.3.4 message exceeds the limit of ${max} bytes`);
+      throw new RelayError("message_too_large", `message exceeds the limit of ${max} bytes`);
     }
     chunks.push(value);
   }
@@ -83,22 +88,4 @@ async function readLimited(stream: ReadableStream<Uint8Array>, max: number): Pro
     off += c.length;
   }
   return out;
-}
-
-function smtpReasonFor(e: RelayError): string {
-  const text = e.message.replace(/[\r\n]+/g, " ").slice(0, 300);
-  switch (e.code) {
-    case "message_too_large":
-      return `552 5.3.4 ${text}`;
-    case "sender_domain_not_verified":
-    case "forbidden":
-    case "unauthorized":
-      return `550 5.7.1 ${text}`;
-    case "invalid_address":
-      return `553 5.1.3 ${text}`;
-    case "rate_limited":
-      return `550 5.7.1 rate limited: ${text}`;
-    default:
-      return `550 5.6.0 ${text}`;
-  }
 }

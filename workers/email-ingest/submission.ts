@@ -7,6 +7,7 @@
 // Recipients: the `X-Relay-Rcpt-To` header when present (comma-separated), otherwise the To
 // and Cc addresses other than the submission address itself.
 import { domainOf, parseAddressList } from "../../core/address";
+import { RelayError } from "../../core/errors";
 import { canonicalRaw, removeHeaderFields } from "../../core/raw-message";
 import { readRawHeaders } from "../mime-parse";
 import type { WorkspacePrincipal } from "../../core/scopes";
@@ -17,7 +18,6 @@ import { acceptRaw } from "../accept-raw";
 import { log } from "../log";
 import { authorizeSender, parseAuthResults } from "./auth-results";
 import { inboundConfig, submissionTarget } from "./config";
-import { Rejection } from "./rejection";
 
 export const RCPT_HEADER = "x-relay-rcpt-to";
 
@@ -33,7 +33,7 @@ export async function processSubmission(env: Env, db: Db, message: ForwardableEm
   const fromDomain = domainOf(headers.from.address);
   const { owner, fallback } = await findInboundWorkspaces(db, fromDomain, cfg.defaultWorkspace);
   const resolved = resolveInboundWorkspace({ fromDomain, owner, defaultSlug: cfg.defaultWorkspace, fallback, addressedSlug: slug });
-  if (!resolved.ok) throw new Rejection(resolved.reason);
+  if (!resolved.ok) throw new RelayError("forbidden", withoutReplyCode(resolved.reason));
 
   const auth = authorizeSender(
     parseAuthResults(
@@ -42,18 +42,18 @@ export async function processSubmission(env: Env, db: Db, message: ForwardableEm
     ),
     fromDomain,
   );
-  if (!auth.ok) throw new Rejection(`550 5.7.26 sender not authenticated: ${auth.reason}`);
+  if (!auth.ok) throw new RelayError("forbidden", `sender not authenticated: ${auth.reason}`);
 
   const explicit = headers.parsed.headers.find((h) => h.key === RCPT_HEADER)?.value;
   let rcptTo: string[];
   if (explicit) {
     const list = parseAddressList(explicit);
-    if (list.invalid.length > 0) throw new Rejection(`553 5.1.3 ${RCPT_HEADER}: not a valid address list`);
+    if (list.invalid.length > 0) throw new RelayError("invalid_address", `${RCPT_HEADER}: not a valid address list`);
     rcptTo = list.valid.map((m) => m.address);
   } else {
     rcptTo = [...headers.to, ...headers.cc].filter((a) => submissionTarget(cfg, a) === null && a.toLowerCase() !== message.to.toLowerCase());
   }
-  if (rcptTo.length === 0) throw new Rejection("554 5.5.1 no recipients: put them in To/Cc or X-Relay-Rcpt-To");
+  if (rcptTo.length === 0) throw new RelayError("validation_error", "no recipients: put them in To/Cc or X-Relay-Rcpt-To");
 
   const principal: WorkspacePrincipal = { kind: "inbound", workspaceId: resolved.workspaceId, keyId: null, userId: null, scopes: ["send"] };
   const outcome = await acceptRaw(
@@ -64,3 +64,7 @@ export async function processSubmission(env: Env, db: Db, message: ForwardableEm
   );
   log.info("inbound_submitted", { workspace_id: resolved.workspaceId, via: resolved.via, message_id: outcome.body.id, replayed: outcome.replayed, auth: auth.by });
 }
+
+// core/workspace-resolution.ts words its refusals as SMTP replies (`550 5.7.1 …`, all of them
+// policy); the reply code comes from the table, so only the reason is kept.
+const withoutReplyCode = (reason: string) => reason.replace(/^[45]\d\d [45]\.\d{1,3}\.\d{1,3} /, "");

@@ -1,6 +1,11 @@
 // SMTP replies the bridge writes itself. Each carries its RFC 3463 enhanced status code in the
 // text: smtp-server's automatic enhanced codes are off, because it cannot tell a bad sender
 // domain (5.7.1) from an unknown mailbox (5.1.1) when both are 550.
+//
+// The relay's error codes map through core/smtp-replies.ts, the table inbound mail uses too: one
+// file shared with the Worker (the image copies it, see the Dockerfile), so the two cannot drift;
+// test/replies.test.ts drives both over every code.
+import { replyText, SMTP_REPLIES, smtpReplyForCode, UNKNOWN_REFUSAL, type SmtpReply } from "../../../core/smtp-replies.ts";
 import type { SubmitResult } from "./relay-client.ts";
 
 export interface Reply {
@@ -19,10 +24,9 @@ export class SmtpReplyError extends Error {
 export const replyError = (code: number, text: string) => new SmtpReplyError({ code, text });
 
 /** One line of printable text, for relay messages echoed to the client. */
-export function sanitize(text: string, max = 300): string {
-  const oneLine = text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, " ").replace(/\s+/g, " ").trim();
-  return oneLine.length > max ? oneLine.slice(0, max - 3) + "..." : oneLine;
-}
+export const sanitize = replyText;
+
+const reply = (r: SmtpReply, text: string): Reply => ({ code: r.code, text: `${r.enhanced} ${text}` });
 
 export const REPLIES = {
   authRequired: { code: 530, text: "5.7.0 Authentication required" },
@@ -36,43 +40,45 @@ export const REPLIES = {
   shuttingDown: { code: 421, text: "4.3.2 Service shutting down, try again later" },
   sessionTooLong: { code: 421, text: "4.4.2 Session time limit reached, closing connection" },
   dataTooSlow: { code: 421, text: "4.4.2 Message not received in time, closing connection" },
-  relayUnavailable: { code: 451, text: "4.3.0 Relay temporarily unavailable, try again later" },
+  // Whatever the relay's 5xx said: internal detail is not the client's.
+  relayUnavailable: reply(SMTP_REPLIES.unavailable, "Relay temporarily unavailable, try again later"),
 } as const satisfies Record<string, Reply>;
 
 export type LocalRejection = "bare_lf" | "bare_cr" | "nul" | "control_dot" | "line_too_long" | "too_large" | "header_too_large";
 
 export function localRejectionReply(reason: LocalRejection, limits: { maxBytes: number; maxLineLength: number; maxHeaderBytes: number }): Reply {
   switch (reason) {
+    // Malformed mail the relay would refuse as invalid_mime, refused here before it gets there.
     case "bare_lf":
-      return { code: 550, text: "5.6.0 Message contains a bare LF; lines must end with CRLF" };
+      return reply(SMTP_REPLIES.invalid_mime, "Message contains a bare LF; lines must end with CRLF");
     case "bare_cr":
-      return { code: 550, text: "5.6.0 Message contains a bare CR; lines must end with CRLF" };
+      return reply(SMTP_REPLIES.invalid_mime, "Message contains a bare CR; lines must end with CRLF");
     case "nul":
-      return { code: 550, text: "5.6.0 Message contains a NUL octet, which RFC 5322 does not allow" };
+      return reply(SMTP_REPLIES.invalid_mime, "Message contains a NUL octet, which RFC 5322 does not allow");
     case "control_dot":
-      return { code: 550, text: "5.6.0 Message contains a line of control characters before a dot (an end-of-data smuggling pattern)" };
+      return reply(SMTP_REPLIES.invalid_mime, "Message contains a line of control characters before a dot (an end-of-data smuggling pattern)");
     case "line_too_long":
-      return { code: 550, text: `5.6.0 Message contains a line longer than ${limits.maxLineLength} octets` };
+      return reply(SMTP_REPLIES.invalid_mime, `Message contains a line longer than ${limits.maxLineLength} octets`);
     case "too_large":
-      return { code: 552, text: `5.3.4 Message exceeds fixed maximum message size of ${limits.maxBytes} bytes` };
+      return reply(SMTP_REPLIES.message_too_large, `Message exceeds fixed maximum message size of ${limits.maxBytes} bytes`);
     case "header_too_large":
-      return { code: 552, text: `5.3.4 Message header section exceeds ${limits.maxHeaderBytes} bytes` };
+      return reply(SMTP_REPLIES.message_too_large, `Message header section exceeds ${limits.maxHeaderBytes} bytes`);
   }
 }
 
-const ENHANCED_FOR_CODE: Record<string, string> = {
-  validation_error: "5.6.0",
-  invalid_mime: "5.6.0",
-  header_injection: "5.6.0",
-  unsupported_media_type: "5.6.0",
-  invalid_address: "5.1.3",
-  unauthorized: "5.7.8",
-  forbidden: "5.7.1",
-  sender_domain_not_verified: "5.7.1",
-  idempotency_conflict: "5.6.0",
-  unprocessable: "5.6.0",
-  no_provider: "5.3.0",
-};
+/**
+ * The reply for a relay refusal: by its error code; a code this bridge does not know (a newer
+ * relay, or `http_<status>` for a body that was not the relay's JSON) by its HTTP status.
+ */
+function replyForRefusal(status: number, code: string): SmtpReply | "unavailable" {
+  const known = smtpReplyForCode(code);
+  if (known) return known;
+  if (status === 413) return SMTP_REPLIES.message_too_large;
+  if (status === 429) return SMTP_REPLIES.rate_limited;
+  // Timeouts the relay (or a proxy before it) reports as 4xx are still transient.
+  if (status === 408) return "unavailable";
+  return UNKNOWN_REFUSAL;
+}
 
 /** Maps the relay's answer to the reply for the end of DATA. */
 export function replyForSubmit(result: SubmitResult): Reply {
@@ -82,17 +88,11 @@ export function replyForSubmit(result: SubmitResult): Reply {
     case "unavailable":
       return REPLIES.relayUnavailable;
     case "rejected": {
+      const r = replyForRefusal(result.status, result.code);
+      if (r === "unavailable") return REPLIES.relayUnavailable;
       const relayText = sanitize(result.message) || `relay refused the message (${sanitize(result.code, 60)})`;
-      if (result.status === 413 || result.code === "message_too_large") {
-        return { code: 552, text: `5.3.4 ${relayText}` };
-      }
-      if (result.status === 429 || result.code === "rate_limited") {
-        const wait = result.retryAfterS !== null ? ` (retry after ${result.retryAfterS} seconds)` : "";
-        return { code: 452, text: `4.5.3 ${relayText}${wait}` };
-      }
-      // Timeouts the relay reports as 4xx are still transient.
-      if (result.status === 408) return REPLIES.relayUnavailable;
-      return { code: 550, text: `${ENHANCED_FOR_CODE[result.code] ?? "5.7.0"} ${relayText}` };
+      const wait = r.code < 500 && result.retryAfterS !== null ? ` (retry after ${result.retryAfterS} seconds)` : "";
+      return reply(r, `${relayText}${wait}`);
     }
   }
 }

@@ -1,6 +1,8 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { interpretSubmit, parseRetryAfter } from "../src/relay-client.ts";
-import { replyForSubmit, sanitize } from "../src/replies.ts";
+import { localRejectionReply, replyForSubmit, sanitize } from "../src/replies.ts";
 
 const rejected = (status: number, code: string, message = "relay says no", retryAfterS: number | null = null) =>
   replyForSubmit({ kind: "rejected", status, code, message, retryAfterS });
@@ -16,8 +18,13 @@ describe("relay answer → SMTP reply", () => {
     expect(rejected(403, "sender_domain_not_verified")).toEqual({ code: 550, text: "5.7.1 relay says no" });
     expect(rejected(409, "idempotency_conflict")).toEqual({ code: 550, text: "5.6.0 relay says no" });
     expect(rejected(413, "message_too_large")).toEqual({ code: 552, text: "5.3.4 relay says no" });
-    expect(rejected(429, "rate_limited", "slow down", 30)).toEqual({ code: 452, text: "4.5.3 slow down (retry after 30 seconds)" });
-    expect(rejected(429, "rate_limited", "slow down")).toEqual({ code: 452, text: "4.5.3 slow down" });
+    expect(rejected(429, "rate_limited", "slow down", 30)).toEqual({ code: 452, text: "4.7.0 slow down (retry after 30 seconds)" });
+    expect(rejected(429, "rate_limited", "slow down")).toEqual({ code: 452, text: "4.7.0 slow down" });
+    expect(rejected(429, "http_429", "", 5)).toEqual({ code: 452, text: "4.7.0 relay refused the message (http_429) (retry after 5 seconds)" });
+    expect(rejected(413, "http_413").code).toBe(552);
+    expect(rejected(404, "not_found")).toEqual({ code: 550, text: "5.1.1 relay says no" });
+    expect(rejected(422, "no_provider")).toEqual({ code: 550, text: "5.3.0 relay says no" });
+    expect(rejected(400, "constructor")).toEqual({ code: 550, text: "5.7.0 relay says no" });
     expect(rejected(422, "something_new")).toEqual({ code: 550, text: "5.7.0 relay says no" });
     expect(rejected(408, "http_408").code).toBe(451);
     expect(replyForSubmit({ kind: "unavailable", reason: "econnrefused", status: null })).toEqual({
@@ -58,5 +65,48 @@ describe("interpretSubmit", () => {
     const now = Date.parse("2026-01-01T00:00:00Z");
     expect(parseRetryAfter("Thu, 01 Jan 2026 00:01:00 GMT", now)).toBe(60);
     expect(parseRetryAfter("soon", now)).toBeNull();
+  });
+});
+
+// The Worker's modules, loaded at run time: vitest transforms them like ours, but this project's
+// tsc (erasable syntax only, Node resolution) does not read them, as Node's type stripping could
+// not run core/errors.ts either. Only their shapes are declared here.
+const fromRepo = (file: string) => pathToFileURL(path.resolve(import.meta.dirname, "../../..", file)).href;
+const { ERROR_CODES, RelayError } = (await import(fromRepo("core/errors.ts"))) as {
+  ERROR_CODES: Record<string, number>;
+  RelayError: new (code: string, message: string) => Error;
+};
+const { inboundRefusal } = (await import(fromRepo("workers/email-ingest/refusal.ts"))) as {
+  inboundRefusal: (e: Error) => { code: number; enhanced: string; text: string; temporary: boolean };
+};
+
+describe("one mapping for the bridge and inbound mail", () => {
+  it("answers every relay error code as inbound mail refuses it", () => {
+    const codes = Object.keys(ERROR_CODES);
+    expect(codes.length).toBeGreaterThan(20);
+    for (const code of codes) {
+      const status = ERROR_CODES[code]!;
+      // The bridge's whole path: the relay's HTTP answer, read, then mapped.
+      const bridge = replyForSubmit(interpretSubmit(status, {}, JSON.stringify({ error: { code, message: "m" } })));
+      const inbound = inboundRefusal(new RelayError(code, "m"));
+      expect({ code, reply: bridge.code, enhanced: bridge.text.split(" ")[0] }).toEqual({ code, reply: inbound.code, enhanced: inbound.enhanced });
+      expect(inbound.temporary).toBe(inbound.code < 500);
+    }
+  });
+
+  it("refuses malformed mail and oversize with the replies of invalid_mime and message_too_large", () => {
+    const limits = { maxBytes: 10, maxLineLength: 998, maxHeaderBytes: 100 };
+    const asInbound = (code: string) => {
+      const r = inboundRefusal(new RelayError(code, "m"));
+      return [r.code, r.enhanced];
+    };
+    for (const reason of ["bare_lf", "bare_cr", "nul", "control_dot", "line_too_long"] as const) {
+      const r = localRejectionReply(reason, limits);
+      expect([r.code, r.text.split(" ")[0]]).toEqual(asInbound("invalid_mime"));
+    }
+    for (const reason of ["too_large", "header_too_large"] as const) {
+      const r = localRejectionReply(reason, limits);
+      expect([r.code, r.text.split(" ")[0]]).toEqual(asInbound("message_too_large"));
+    }
   });
 });

@@ -501,7 +501,7 @@ describe("relay answers", () => {
     });
     const reply = await sendOnce("429@clinic.example");
     expect(reply.code).toBe(452);
-    expect(reply.text).toBe("4.5.3 workspace hourly limit reached (retry after 120 seconds)");
+    expect(reply.text).toBe("4.7.0 workspace hourly limit reached (retry after 120 seconds)");
   });
 
   it("401 on DATA (key revoked since AUTH) → 550 5.7.8", async () => {
