@@ -12,6 +12,7 @@ export interface InboundWorkspace {
 
 export type Resolution =
   | { ok: true; workspaceId: string; via: "sender_domain" | "default" }
+  /** A policy refusal in words; the caller maps it to its reply (`forbidden`: 550 5.7.1 by mail). */
   | { ok: false; reason: string };
 
 export interface ResolutionInput {
@@ -39,9 +40,9 @@ export function resolveInboundWorkspace(i: ResolutionInput): Resolution {
     ws = i.fallback;
     via = "default";
   } else {
-    return { ok: false, reason: `550 5.7.1 sender domain ${i.fromDomain} is not a verified sender domain of any workspace` };
+    return { ok: false, reason: `sender domain ${i.fromDomain} is not a verified sender domain of any workspace` };
   }
-  if (ws.status !== "active") return { ok: false, reason: "550 5.7.1 the sender's workspace is suspended" };
-  if (i.addressedSlug !== "" && i.addressedSlug !== ws.slug) return { ok: false, reason: `550 5.7.1 ${i.fromDomain} may not submit to this address` };
+  if (ws.status !== "active") return { ok: false, reason: "the sender's workspace is suspended" };
+  if (i.addressedSlug !== "" && i.addressedSlug !== ws.slug) return { ok: false, reason: `${i.fromDomain} may not submit to this address` };
   return { ok: true, workspaceId: ws.workspaceId, via };
 }

@@ -33,7 +33,7 @@ export async function processSubmission(env: Env, db: Db, message: ForwardableEm
   const fromDomain = domainOf(headers.from.address);
   const { owner, fallback } = await findInboundWorkspaces(db, fromDomain, cfg.defaultWorkspace);
   const resolved = resolveInboundWorkspace({ fromDomain, owner, defaultSlug: cfg.defaultWorkspace, fallback, addressedSlug: slug });
-  if (!resolved.ok) throw new RelayError("forbidden", withoutReplyCode(resolved.reason));
+  if (!resolved.ok) throw new RelayError("forbidden", resolved.reason);
 
   const auth = authorizeSender(
     parseAuthResults(
@@ -64,7 +64,3 @@ export async function processSubmission(env: Env, db: Db, message: ForwardableEm
   );
   log.info("inbound_submitted", { workspace_id: resolved.workspaceId, via: resolved.via, message_id: outcome.body.id, replayed: outcome.replayed, auth: auth.by });
 }
-
-// core/workspace-resolution.ts words its refusals as SMTP replies (`550 5.7.1 …`, all of them
-// policy); the reply code comes from the table, so only the reason is kept.
-const withoutReplyCode = (reason: string) => reason.replace(/^[45]\d\d [45]\.\d{1,3}\.\d{1,3} /, "");
