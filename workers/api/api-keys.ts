@@ -1,13 +1,13 @@
 // /v1/api-keys: a workspace admin's keys. The key is returned once; only its hash is stored.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { generateApiKey } from "../../core/api-key";
 import { notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { SCOPES } from "../../core/scopes";
 import { insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from "../../db/api-keys";
 import type { Db } from "../../db/client";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -72,11 +72,11 @@ export async function createKey(db: Db, workspaceId: string, input: z.infer<type
 export const apiKeysApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 apiKeysApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/api-keys",
     summary: "Create an API key for this workspace",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: createKeyInput } }, required: true } },
     responses: { 201: { description: "Created", content: { "application/json": { schema: createdKeySchema } } }, ...errorResponses },
   }),
@@ -84,22 +84,22 @@ apiKeysApp.openapi(
 );
 
 apiKeysApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/api-keys",
     summary: "List this workspace's API keys (never the keys themselves)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     responses: { 200: { description: "Keys", content: { "application/json": { schema: z.object({ data: z.array(keySchema) }) } } }, ...errorResponses },
   }),
   async (c) => c.json({ data: (await listApiKeys(c.var.db, c.var.workspaceId)).map(keyView) }, 200),
 );
 
 apiKeysApp.openapi(
-  createRoute({
+  route({
     method: "delete",
     path: "/api-keys/{id}",
     summary: "Revoke an API key",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: { 204: { description: "Revoked" }, ...errorResponses, ...notFoundResponse },
   }),

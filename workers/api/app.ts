@@ -17,7 +17,6 @@ import { apiKeysApp } from "./api-keys";
 import { campaignsApp } from "./campaigns";
 import { recipientListsApp } from "./recipient-lists";
 import { auditLogsApp, auditTrail } from "./audit-logs";
-import { declareRouteSecurity } from "./auth";
 import type { AppEnv } from "./context";
 import { domainsApp } from "./domains";
 import { meApp } from "./me";
@@ -97,12 +96,6 @@ app.route("/v1", trendingQuestionsApp);
 app.route("/v1", llmSettingsApp);
 app.route("/v1", campaignsApp);
 app.route("/v1", recipientListsApp);
-
-// Each route's scope, read from its auth middleware, goes into the document before it is built.
-app.use("/openapi.json", async (_c, next) => {
-  declareRouteSecurity(app);
-  await next();
-});
 
 app.doc31("/openapi.json", {
   openapi: "3.1.0",

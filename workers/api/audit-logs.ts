@@ -2,7 +2,7 @@
 // of message content or recipient data (including refusals), and GET /v1/audit-logs lets a
 // workspace admin read the rows. Sends are not audited here: the message row itself records the
 // credential, user and request that submitted it.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
@@ -14,8 +14,8 @@ import type { Db } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
 import { actorOf, recordAudit } from "../audit";
 import { log } from "../log";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, iso } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -167,11 +167,11 @@ const dateParam = z
 export const auditLogsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 auditLogsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/audit-logs",
     summary: "This workspace's audit trail, newest first (read-only: rows are never changed or removed)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: {
       query: z.object({
         action: z.string().max(100).optional(),

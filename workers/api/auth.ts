@@ -1,8 +1,8 @@
 // Bearer authentication: workspace API keys (`rk_...`, looked up by SHA-256), JWTs from a
 // workspace's configured identity provider (core/jwt.ts), and the platform admin token (from a
-// secret, compared in constant time). Each route states the scope it needs; the scope is also
-// written into the OpenAPI document (see `declareRouteSecurity`) so the route-scope test and
-// clients read the same declaration.
+// secret, compared in constant time). Routes do not mount these directly: each states what it
+// needs with `route({ auth })` (workers/api/route.ts), which mounts the middleware and writes
+// the same requirement into the OpenAPI document.
 import type { Defer } from "../defer";
 import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
@@ -113,19 +113,6 @@ export function deferOf(c: Pick<Context, "executionCtx">): Defer | undefined {
   }
 }
 
-/** What a route's auth middleware demands; read back by `declareRouteSecurity`. */
-export type RouteRequirement = Scope | "platform_admin" | "any_credential";
-const REQUIREMENT = Symbol("relay.requirement");
-type Tagged = MiddlewareHandler & { [REQUIREMENT]?: RouteRequirement };
-
-function tag<E extends AppEnv>(mw: MiddlewareHandler<E>, requirement: RouteRequirement): MiddlewareHandler<E> {
-  (mw as Tagged)[REQUIREMENT] = requirement;
-  return mw;
-}
-
-export const requirementOf = (handler: unknown): RouteRequirement | undefined =>
-  typeof handler === "function" ? (handler as Tagged)[REQUIREMENT] : undefined;
-
 const credentialName = (p: WorkspacePrincipal) => (p.kind === "jwt" ? "token" : "API key");
 
 /**
@@ -148,69 +135,32 @@ const authenticateRequest = (c: Context<AppEnv>) => authenticate(c.var.db, c.env
 
 /** Requires a workspace credential holding `scope` (an `admin` credential holds every scope). */
 export const requireScope = (scope: Scope) =>
-  tag(
-    forWorkspace(async (c, next) => {
-      const p = await authenticateRequest(c);
-      setPrincipal(c, p);
-      if (p.kind === "admin") throw new RelayError("forbidden", "this route needs a workspace API key");
-      if (!p.scopes.includes(scope) && !p.scopes.includes("admin")) {
-        throw new RelayError("forbidden", `this ${credentialName(p)} lacks the '${scope}' scope`);
-      }
-      await next();
-    }),
-    scope,
-  );
-
-/** Any valid workspace credential, whatever its scopes (e.g. /v1/me). */
-export const requireWorkspaceCredential = tag(
   forWorkspace(async (c, next) => {
-    const p = keyPrincipal(await authenticateRequest(c));
-    setPrincipal(c, p);
-    await next();
-  }),
-  "any_credential",
-);
-
-/** Requires the platform admin token (workspace creation and bootstrap). */
-export const requirePlatformAdmin = tag(
-  createMiddleware<AppEnv>(async (c, next) => {
     const p = await authenticateRequest(c);
     setPrincipal(c, p);
-    if (p.kind !== "admin") throw new RelayError("forbidden", "this route needs the platform admin token");
+    if (p.kind === "admin") throw new RelayError("forbidden", "this route needs a workspace API key");
+    if (!p.scopes.includes(scope) && !p.scopes.includes("admin")) {
+      throw new RelayError("forbidden", `this ${credentialName(p)} lacks the '${scope}' scope`);
+    }
     await next();
-  }),
-  "platform_admin",
-);
+  });
+
+/** Any valid workspace credential, whatever its scopes (e.g. /v1/me). */
+export const requireWorkspaceCredential = forWorkspace(async (c, next) => {
+  const p = keyPrincipal(await authenticateRequest(c));
+  setPrincipal(c, p);
+  await next();
+});
+
+/** Requires the platform admin token (workspace creation and bootstrap). */
+export const requirePlatformAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  const p = await authenticateRequest(c);
+  setPrincipal(c, p);
+  if (p.kind !== "admin") throw new RelayError("forbidden", "this route needs the platform admin token");
+  await next();
+});
 
 function keyPrincipal(p: Principal): WorkspacePrincipal {
   if (p.kind === "admin") throw new RelayError("forbidden", "this route needs a workspace API key");
   return p;
-}
-
-interface RegistryRoute {
-  type: string;
-  route?: { method: string; path: string; security?: Record<string, string[]>[] };
-}
-
-/**
- * Writes each route's requirement into the OpenAPI document as `security: [{bearer: [scope]}]`
- * (OpenAPI 3.1 allows role names for http schemes), taken from the auth middleware actually
- * mounted on the route. A route without one is left without `security` and the route-scope test
- * fails on it. Idempotent; run before the document is generated.
- */
-export function declareRouteSecurity(app: {
-  routes: { method: string; path: string; handler: unknown }[];
-  openAPIRegistry: { definitions: unknown[] };
-}): void {
-  const required = new Map<string, RouteRequirement>();
-  for (const r of app.routes) {
-    const req = requirementOf(r.handler);
-    if (req) required.set(`${r.method.toUpperCase()} ${r.path}`, req);
-  }
-  for (const def of app.openAPIRegistry.definitions as RegistryRoute[]) {
-    if (def.type !== "route" || !def.route) continue;
-    const key = `${def.route.method.toUpperCase()} ${def.route.path.replaceAll(/\{(.+?)\}/g, ":$1")}`;
-    const req = required.get(key);
-    if (req) def.route.security = [{ bearer: req === "any_credential" ? [] : [req] }];
-  }
 }

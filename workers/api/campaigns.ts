@@ -1,14 +1,14 @@
 // /v1/campaigns: create, list, read (totals and per-day counters), rename or change status.
 // Messages join a campaign with `campaign_id` at send time (workers/accept.ts); the counters are
 // kept by the statements that change recipient statuses (db/campaigns.ts).
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { assertStatusChange, CAMPAIGN_STATUSES, zeroCounts, type CampaignCounts } from "../../core/campaigns";
 import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
 import { notFound, RelayError } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { campaignTotals, campaignWithStats, getCampaign, insertCampaign, listCampaigns, updateCampaign, type CampaignRow } from "../../db/campaigns";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -64,11 +64,11 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a UTC day, YYYY-MM-DD");
 
 campaignsApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/campaigns",
     summary: "Create a campaign; messages join it with campaign_id (only while it is active)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: {
       body: {
         content: { "application/json": { schema: z.object({ name, status: z.enum(["draft", "active"]).default("active") }).strict().openapi("CampaignInput") } },
@@ -87,11 +87,11 @@ campaignsApp.openapi(
 );
 
 campaignsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/campaigns",
     summary: "List campaigns with their totals, newest first",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     request: {
       query: z.object({
         status: status.optional(),
@@ -118,11 +118,11 @@ campaignsApp.openapi(
 );
 
 campaignsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/campaigns/{id}",
     summary: "A campaign's totals and its counters per UTC day (oldest first; `since`/`until` bound the days)",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     request: { params: idParam, query: z.object({ since: day.optional(), until: day.optional() }) },
     responses: { 200: { description: "The campaign", content: { "application/json": { schema: detailSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -151,11 +151,11 @@ campaignsApp.openapi(
 );
 
 campaignsApp.openapi(
-  createRoute({
+  route({
     method: "patch",
     path: "/campaigns/{id}",
     summary: "Rename a campaign or change its status (draft, active, completed, cancelled; cancelled is final). Only active campaigns take new messages; messages already accepted are still delivered and counted.",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: {
       params: idParam,
       body: {

@@ -2,7 +2,7 @@
 // (`_relay-verification.<domain>` = `relay-verification=<token>`), looked up over DNS-over-HTTPS.
 // A domain belongs to at most one workspace, so no tenant can send as another's domain.
 import { isUniqueViolation } from "../../db/errors";
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { RelayError, notFound } from "../../core/errors";
 import { newId, randomToken } from "../../core/ids";
 import type { Db } from "../../db/client";
@@ -15,8 +15,8 @@ import {
   verifiedClaimElsewhere,
   type SenderDomainRow,
 } from "../../db/sender-domains";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -81,13 +81,13 @@ async function txtRecords(resolverUrl: string, name: string): Promise<string[]> 
 export const domainsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 domainsApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/domains",
     summary: "Register a sender domain (returns the TXT record that verifies it)",
     description:
       "Any workspace may register any domain; the claim is exclusive only once verified. An unverified registration never blocks another workspace. Refused (409) when the domain or a parent of it is verified by another workspace: a verified domain reserves every name under it.",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: domainInput } }, required: true } },
     responses: {
       201: { description: "Registered, not yet verified", content: { "application/json": { schema: domainSchema } } },
@@ -99,22 +99,22 @@ domainsApp.openapi(
 );
 
 domainsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/domains",
     summary: "List sender domains",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     responses: { 200: { description: "Domains", content: { "application/json": { schema: z.object({ data: z.array(domainSchema) }) } } }, ...errorResponses },
   }),
   async (c) => c.json({ data: (await listSenderDomains(c.var.db, c.var.workspaceId)).map(domainView) }, 200),
 );
 
 domainsApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/domains/{id}/verify",
     summary: "Check the domain's TXT record and mark it verified",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: {
       200: { description: "Verified", content: { "application/json": { schema: domainSchema } } },
@@ -149,11 +149,11 @@ domainsApp.openapi(
 );
 
 domainsApp.openapi(
-  createRoute({
+  route({
     method: "delete",
     path: "/domains/{id}",
     summary: "Remove a sender domain",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),

@@ -14,8 +14,8 @@ import { getProvider } from "../../db/providers";
 import { deleteSigningKey, getSigningKey, putSigningKey, useToken } from "../../db/webhooks";
 import { recordReport, type Report } from "../email-ingest/outcomes";
 import { log } from "../log";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, errorSchema, idParam, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -25,11 +25,11 @@ const signingKeyAad = (workspaceId: string, providerId: string) => `${workspaceI
 export const providerWebhookKeysApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 providerWebhookKeysApp.openapi(
-  createRoute({
+  route({
     method: "put",
     path: "/providers/{id}/webhook-signing-key",
     summary: "Set the provider's webhook signing key (write-only, encrypted at rest)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: {
       params: idParam,
       body: { content: { "application/json": { schema: z.object({ signing_key: z.string().min(8).max(200).regex(/^\S+$/) }).strict() } }, required: true },
@@ -53,11 +53,11 @@ providerWebhookKeysApp.openapi(
 );
 
 providerWebhookKeysApp.openapi(
-  createRoute({
+  route({
     method: "delete",
     path: "/providers/{id}/webhook-signing-key",
     summary: "Remove the provider's webhook signing key (its webhooks are refused from then on)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),

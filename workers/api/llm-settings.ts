@@ -2,7 +2,7 @@
 // write-only (encrypted like provider credentials, never returned); the settings live in the
 // workspace configuration beside the others. Changes are audited by the trail middleware, and
 // the BAA declaration gets its own audit row, since it decides whether PHI may leave.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { readConfig } from "../../core/config";
 import { encryptText, loadKeyring } from "../../core/crypto";
 import { notFound, RelayError } from "../../core/errors";
@@ -12,8 +12,8 @@ import { getWorkspace, updateWorkspaceConfiguration } from "../../db/workspaces"
 import { llmApiKeyAad, utcDay } from "../llm/personalize";
 import { phiPatternsSaveProblem, storedLlmSettings } from "../llm/phi-patterns";
 import { actorOf, recordAudit } from "../audit";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -46,7 +46,7 @@ async function view(db: AppEnv["Variables"]["db"], workspaceId: string, settings
 }
 
 llmSettingsApp.openapi(
-  createRoute({ method: "get", path: "/workspace/llm", summary: "LLM personalization settings and today's token use", middleware: [requireScope("read")] as const, responses: ok }),
+  route({ method: "get", path: "/workspace/llm", summary: "LLM personalization settings and today's token use", auth: "read", responses: ok }),
   async (c) => {
     const id = c.var.workspaceId;
     const ws = await getWorkspace(c.var.db, id);
@@ -56,13 +56,13 @@ llmSettingsApp.openapi(
 );
 
 llmSettingsApp.openapi(
-  createRoute({
+  route({
     method: "put",
     path: "/workspace/llm",
     summary: "Replace the LLM personalization settings (and optionally set or remove the API key)",
     description:
       "Off by default. `baa_covered: true` declares that the endpoint is covered by a Business Associate Agreement; without it, PHI-flagged messages never go to the LLM. Enabling needs an API key (stored or given here).",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: putSchema } }, required: true } },
     responses: ok,
   }),
@@ -102,11 +102,11 @@ llmSettingsApp.openapi(
 );
 
 llmSettingsApp.openapi(
-  createRoute({
+  route({
     method: "delete",
     path: "/workspace/llm/api-key",
     summary: "Remove the LLM API key (personalization falls back to the unpersonalized content until a new one is set)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     responses: ok,
   }),
   async (c) => {

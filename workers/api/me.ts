@@ -1,18 +1,18 @@
 // /v1/me: who the credential is. The SMTP bridge uses it to check AUTH passwords (API keys).
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { requireWorkspaceCredential } from "./auth";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses } from "./schemas";
 import { validationHook } from "./validation";
 
 export const meApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 meApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/me",
     summary: "The calling API key's workspace and scopes",
-    middleware: [requireWorkspaceCredential] as const,
+    auth: "any_credential",
     responses: {
       200: {
         description: "The credential",

@@ -1,6 +1,6 @@
 // /v1/messages: send (JSON, batch, raw MIME), read status, list, cancel, fetch the rendered copy.
 import type { Context } from "hono";
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { fromBase64, sha256Hex, toBase64Url, fromUtf8, utf8 } from "../../core/encoding";
 import { RelayError, notFound } from "../../core/errors";
 import { normalizeMessage, sendMessageInput } from "../../core/message-input";
@@ -12,8 +12,9 @@ import { cancelMessage, getMessageDetail, listMessages, type MessageRow } from "
 import { loadRendered } from "../../db/body-store";
 import { acceptStructured, type AcceptOutcome, type Idempotency } from "../accept";
 import { acceptRaw } from "../accept-raw";
-import { deferOf, requireScope } from "./auth";
+import { deferOf } from "./auth";
 import type { AppEnv, WorkspaceEnv } from "./context";
+import { route } from "./route";
 import {
   acceptedSchema,
   errorCodeSchema,
@@ -57,11 +58,11 @@ async function keyFor(key: string | undefined, scope: string, input: unknown): P
 
 // ---- POST /v1/messages -------------------------------------------------------------------
 messagesApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/messages",
     summary: "Send a message",
-    middleware: [requireScope("send")] as const,
+    auth: "send",
     request: {
       headers: idempotencyHeader,
       body: { content: { "application/json": { schema: sendMessageInput } }, required: true },
@@ -89,10 +90,10 @@ const batchResultSchema = z
   .openapi("BatchResult");
 
 messagesApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/messages/batch",
-    middleware: [requireScope("send")] as const,
+    auth: "send",
     summary: "Send up to 100 messages; one result per item",
     request: {
       headers: idempotencyHeader,
@@ -143,10 +144,10 @@ const mimeJsonSchema = z
   .openapi("SendMime");
 
 messagesApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/messages/mime",
-    middleware: [requireScope("send")] as const,
+    auth: "send",
     summary: "Send a raw RFC 5322 message with its envelope (the SMTP bridge's path)",
     description:
       "Either `Content-Type: message/rfc822` with the raw bytes as the body and the envelope in the query (`mail_from`, repeated `rcpt_to`), or JSON. Without an Idempotency-Key, the Message-ID header deduplicates: a retry of the same message returns the first answer. A campaign is named by `campaign_id` or by an `X-Relay-Campaign` header in the message (removed before delivery).",
@@ -234,11 +235,11 @@ const dateParam = z
   .optional();
 
 messagesApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/messages",
     summary: "List messages, newest first",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     request: {
       query: z.object({
         status: messageStatusSchema.optional(),
@@ -274,10 +275,10 @@ messagesApp.openapi(
 
 // ---- GET /v1/messages/{id} ---------------------------------------------------------------
 messagesApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/messages/{id}",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     summary: "A message's status, per-recipient status and delivery attempts",
     request: { params: idParam },
     responses: {
@@ -324,10 +325,10 @@ messagesApp.openapi(
 
 // ---- GET /v1/messages/{id}/rendered ------------------------------------------------------
 messagesApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/messages/{id}/rendered",
-    middleware: [requireScope("read_bodies")] as const,
+    auth: "read_bodies",
     summary: "The exact RFC 5322 message the sandbox provider 'delivered' (message content: needs `read_bodies`)",
     request: { params: idParam },
     responses: {
@@ -346,10 +347,10 @@ messagesApp.openapi(
 
 // ---- POST /v1/messages/{id}/cancel -------------------------------------------------------
 messagesApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/messages/{id}/cancel",
-    middleware: [requireScope("send")] as const,
+    auth: "send",
     summary: "Cancel the recipients not yet handed to a provider",
     request: { params: idParam },
     responses: {

@@ -2,13 +2,13 @@
 // request). The address is replaced by its log token (workers/log.ts) so delivery statistics and
 // the audit trail stay consistent without holding the address; message content sent to it is
 // deleted. Admin scope; audited like every configuration change.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { parseMailbox } from "../../core/address";
 import { RelayError } from "../../core/errors";
 import { eraseRecipient } from "../../db/erasure";
 import { piiToken } from "../log";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -24,11 +24,11 @@ const resultSchema = z
   .openapi("ErasureResult");
 
 privacyApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/privacy/erasure",
     summary: "Erase a recipient's personal data (address in delivery records, content sent to them, profile)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: z.object({ email: z.string().max(320) }).strict().openapi("ErasureRequest") } }, required: true } },
     responses: { 200: { description: "Erased", content: { "application/json": { schema: resultSchema } } }, ...errorResponses },
   }),

@@ -2,7 +2,7 @@
 // outside the queue, and reports the provider's answer. The answer is data (HTTP 200 with
 // result sent | transient | permanent), not an API error: a rejected key is what the operator
 // came to find out. Nothing is recorded in the message tables.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { domainOf, parseMailbox, type Mailbox } from "../../core/address";
 import { readConfig } from "../../core/config";
 import type { StructuredContent } from "../../core/content";
@@ -16,8 +16,8 @@ import { buildProvider } from "../dispatcher/pipeline";
 import { describeError } from "../dispatcher/providers/outcome";
 import type { OutboundMessage, Provider, SendResult } from "../dispatcher/providers/types";
 import { log } from "../log";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, idParam, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -51,11 +51,11 @@ const testResult = z
 export const providerTestApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 providerTestApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/providers/{id}/test",
     summary: "Send a test message through this provider now and report its answer",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam, body: { content: { "application/json": { schema: testInput } }, required: true } },
     responses: {
       200: { description: "The provider's answer (also when it refused)", content: { "application/json": { schema: testResult } } },

@@ -1,6 +1,6 @@
 // /v1/providers: the workspace's delivery providers. Credentials are write-only: validated per
 // type, encrypted at rest, never returned.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { readConfig } from "../../core/config";
 import { credentialsAad, encryptText, loadKeyring } from "../../core/crypto";
 import { RelayError, notFound } from "../../core/errors";
@@ -15,8 +15,8 @@ import { getProviderState } from "../../durable-objects/provider-state";
 import { ALL_PROVIDER_TYPES, providerType } from "../dispatcher/providers/registry";
 import { checkProviderNow } from "../health-checks";
 import { actorOf, recordAudit } from "../audit";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -153,11 +153,11 @@ export async function sealCredentials(env: Env, workspaceId: string, providerId:
 export const providersApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 providersApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/providers",
     summary: "Add a delivery provider",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: createProviderInput } }, required: true } },
     responses: { 201: { description: "Created", content: { "application/json": { schema: providerSchema } } }, ...errorResponses },
   }),
@@ -186,11 +186,11 @@ providersApp.openapi(
 );
 
 providersApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/providers",
     summary: "List providers in priority order, with breaker state, recent success rate and latency",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     responses: { 200: { description: "Providers", content: { "application/json": { schema: z.object({ data: z.array(providerWithHealthSchema) }) } } }, ...errorResponses },
   }),
   async (c) => {
@@ -212,11 +212,11 @@ providersApp.openapi(
 );
 
 providersApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/providers/{id}/breaker/reset",
     summary: "Close a provider's circuit breaker now (after fixing what tripped it)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: { 200: { description: "Reset", content: { "application/json": { schema: providerWithHealthSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -231,11 +231,11 @@ providersApp.openapi(
 );
 
 providersApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/providers/{id}/health-check",
     summary: "Probe a provider now (also a disabled one), record the result and return it",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: { 200: { description: "The check just made", content: { "application/json": { schema: healthCheckSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -247,11 +247,11 @@ providersApp.openapi(
 );
 
 providersApp.openapi(
-  createRoute({
+  route({
     method: "patch",
     path: "/providers/{id}",
     summary: "Change a provider (credentials are replaced whole when given)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam, body: { content: { "application/json": { schema: updateProviderInput } }, required: true } },
     responses: { 200: { description: "Updated", content: { "application/json": { schema: providerSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -286,11 +286,11 @@ providersApp.openapi(
 );
 
 providersApp.openapi(
-  createRoute({
+  route({
     method: "delete",
     path: "/providers/{id}",
     summary: "Remove a provider",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),

@@ -2,7 +2,7 @@
 // or by address (a record is created for an unknown address), up to 10,000 per call with one
 // result per row. Deleting a recipient removes it from every list; deleting a list keeps the
 // recipients.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { parseMailbox } from "../../core/address";
 import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
 import { notFound, RelayError } from "../../core/errors";
@@ -21,8 +21,8 @@ import {
   renameList,
   type RecipientListRow,
 } from "../../db/recipient-lists";
-import { requireScope } from "./auth";
 import type { AppEnv, WorkspaceEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -85,11 +85,11 @@ async function listOr404(c: { var: WorkspaceEnv["Variables"] }, id: string): Pro
 }
 
 recipientListsApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/lists",
     summary: "Create a recipient list (names are unique in the workspace)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: listInput } }, required: true } },
     responses: {
       201: { description: "Created", content: { "application/json": { schema: listSchema } } },
@@ -111,11 +111,11 @@ recipientListsApp.openapi(
 );
 
 recipientListsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/lists",
     summary: "List recipient lists, newest first",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     request: { query: pageQuery },
     responses: {
       200: { description: "A page of lists", content: { "application/json": { schema: z.object({ data: z.array(listSchema), next_cursor: z.string().nullable() }) } } },
@@ -135,11 +135,11 @@ recipientListsApp.openapi(
 );
 
 recipientListsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/lists/{id}",
     summary: "Read a list",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     request: { params: idParam },
     responses: { 200: { description: "The list", content: { "application/json": { schema: listSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -151,11 +151,11 @@ recipientListsApp.openapi(
 );
 
 recipientListsApp.openapi(
-  createRoute({
+  route({
     method: "patch",
     path: "/lists/{id}",
     summary: "Rename a list",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam, body: { content: { "application/json": { schema: listInput } }, required: true } },
     responses: {
       200: { description: "Renamed", content: { "application/json": { schema: listSchema } } },
@@ -181,11 +181,11 @@ recipientListsApp.openapi(
 );
 
 recipientListsApp.openapi(
-  createRoute({
+  route({
     method: "delete",
     path: "/lists/{id}",
     summary: "Delete a list and its memberships (the recipients stay)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: { 204: { description: "Deleted" }, ...errorResponses, ...notFoundResponse },
   }),
@@ -196,11 +196,11 @@ recipientListsApp.openapi(
 );
 
 recipientListsApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/lists/{id}/members",
     summary: `Add up to ${MAX_MEMBERS_PER_CALL} members by recipient id or address (a recipient record is created for an unknown address); one result per row, in order`,
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: {
       params: idParam,
       body: {
@@ -299,11 +299,11 @@ recipientListsApp.openapi(
 );
 
 recipientListsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/lists/{id}/members",
     summary: "A page of the list's members (ordered by recipient id)",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     request: { params: idParam, query: pageQuery },
     responses: {
       200: { description: "A page of members", content: { "application/json": { schema: z.object({ data: z.array(memberSchema), next_cursor: z.string().nullable() }) } } },
@@ -329,11 +329,11 @@ recipientListsApp.openapi(
 );
 
 recipientListsApp.openapi(
-  createRoute({
+  route({
     method: "delete",
     path: "/lists/{id}/members/{recipient_id}",
     summary: "Remove a member from the list (the recipient stays)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: {
       params: z.object({
         id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }),

@@ -1,7 +1,7 @@
 // /v1/recipients and /v1/suppressions: the workspace's recipient profiles. Names and custom
 // fields are encrypted at rest (AAD binds each value to its workspace, recipient and column);
 // delete really deletes the row and its events; suppression is managed per recipient.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { parseMailbox } from "../../core/address";
 import { readConfig } from "../../core/config";
 import { encryptText, loadKeyring, type Keyring } from "../../core/crypto";
@@ -19,8 +19,8 @@ import {
   type RecipientRow,
   type RecipientWrite,
 } from "../../db/recipients";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
 import { upsertRecipients } from "../../db/recipients";
@@ -227,11 +227,11 @@ const pageSchema = z.object({ data: z.array(recipientSchema), next_cursor: z.str
 export const recipientsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 recipientsApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/recipients",
     summary: "Create or update one recipient (by address)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: recipientInput } }, required: true } },
     responses: {
       201: { description: "Created", content: { "application/json": { schema: recipientSchema } } },
@@ -249,11 +249,11 @@ recipientsApp.openapi(
 );
 
 recipientsApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/recipients/import",
     summary: `Import up to ${MAX_IMPORT} recipients: a JSON array, or CSV (text/csv) with a header row email,first_name,last_name,<fields...>`,
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: {
       body: {
         content: {
@@ -288,11 +288,11 @@ recipientsApp.openapi(
 );
 
 recipientsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/recipients",
     summary: "List recipients, newest first",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     request: { query: pageQuery.extend({ status: z.enum(STATUSES).optional() }) },
     responses: { 200: { description: "A page of recipients", content: { "application/json": { schema: pageSchema } } }, ...errorResponses },
   }),
@@ -307,11 +307,11 @@ recipientsApp.openapi(
 );
 
 recipientsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/suppressions",
     summary: "List suppressed recipients (bounced, complained, unsubscribed), newest first",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     request: { query: pageQuery.extend({ status: z.enum(SUPPRESSED).optional() }) },
     responses: { 200: { description: "A page of suppressed recipients", content: { "application/json": { schema: pageSchema } } }, ...errorResponses },
   }),
@@ -330,11 +330,11 @@ recipientsApp.openapi(
 );
 
 recipientsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/recipients/{id}",
     summary: "Read one recipient",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     request: { params: idParam },
     responses: { 200: { description: "The recipient", content: { "application/json": { schema: recipientSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -347,11 +347,11 @@ recipientsApp.openapi(
 );
 
 recipientsApp.openapi(
-  createRoute({
+  route({
     method: "patch",
     path: "/recipients/{id}",
     summary: "Update a recipient's name, fields or metadata (null clears a name)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam, body: { content: { "application/json": { schema: updateInput } }, required: true } },
     responses: { 200: { description: "Updated", content: { "application/json": { schema: recipientSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -366,11 +366,11 @@ recipientsApp.openapi(
 );
 
 recipientsApp.openapi(
-  createRoute({
+  route({
     method: "delete",
     path: "/recipients/{id}",
     summary: "Delete a recipient: the profile, its events and list memberships are removed",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: { 204: { description: "Deleted" }, ...errorResponses, ...notFoundResponse },
   }),
@@ -382,11 +382,11 @@ recipientsApp.openapi(
 );
 
 recipientsApp.openapi(
-  createRoute({
+  route({
     method: "put",
     path: "/recipients/{id}/suppression",
     summary: "Suppress a recipient (mail to the address is dropped at accept)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: {
       params: idParam,
       body: { content: { "application/json": { schema: z.object({ status: z.enum(SUPPRESSED) }).strict().openapi("Suppression") } }, required: true },
@@ -402,11 +402,11 @@ recipientsApp.openapi(
 );
 
 recipientsApp.openapi(
-  createRoute({
+  route({
     method: "delete",
     path: "/recipients/{id}/suppression",
     summary: "Reactivate a suppressed recipient",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: { 200: { description: "Active again", content: { "application/json": { schema: recipientSchema } } }, ...errorResponses, ...notFoundResponse },
   }),

@@ -6,7 +6,7 @@ import { MESSAGE_STATUSES, RECIPIENT_DELIVERY_STATUSES } from "../../core/status
 import { personalizationSchema } from "../../core/llm/record";
 
 // The codes are a closed set (core/errors.ts), so clients can switch on them exhaustively.
-export const errorCodeSchema = z.enum(ERROR_CODE_LIST);
+export const errorCodeSchema = z.enum(ERROR_CODE_LIST).openapi("ErrorCode");
 
 export const errorSchema = z
   .object({ error: z.object({ code: errorCodeSchema, message: z.string() }) })

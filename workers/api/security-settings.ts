@@ -1,14 +1,14 @@
 // /v1/workspace/security, /v1/workspace/jwt, /retention, /dlp: the workspace's security
 // settings. Admin scope; every change lands in the audit trail (see audit-logs.ts).
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { dlpPolicyProblem, dlpPolicySchema } from "../../core/dlp";
 import { RelayError } from "../../core/errors";
 import { jwtConfigSchema } from "../../core/jwt";
 import { DEFAULT_RETENTION_DAYS } from "../../db/retention";
 import { loadRe2 } from "../lazy-libs";
 import { findJwtIssuerWorkspaces, getWorkspaceSecurity, upsertWorkspaceSecurity, type WorkspaceSecurityRow } from "../../db/workspace-security";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, errorSchema } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -31,16 +31,16 @@ const ok = { 200: { description: "The workspace's security settings", content: {
 export const securitySettingsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 securitySettingsApp.openapi(
-  createRoute({ method: "get", path: "/workspace/security", summary: "JWT issuer, body retention and DLP policy", middleware: [requireScope("admin")] as const, responses: ok }),
+  route({ method: "get", path: "/workspace/security", summary: "JWT issuer, body retention and DLP policy", auth: "admin", responses: ok }),
   async (c) => c.json(view(await getWorkspaceSecurity(c.var.db, c.var.workspaceId)), 200),
 );
 
 securitySettingsApp.openapi(
-  createRoute({
+  route({
     method: "put",
     path: "/workspace/jwt",
     summary: "Trust bearer JWTs from an identity provider (replaces any previous issuer)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: jwtConfigSchema } }, required: true } },
     responses: { ...ok, 409: { description: "Issuer and audience already used by another workspace", content: { "application/json": { schema: errorSchema } } } },
   }),
@@ -63,16 +63,16 @@ securitySettingsApp.openapi(
 );
 
 securitySettingsApp.openapi(
-  createRoute({ method: "delete", path: "/workspace/jwt", summary: "Stop trusting JWTs", middleware: [requireScope("admin")] as const, responses: ok }),
+  route({ method: "delete", path: "/workspace/jwt", summary: "Stop trusting JWTs", auth: "admin", responses: ok }),
   async (c) => c.json(view(await upsertWorkspaceSecurity(c.var.db, c.var.workspaceId, { jwt: null, jwtIssuer: null }, Date.now())), 200),
 );
 
 securitySettingsApp.openapi(
-  createRoute({
+  route({
     method: "put",
     path: "/workspace/retention",
     summary: "How long message bodies, attachments and rendered copies are kept (metadata stays)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: {
       body: {
         content: { "application/json": { schema: z.object({ body_retention_days: z.number().int().min(1).max(3650) }).strict().openapi("Retention") } },
@@ -88,11 +88,11 @@ securitySettingsApp.openapi(
 );
 
 securitySettingsApp.openapi(
-  createRoute({
+  route({
     method: "put",
     path: "/workspace/dlp",
     summary: "Forbidden identifiers in outgoing mail and what to do when one is found",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: dlpPolicySchema } }, required: true } },
     responses: ok,
   }),

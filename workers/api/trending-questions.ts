@@ -1,12 +1,12 @@
 // /v1/workspace/trending-questions: the workspace's <<TRENDING_QUESTION>> list and selection
 // rule, stored in the workspace settings (core/trending.ts chooses one per message).
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { notFound } from "../../core/errors";
 import { trendingQuestionsSchema } from "../../core/trending";
 import { parseWorkspaceConfig } from "../../core/workspace-config";
 import { getWorkspace, updateWorkspaceConfiguration } from "../../db/workspaces";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -15,11 +15,11 @@ export const trendingQuestionsApp = new OpenAPIHono<AppEnv>({ defaultHook: valid
 const ok = { description: "The stored list and rule", content: { "application/json": { schema: trendingQuestionsSchema } } };
 
 trendingQuestionsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/workspace/trending-questions",
     summary: "The trending questions and their selection rule",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     responses: { 200: ok, ...errorResponses },
   }),
   async (c) => {
@@ -30,11 +30,11 @@ trendingQuestionsApp.openapi(
 );
 
 trendingQuestionsApp.openapi(
-  createRoute({
+  route({
     method: "put",
     path: "/workspace/trending-questions",
     summary: "Replace the trending questions (newest first) and the rule: latest, rotating (daily) or random (per message)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: trendingQuestionsSchema } }, required: true } },
     responses: { 200: ok, ...errorResponses },
   }),

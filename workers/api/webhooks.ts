@@ -1,6 +1,6 @@
 // /v1/webhooks: the workspace's webhook endpoints (the secret is shown once, at creation or
 // rotation), the events queued for each with every delivery attempt, and replay.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { RelayError, notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { generateWebhookSecret } from "../../core/webhook-signature";
@@ -20,8 +20,8 @@ import { webhookConfig } from "../webhooks/config";
 import { deliverNow } from "../webhooks/deliver";
 import { sealSecret, WEBHOOK_EVENT_TYPES } from "../webhooks/events";
 import { checkEndpointUrl } from "../webhooks/url-policy";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -110,11 +110,11 @@ function checkedUrl(env: Env, url: string): string {
 export const webhooksApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 webhooksApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/webhooks",
     summary: "Add a webhook endpoint (the signing secret is returned once)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: createInput } }, required: true } },
     responses: { 201: { description: "Created", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses },
   }),
@@ -137,22 +137,22 @@ webhooksApp.openapi(
 );
 
 webhooksApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/webhooks",
     summary: "List webhook endpoints",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     responses: { 200: { description: "Endpoints", content: { "application/json": { schema: z.object({ data: z.array(endpointSchema) }) } } }, ...errorResponses },
   }),
   async (c) => c.json({ data: (await listEndpoints(c.var.db, c.var.workspaceId)).map((e) => view(e)) }, 200),
 );
 
 webhooksApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/webhooks/{id}",
     summary: "One webhook endpoint",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: { 200: { description: "Endpoint", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -164,11 +164,11 @@ webhooksApp.openapi(
 );
 
 webhooksApp.openapi(
-  createRoute({
+  route({
     method: "patch",
     path: "/webhooks/{id}",
     summary: "Change an endpoint; re-enabling clears the disabled state; rotate_secret returns a new secret once",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam, body: { content: { "application/json": { schema: updateInput } }, required: true } },
     responses: { 200: { description: "Updated", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -198,11 +198,11 @@ webhooksApp.openapi(
 );
 
 webhooksApp.openapi(
-  createRoute({
+  route({
     method: "delete",
     path: "/webhooks/{id}",
     summary: "Remove a webhook endpoint",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),
@@ -213,11 +213,11 @@ webhooksApp.openapi(
 );
 
 webhooksApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/webhooks/{id}/events",
     summary: "Events queued for an endpoint, newest first, each with its delivery attempts",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam, query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }) },
     responses: { 200: { description: "Events", content: { "application/json": { schema: z.object({ data: z.array(eventSchema) }) } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -251,11 +251,11 @@ webhooksApp.openapi(
 );
 
 webhooksApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/webhook-events/{id}/replay",
     summary: "Deliver an event again now (same webhook-id, fresh signature)",
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { params: idParam },
     responses: {
       202: { description: "Queued again", content: { "application/json": { schema: z.object({ id: z.string(), status: z.string() }) } } },

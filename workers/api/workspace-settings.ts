@@ -2,14 +2,14 @@
 // says exactly how): only the keys sent change. Validated strictly on write; read back with
 // defaults filled in. llm.phi_patterns also have to compile on RE2, which the schemas cannot
 // check (the engine is loaded lazily; core/llm/settings.ts): the PATCH checks it after the merge.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { notFound, RelayError } from "../../core/errors";
 import { llmSettingsSchema } from "../../core/llm/settings";
 import { applySettingsPatch, parseWorkspaceConfig, workspaceSettingsPatchSchema } from "../../core/workspace-config";
 import { getWorkspace, updateWorkspaceConfiguration, type WorkspaceRow } from "../../db/workspaces";
 import { phiPatternsSaveProblem, storedLlmSettings } from "../llm/phi-patterns";
-import { requireScope } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { errorResponses, iso } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -35,11 +35,11 @@ const view = async (w: WorkspaceRow) => ({
 export const workspaceSettingsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 workspaceSettingsApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/workspace",
     summary: "This workspace and its effective settings",
-    middleware: [requireScope("read")] as const,
+    auth: "read",
     responses: { 200: { description: "Workspace", content: { "application/json": { schema: settingsSchema } } }, ...errorResponses },
   }),
   async (c) => {
@@ -50,13 +50,13 @@ workspaceSettingsApp.openapi(
 );
 
 workspaceSettingsApp.openapi(
-  createRoute({
+  route({
     method: "patch",
     path: "/workspace",
     summary: "Change settings: only the keys sent change",
     description:
       'Merge semantics: a key not sent keeps its stored value. Nested objects merge key by key, so `{"limits":{"user_daily":5}}` changes the per-user limit and keeps `daily`, `hourly`, `time_zone` and `user_overrides`. Arrays (`routing.domain_rules`, `llm.phi_patterns`, `trending_questions.questions`) are replaced whole. An explicit `null` resets a key to its default (`{"limits":null}` resets all limits; `{"variables":{"CLINIC":null}}` removes one variable). The result is validated as a whole; a refusal changes nothing.',
-    middleware: [requireScope("admin")] as const,
+    auth: "admin",
     request: { body: { content: { "application/json": { schema: workspaceSettingsPatchSchema } }, required: true } },
     responses: { 200: { description: "Updated", content: { "application/json": { schema: settingsSchema } } }, ...errorResponses },
   }),

@@ -2,13 +2,13 @@
 // bootstrap their first API key and domains. Everything inside a workspace is then managed
 // with that workspace's own admin-scoped keys.
 import { isUniqueViolation } from "../../db/errors";
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { RelayError, notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { getWorkspace, insertWorkspace, listWorkspaces, type WorkspaceRow } from "../../db/workspaces";
 import { createdKeySchema, createKey, createKeyInput } from "./api-keys";
-import { requirePlatformAdmin } from "./auth";
 import type { AppEnv } from "./context";
+import { route } from "./route";
 import { createDomain, domainInput, domainView } from "./domains";
 import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -30,11 +30,11 @@ const view = (w: WorkspaceRow) => ({ id: w.id, slug: w.slug, display_name: w.dis
 export const workspacesApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 workspacesApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/workspaces",
     summary: "Create a workspace (platform admin)",
-    middleware: [requirePlatformAdmin] as const,
+    auth: "platform_admin",
     request: { body: { content: { "application/json": { schema: workspaceInput } }, required: true } },
     responses: {
       201: { description: "Created", content: { "application/json": { schema: workspaceSchema } } },
@@ -55,11 +55,11 @@ workspacesApp.openapi(
 );
 
 workspacesApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/workspaces",
     summary: "List workspaces (platform admin)",
-    middleware: [requirePlatformAdmin] as const,
+    auth: "platform_admin",
     responses: { 200: { description: "Workspaces", content: { "application/json": { schema: z.object({ data: z.array(workspaceSchema) }) } } }, ...errorResponses },
   }),
   async (c) => c.json({ data: (await listWorkspaces(c.var.db)).map(view) }, 200),
@@ -72,11 +72,11 @@ async function mustGet(c: { var: AppEnv["Variables"] }, id: string) {
 }
 
 workspacesApp.openapi(
-  createRoute({
+  route({
     method: "get",
     path: "/workspaces/{id}",
     summary: "A workspace (platform admin)",
-    middleware: [requirePlatformAdmin] as const,
+    auth: "platform_admin",
     request: { params: idParam },
     responses: { 200: { description: "Workspace", content: { "application/json": { schema: workspaceSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -84,11 +84,11 @@ workspacesApp.openapi(
 );
 
 workspacesApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/workspaces/{id}/api-keys",
     summary: "Mint an API key for a workspace (platform admin bootstrap)",
-    middleware: [requirePlatformAdmin] as const,
+    auth: "platform_admin",
     request: { params: idParam, body: { content: { "application/json": { schema: createKeyInput } }, required: true } },
     responses: { 201: { description: "Created", content: { "application/json": { schema: createdKeySchema } } }, ...errorResponses, ...notFoundResponse },
   }),
@@ -99,11 +99,11 @@ workspacesApp.openapi(
 );
 
 workspacesApp.openapi(
-  createRoute({
+  route({
     method: "post",
     path: "/workspaces/{id}/domains",
     summary: "Register a sender domain for a workspace, optionally already verified (platform admin)",
-    middleware: [requirePlatformAdmin] as const,
+    auth: "platform_admin",
     request: {
       params: idParam,
       body: { content: { "application/json": { schema: domainInput.extend({ verified: z.boolean().default(false) }) } }, required: true },
