@@ -223,28 +223,69 @@ async function refreshMessageStatus(db: Db, workspaceId: string, id: string, at:
   return status;
 }
 
+/** A claim written before `lease_until` existed lapses this long after it was taken (the old fixed lease). */
+export const LEGACY_CLAIM_LEASE_MS = 2 * 60 * 1000;
+
+/** When a `sending` recipient's claim lapses. */
+export const claimLapsesAt = (r: Pick<MessageRecipientRow, "leaseUntil" | "updatedAt">): number => r.leaseUntil ?? r.updatedAt + LEGACY_CLAIM_LEASE_MS;
+
+/** SQL for the same, on a message_recipients row. */
+const LAPSES_AT_SQL = `coalesce("lease_until", "updated_at" + ${LEGACY_CLAIM_LEASE_MS})`;
+
+/** How the claim sizes its first lease: the deadlines of the workspace's providers (core/deadline.ts). */
+export interface ClaimLease {
+  /** Deadline of a provider whose config names no timeout_ms, by type, and for any other type. */
+  defaultDeadlineMs: (type: string) => number;
+  marginMs: number;
+}
+
 /**
  * A delivery job's message and the claim on its recipients, in one batch: the message, its
  * recipients (as they were before the claim), then pending recipients marked `sending` for this
- * consumer. A recipient already `sending` is taken over only when its lease expired (its
- * consumer died mid-call); `sent` and other final statuses are never taken, so redelivery never
- * re-sends. Nothing is claimed for a message whose not_before is later than `dueBy` (a job that
- * arrived early). Plain SQL (db/raw-rows.ts): this runs for every delivery job.
+ * consumer. A recipient already `sending` is taken over only when its claim lapsed (its
+ * consumer died, perhaps mid-call); `sent` and other final statuses are never taken, so
+ * redelivery never re-sends. Nothing is claimed for a message whose not_before is later than
+ * `dueBy` (a job that arrived early). Plain SQL (db/raw-rows.ts): this runs for every delivery job.
+ *
+ * The claim's first lease (`lease_until`) is the longest deadline among the workspace's enabled
+ * providers plus the margin, computed in the same statement: it covers the job's first provider
+ * call, whichever provider routing picks, without a renewal round trip (renewClaim extends it
+ * before any later call). The claim is identified by its `updated_at` (= `at`), which renewals
+ * leave alone.
  */
-export async function loadAndClaim(db: Db, workspaceId: string, id: string, at: number, leaseMs: number, dueBy: number) {
+export async function loadAndClaim(db: Db, workspaceId: string, id: string, at: number, lease: ClaimLease | number, dueBy: number) {
   const d1 = db.$client;
+  // A number is a fixed lease (ms), for callers that know it.
+  const leaseSql =
+    typeof lease === "number"
+      ? { text: `? + ?`, values: [at, lease] }
+      : {
+          text: `? + ? + coalesce((SELECT max(coalesce(json_extract("config", '$.timeout_ms'), CASE "type" WHEN 'gmail' THEN ? ELSE ? END))
+             FROM "providers" WHERE "workspace_id" = ? AND "status" = 'enabled'), ?)`,
+          values: [at, lease.marginMs, lease.defaultDeadlineMs("gmail"), lease.defaultDeadlineMs(""), workspaceId, lease.defaultDeadlineMs("")],
+        };
   const [msg, rcpts, claimed] = await d1.batch([
     d1.prepare(`SELECT ${columnList(messages)} FROM "messages" WHERE "workspace_id" = ? AND "id" = ?`).bind(workspaceId, id),
     d1.prepare(`SELECT ${columnList(messageRecipients)} FROM "message_recipients" WHERE "workspace_id" = ? AND "message_id" = ?`).bind(workspaceId, id),
     d1
       .prepare(
-        `UPDATE "message_recipients" SET "status" = 'sending', "updated_at" = ?, "attempts" = "attempts" + 1
+        `UPDATE "message_recipients" SET "status" = 'sending', "updated_at" = ?, "attempts" = "attempts" + 1,
+           "lease_until" = ${leaseSql.text}
          WHERE "workspace_id" = ? AND "message_id" = ?
-           AND ("status" IN ('queued', 'deferred') OR ("status" = 'sending' AND "updated_at" <= ?))
+           AND ("status" IN ('queued', 'deferred') OR ("status" = 'sending' AND ${LAPSES_AT_SQL} <= ?))
            AND EXISTS (SELECT 1 FROM "messages" WHERE "workspace_id" = ? AND "id" = ? AND coalesce("not_before", 0) <= ?)
          RETURNING ${columnList(messageRecipients)}`,
       )
-      .bind(at, workspaceId, id, at - leaseMs, workspaceId, id, dueBy),
+      .bind(
+        at,
+        ...leaseSql.values,
+        workspaceId,
+        id,
+        at,
+        workspaceId,
+        id,
+        dueBy,
+      ),
     // The message shows `sending` while a provider call is in flight.
     d1
       .prepare(
@@ -283,6 +324,58 @@ export async function loadWorkspaceForDelivery(db: Db, workspaceId: string) {
 }
 
 /**
+ * Extends this job's claim (the message's recipients it marked `sending` at `claimedAt`) to at
+ * least `until`, right before a provider call: a lease is never shortened (another call of the
+ * same job may still be in flight), and rows no longer carrying this claim are left alone.
+ * Returns the ids still held: a recipient missing from it was taken over by another consumer
+ * (this job's claim lapsed), and this job must not call a provider for it. One small statement;
+ * inside a queue batch it shares the batch's D1 round trip with the other jobs' statements.
+ */
+export async function renewClaim(db: Db, workspaceId: string, messageId: string, claimedAt: number, until: number): Promise<Set<string>> {
+  const d1 = db.$client;
+  const [rows] = await d1.batch<{ id: string }>([
+    d1
+      .prepare(
+        `UPDATE "message_recipients" SET "lease_until" = max(coalesce("lease_until", 0), ?)
+         WHERE "workspace_id" = ? AND "message_id" = ? AND "status" = 'sending' AND "updated_at" = ?
+         RETURNING "id"`,
+      )
+      .bind(until, workspaceId, messageId, claimedAt),
+  ]);
+  return new Set((rows?.results ?? []).map((r) => r.id));
+}
+
+/**
+ * Messages with a recipient whose claim lapsed (its consumer died, perhaps mid-call) and no job
+ * due since: the outbox enqueues them at once, without its grace (which is for jobs that may
+ * still be on the queue; a lapsed claim's job is gone or waiting for exactly this). Served by the
+ * partial index on sending recipients' lease_until.
+ */
+export async function findLapsedClaims(db: Db, now: number, limit: number) {
+  const d1 = db.$client;
+  const rows = await d1
+    .prepare(
+      `SELECT m."id", m."workspace_id", m."size_bytes" FROM "messages" m
+       JOIN (SELECT "message_id", max("lease_until") AS "lapsed_at" FROM "message_recipients"
+             WHERE "status" = 'sending' AND "lease_until" <= ? GROUP BY "message_id") r ON r."message_id" = m."id"
+       WHERE m."status" IN ('queued', 'sending', 'deferred') AND coalesce(m."enqueued_at", 0) < r."lapsed_at" AND coalesce(m."not_before", 0) <= ?
+       LIMIT ?`,
+    )
+    .bind(now, now, limit)
+    .all<{ id: string; workspace_id: string; size_bytes: number }>();
+  return rows.results.map((r) => ({ id: r.id, workspaceId: r.workspace_id, sizeBytes: r.size_bytes }));
+}
+
+/** The next time a live claim lapses (null: none is held), so the sweeper can look right then. */
+export async function nextClaimLapse(db: Db, now: number): Promise<number | null> {
+  const row = await db.$client
+    .prepare(`SELECT min("lease_until") AS "at" FROM "message_recipients" WHERE "status" = 'sending' AND "lease_until" > ?`)
+    .bind(now)
+    .first<{ at: number | null }>();
+  return row?.at ?? null;
+}
+
+/**
  * Hands a claim back when the job failed before any provider was called (a render or storage
  * error): each recipient returns to the status it had, with its attempt uncounted, so the
  * queue's retry finds it pending instead of waiting out the lease. Only rows still carrying this
@@ -307,7 +400,7 @@ export async function releaseClaim(
       .bind(messageStatus === "sending" ? "deferred" : messageStatus, workspaceId, messageId, claimedAt),
     d1
       .prepare(
-        `UPDATE "message_recipients" SET "status" = x.value ->> '$.status', "attempts" = max(0, "attempts" - 1)
+        `UPDATE "message_recipients" SET "status" = x.value ->> '$.status', "attempts" = max(0, "attempts" - 1), "lease_until" = NULL
          FROM json_each(?) x
          WHERE "message_recipients"."workspace_id" = ? AND "message_recipients"."message_id" = ? AND "message_recipients"."id" = x.value ->> '$.id'
            AND "message_recipients"."status" = 'sending' AND "message_recipients"."updated_at" = ?`,
@@ -368,7 +461,8 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
     else same.set(key, { o, ids: [o.id] });
   }
   const stmts: D1PreparedStatement[] = [...same.values()].map(({ o, ids }) => {
-    const set = ['"status" = ?', '"updated_at" = ?'];
+    // The outcome ends the claim: lease_until is set only while a recipient is `sending`.
+    const set = ['"status" = ?', '"updated_at" = ?', '"lease_until" = NULL'];
     const values: unknown[] = [o.status, r.at];
     const put = (column: string, v: unknown) => {
       set.push(`"${column}" = ?`);

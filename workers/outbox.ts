@@ -1,22 +1,45 @@
 // The outbox sweep: anything still pending whose queue job should have run by now (accepted
 // but never enqueued because the process died, or a job lost with a local queue) is enqueued
 // again. Re-enqueueing is safe: the consumer never re-sends a recipient already `sent`.
+//
+// A message whose recipients' claim lapsed (their consumer died, perhaps mid-call) is enqueued
+// at the first sweep after the lapse, without the grace: the grace is for jobs that may still be
+// on the queue, and a lapsed claim's job is gone with its consumer (or waits for exactly this).
 import { readConfig } from "../core/config";
 import { deliveryJob } from "../core/jobs";
-import { getDb } from "../db/client";
-import { findOutboxDue, markEnqueued } from "../db/messages";
+import { getDb, type Db } from "../db/client";
+import { findLapsedClaims, findOutboxDue, markEnqueued, nextClaimLapse } from "../db/messages";
 import { log } from "./log";
 
 const SWEEP_LIMIT = 500;
 
+type Due = { id: string; workspaceId: string; sizeBytes: number };
+
 export async function sweepOutbox(env: Env, now = Date.now()): Promise<number> {
   const db = getDb(env.DB);
-  const due = await findOutboxDue(db, now, readConfig(env).outboxGraceMs, SWEEP_LIMIT);
+  const [due, lapsed] = await Promise.all([findOutboxDue(db, now, readConfig(env).outboxGraceMs, SWEEP_LIMIT), findLapsedClaims(db, now, SWEEP_LIMIT)]);
+  const all = [...new Map([...lapsed, ...due].map((m) => [m.id, m])).values()];
+  await enqueue(env, db, all, now);
+  if (all.length > 0) log.info("outbox_swept", { enqueued: all.length, lapsed_claims: lapsed.length });
+  return all.length;
+}
+
+/**
+ * Only the lapsed claims (the sweeper's look right after a claim's lapse, between its regular
+ * sweeps). Returns how many were enqueued and when the next live claim lapses (null: none held).
+ */
+export async function sweepLapsedClaims(env: Env, now = Date.now()): Promise<{ enqueued: number; nextLapse: number | null }> {
+  const db = getDb(env.DB);
+  const [lapsed, nextLapse] = await Promise.all([findLapsedClaims(db, now, SWEEP_LIMIT), nextClaimLapse(db, now)]);
+  await enqueue(env, db, lapsed, now);
+  if (lapsed.length > 0) log.info("outbox_swept", { enqueued: lapsed.length, lapsed_claims: lapsed.length });
+  return { enqueued: lapsed.length, nextLapse };
+}
+
+async function enqueue(env: Env, db: Db, due: Due[], now: number): Promise<void> {
   for (let i = 0; i < due.length; i += 100) {
     const chunk = due.slice(i, i + 100);
     await env.DELIVERY_QUEUE.sendBatch(chunk.map((m) => ({ body: deliveryJob(m.workspaceId, m.id, m.sizeBytes) })));
     await markEnqueued(db, chunk.map((m) => m.id), now);
   }
-  if (due.length > 0) log.info("outbox_swept", { enqueued: due.length });
-  return due.length;
 }

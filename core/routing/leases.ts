@@ -7,6 +7,8 @@
 // says) costs at most one extra trial or one miscounted load: these leases bound the breaker's
 // parallelism, not a recipient's sends (that is the recipient claim in db/messages.ts).
 
+import { callDeadlineMs } from "../deadline";
+
 export interface Lease {
   /** When the call was granted; identifies the permit when the call reports back. */
   startedAt: number;
@@ -36,16 +38,13 @@ export const DEFAULT_CALL_LEASE_MS = DEFAULT_PROVIDER_TIMEOUT_MS + LEASE_MARGIN_
 export const ORPHAN_TTL_MS = 60 * 60 * 1000;
 export const MAX_ORPHANS = 200;
 
-const DEFAULT_TIMEOUT_BY_TYPE: Record<string, number> = { gmail: 60_000 };
-// Network steps a send makes, each bounded by the timeout: Gmail exchanges a token before it
-// sends; SMTP connects (and greets, TLS) before the transaction. Mailgun is one request.
-const STEPS_BY_TYPE: Record<string, number> = { gmail: 2, smtp: 2 };
-
-/** How long a call to this provider can take at most, by its configured timeout_ms, plus the margin. */
+/**
+ * How long a call to this provider can take at most, plus the margin: its configured timeout_ms,
+ * which is a hard deadline on the whole call (core/deadline.ts: Gmail's token exchange and send,
+ * an SMTP session from connect to the end of its transaction, together).
+ */
 export function callLeaseMs(type: string, config: unknown): number {
-  const configured = (config as { timeout_ms?: unknown } | null)?.timeout_ms;
-  const timeout = typeof configured === "number" && configured > 0 ? configured : (DEFAULT_TIMEOUT_BY_TYPE[type] ?? DEFAULT_PROVIDER_TIMEOUT_MS);
-  return timeout * (STEPS_BY_TYPE[type] ?? 1) + LEASE_MARGIN_MS;
+  return callDeadlineMs(type, config) + LEASE_MARGIN_MS;
 }
 
 export const lease = (now: number, leaseMs: number, key?: string): Lease => (key === undefined ? { startedAt: now, until: now + leaseMs } : { startedAt: now, until: now + leaseMs, key });

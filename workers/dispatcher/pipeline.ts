@@ -14,8 +14,10 @@ import { newId } from "../../core/ids";
 import { loadBody } from "../../db/body-store";
 import type { Db } from "../../db/client";
 import {
+  claimLapsesAt,
   insertAttempt,
   loadAndClaim,
+  renewClaim,
   loadWorkspaceForDelivery,
   releaseClaim,
   markDueAt,
@@ -38,14 +40,27 @@ import { quotaFor, quotaRules } from "../../core/limits/quota";
 import { deliverGroup, phiProviders, phiRefusal, planRoute, type GroupOutcome, type RouteGroup } from "./route";
 import { acquirePermit, cancelPermit } from "../do-calls";
 import { callLeaseMs } from "../../core/routing/leases";
+import { callDeadlineMs, CLAIM_MARGIN_MS, defaultDeadlineMs, needsRenewal, withDeadline } from "../../core/deadline";
 import { messageWaitsOn, pinnedProvider, pinTo, waitsOn } from "../../core/routing/release";
 import { getProviderState } from "../../durable-objects/provider-state";
 import { buildProvider } from "./build-provider";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
 
-/** A recipient left `sending` longer than this belongs to a consumer that died; it may be retried. */
-// Providers time out well within it (30 s by default).
-export const SENDING_LEASE_MS = 2 * 60 * 1000;
+/**
+ * The claim on a job's recipients (`sending`, lease_until): taken with a lease covering the
+ * first provider call (db/messages.ts loadAndClaim), renewed right before every call to the
+ * call's hard deadline plus a margin (core/deadline.ts). A call never outlives its deadline, so
+ * a claim is never free while a call for its recipients is in flight, and a consumer that dies
+ * frees its recipients within one call's deadline + margin.
+ */
+interface Claim {
+  /** The claim's identity: the recipients' updated_at it stamped. */
+  claimedAt: number;
+  /** When it lapses, as this job last wrote it. */
+  leaseUntil: number;
+}
+
+const CLAIM_LEASE = { defaultDeadlineMs, marginMs: CLAIM_MARGIN_MS };
 
 export type JobOutcome =
   | { kind: "done"; status: string }
@@ -78,7 +93,7 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   const now = deps.now();
   // Both reads go out in the same turn: in a queue batch they share one D1 round trip.
   const [job, facts] = await Promise.all([
-    loadAndClaim(deps.db, workspaceId, messageId, now, SENDING_LEASE_MS, now + 1000),
+    loadAndClaim(deps.db, workspaceId, messageId, now, CLAIM_LEASE, now + 1000),
     (deps.workspaceFacts ?? ((ws: string) => loadWorkspaceFacts(deps.db, ws)))(workspaceId),
   ]);
   if (!job) return { kind: "done", status: "missing" };
@@ -91,16 +106,18 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   const pending = loaded.recipients.filter((r) => isPending(r.status));
   if (pending.length === 0) return { kind: "done", status: message.status };
   if (claimed.length === 0) {
-    // Another consumer holds them (or held them and died): look again when its lease ends.
-    const leaseEnd = Math.min(...pending.map((r) => r.updatedAt + SENDING_LEASE_MS));
+    // Another consumer holds them (or held them and died): look again when its claim lapses.
+    const held = pending.filter((r) => r.status === "sending");
+    const leaseEnd = Math.min(...(held.length ? held : pending).map(claimLapsesAt));
     return wait(deps, message, queueDelaySeconds(leaseEnd + 1000, now), "recipients in flight elsewhere");
   }
   // Until a provider is called, a failure hands the claim back (the queue's retry then finds
   // the recipients pending instead of waiting out the lease); after that, the lease stands, so
   // a crash between the call and the record can never lead to a quick second send.
   const call = { started: false };
+  const claim: Claim = { claimedAt: now, leaseUntil: Math.min(...claimed.map((r) => r.leaseUntil ?? now)) };
   try {
-    return await deliverClaimed(deps, loaded, pending, deliveryId, now, call);
+    return await deliverClaimed(deps, loaded, pending, deliveryId, now, call, claim);
   } catch (e) {
     if (!call.started) {
       const before = new Map(loaded.recipients.map((r) => [r.id, r.status]));
@@ -110,7 +127,7 @@ export async function runDelivery(deps: PipelineDeps, workspaceId: string, messa
   }
 }
 
-async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: MessageRecipientRow[], deliveryId: string, now: number, call: { started: boolean }): Promise<JobOutcome> {
+async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: MessageRecipientRow[], deliveryId: string, now: number, call: { started: boolean }, claim: Claim): Promise<JobOutcome> {
   const config = readConfig(deps.env);
   const { message, claimed } = loaded;
   const workspaceId = message.workspaceId;
@@ -216,7 +233,7 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
       const outcome = await deliverGroup(deps.env, workspaceId, settings.routing, group.order, message.forceSend || settings.routing.force_send, deps.now, async (provider) => {
         const started = deps.now();
         call.started = true;
-        const result = providerFault(await sendSafely(await buildProvider(deps.env, ring, provider), envelopeFor(deps.env, provider, outbound, message, group.recipients), deps.now));
+        const result = providerFault(await sendSafely(provider, await buildProvider(deps.env, ring, provider), envelopeFor(deps.env, provider, outbound, message, group.recipients), deps.now));
         if (result.status === "transient") {
           log.warn("provider_transient", { message_id: messageId, provider_id: provider.id, reason: result.reason });
           await recordAttempt(deps, { loaded, provider, claimed: group.recipients, deliveryId, result, started, others });
@@ -225,7 +242,8 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
       }, (provider) =>
         // A per-recipient copy is its own consumption (the key is remembered, so one key per message would count only the first copy).
         quotaOf(provider, copy ? `provider:${messageId}:${group.recipients[0]!.id}` : `provider:${messageId}`, group.recipients.length),
-      background, earlyGrant && earlyGrant.provider.id === group.order[0]?.id ? earlyGrant.grant : undefined, copy ? `${messageId}:${group.recipients[0]!.id}` : messageId);
+      background, earlyGrant && earlyGrant.provider.id === group.order[0]?.id ? earlyGrant.grant : undefined, copy ? `${messageId}:${group.recipients[0]!.id}` : messageId,
+      (provider) => holdClaim(deps, message, claim, provider, group.recipients));
       return { group, outcome };
     },
   );
@@ -233,6 +251,24 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
   // 5. record
   const [outcome] = await Promise.all([record(deps, loaded, settings.retry_policy, claimed, others, delivered, deliveryId), Promise.all(reports)]);
   return outcome;
+}
+
+/**
+ * Right before a call: the claim must outlast the call's deadline. When it does not already
+ * (the first call usually is covered by the claim itself), it is renewed to now + deadline +
+ * margin, in one small statement (coalesced with the batch's other jobs). False when another
+ * consumer took any of these recipients over meanwhile: this job must not call for them.
+ */
+async function holdClaim(deps: PipelineDeps, message: MessageRow, claim: Claim, provider: ProviderRow, recipients: MessageRecipientRow[]): Promise<boolean> {
+  const deadline = callDeadlineMs(provider.type, provider.config);
+  const at = deps.now();
+  if (!needsRenewal(claim.leaseUntil, at, deadline)) return true;
+  const until = at + deadline + CLAIM_MARGIN_MS;
+  const held = await renewClaim(deps.db, message.workspaceId, message.id, claim.claimedAt, until);
+  claim.leaseUntil = Math.max(claim.leaseUntil, until);
+  if (recipients.every((r) => held.has(r.id))) return true;
+  log.warn("claim_lost", { message_id: message.id, provider_id: provider.id });
+  return false;
 }
 
 /** Provider calls in flight at once for one message's per-recipient copies. */
@@ -360,9 +396,19 @@ export function providerFault(result: SendResult): SendResult {
   return { status: "transient", reason: `provider configuration error: ${result.reason}` };
 }
 
-async function sendSafely(provider: Provider, message: OutboundMessage, now: () => number): Promise<SendResult> {
+/**
+ * One provider call under its hard deadline (core/deadline.ts): when the provider's timeout_ms
+ * passes, its requests and sockets are aborted and the call is a transient timeout, so the
+ * claim renewed for it (deadline + margin) always outlives it.
+ */
+async function sendSafely(row: ProviderRow, provider: Provider, message: OutboundMessage, now: () => number): Promise<SendResult> {
+  const deadline = callDeadlineMs(row.type, row.config);
   try {
-    return await provider.send(message, { now, fetch: (input, init) => fetch(input, init) });
+    return await withDeadline(
+      deadline,
+      (signal) => provider.send(message, { now, fetch: (input, init) => fetch(input, init), signal }),
+      (): SendResult => ({ status: "transient", reason: `${row.type} call abandoned: no answer within its deadline of ${deadline} ms (timeout)` }),
+    );
   } catch (e) {
     // Providers return values for expected failures; anything thrown is unexpected and is
     // treated as transient so the message is retried rather than lost.
@@ -471,6 +517,10 @@ function recordGroup(loaded: Loaded, policy: RetryPolicy, d: Delivered, delivery
     const lastError = d.outcome.reason;
     return { outcomes: claimed.map((r) => ({ id: r.id, status: "failed", lastError })), attempt: attemptRow(message, null, claimed, deliveryId, result, at, at), lastError, providerId: null, called: false };
   }
+  if (d.outcome.kind === "lost") {
+    // Another consumer holds these recipients now: their outcome is its to record.
+    return { outcomes: [], lastError: null, providerId: null, called: d.outcome.calls.length > 0 };
+  }
   if (d.outcome.kind === "blocked") {
     // No provider would take a call: wait for the earliest to let one through (no attempt spent).
     const reason = `no provider can take it now (${d.outcome.reason})`;
@@ -540,6 +590,12 @@ async function record(
 ): Promise<JobOutcome> {
   const { message } = loaded;
   const at = deps.now();
+  // Recipients whose claim another consumer took over (this job's lapsed) are its to record.
+  const lost = delivered.flatMap((d) => (d.outcome.kind === "lost" ? d.group.recipients : []));
+  if (lost.length > 0) {
+    if (lost.length === claimed.length) return { kind: "done", status: "taken over" };
+    others = [...others, ...lost.map((): RecipientStatus => "sending")];
+  }
   const groups = delivered.map((d) => recordGroup(loaded, policy, d, deliveryId, at));
   const outcomes = groups.flatMap((g) => g.outcomes);
   const retryTimes = groups.map((g) => g.retryAt).filter((t): t is number => t !== undefined);

@@ -10,7 +10,7 @@ import type { ProviderRow } from "../../db/providers";
 import { getProviderState, type Grant } from "../../durable-objects/provider-state";
 import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
 import { withoutUnhealthy } from "../health-checks";
-import { acquirePermit, releasePermit } from "../do-calls";
+import { acquirePermit, cancelPermit, releasePermit } from "../do-calls";
 import { callLeaseMs } from "../../core/routing/leases";
 import type { SendResult } from "./providers/types";
 import { usesTls } from "./providers/transport";
@@ -90,7 +90,13 @@ export type GroupOutcome =
   /** Every provider's breaker refused: nobody was called. */
   | { kind: "blocked"; retryAt: number; reason: string }
   /** No provider may ever take it (a PHI message without a BAA-covered provider): final. */
-  | { kind: "refused"; reason: string };
+  | { kind: "refused"; reason: string }
+  /**
+   * The job's claim on these recipients was taken over by another consumer (it lapsed) before
+   * a call: nobody was called, and their outcome is the other consumer's to record. Calls made
+   * before that are in `calls`.
+   */
+  | { kind: "lost"; calls: CallRecord[] };
 
 /**
  * Walks the order: a provider whose breaker refuses is skipped; a transient failure fails over
@@ -118,6 +124,12 @@ export async function deliverGroup(
   firstGrant?: Promise<Grant>,
   /** What the calls are for (the message id, or message:recipient), kept with each permit's lease. */
   callKey?: string,
+  /**
+   * Right before each call, after its permit: renews the claim on the group's recipients for
+   * this call (core/deadline.ts). False means the claim is gone (another consumer holds the
+   * recipients): the permit goes back unused and nobody is called.
+   */
+  beforeCall?: (provider: ProviderRow) => Promise<boolean>,
 ): Promise<GroupOutcome> {
   const calls: CallRecord[] = [];
   const reasons = new Set<string>();
@@ -133,6 +145,13 @@ export async function deliverGroup(
       reasons.add(grant.reason);
       continue;
     }
+    if (beforeCall && !(await beforeCall(provider).catch(async (e: unknown) => {
+      await cancelPermit(env, workspaceId, provider.id, grant).catch(() => {});
+      throw e;
+    }))) {
+      await cancelPermit(env, workspaceId, provider.id, grant).catch(() => {});
+      return { kind: "lost", calls };
+    }
     const call = await timed(provider, send, now);
     calls.push(call);
     const report = releasePermit(env, workspaceId, provider.id, routing.breaker, grant, breakerOutcome(call.result), call.finished - call.started);
@@ -142,7 +161,10 @@ export async function deliverGroup(
   }
   if (calls.length > 0) return { kind: "called", calls };
   const primary = order[0];
-  if (forceSend && primary) return { kind: "called", calls: [await timed(primary, send, now)] };
+  if (forceSend && primary) {
+    if (beforeCall && !(await beforeCall(primary))) return { kind: "lost", calls };
+    return { kind: "called", calls: [await timed(primary, send, now)] };
+  }
   return { kind: "blocked", retryAt: Number.isFinite(earliest) ? earliest : now() + 60_000, reason: [...reasons].join(" / ") || "no provider available" };
 }
 

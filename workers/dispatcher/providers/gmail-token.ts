@@ -3,7 +3,7 @@
 // keep the token in a module-level cache shared by every send in this isolate until shortly
 // before it expires, and let concurrent sends wait on one in-flight exchange.
 import { loadJose } from "../../lazy-libs";
-import { classifyHttpStatus, describeError, excerpt, isAbortOrTimeout, parseRetryAfter, permanent, transient } from "./outcome";
+import { classifyHttpStatus, describeError, excerpt, isAbortOrTimeout, parseRetryAfter, permanent, totalSignal, transient } from "./outcome";
 import type { ProviderContext, SendResult } from "./types";
 
 export const GMAIL_SEND_SCOPE = "https://www.googleapis.com/auth/gmail.send";
@@ -105,7 +105,8 @@ async function exchange(req: TokenRequest, ctx: ProviderContext): Promise<TokenO
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
       body: new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString(),
-      signal: AbortSignal.timeout(req.timeoutMs),
+      // The send's whole deadline (ctx.signal) bounds the exchange too: it is a step of that call.
+      signal: totalSignal(req.timeoutMs, ctx.signal),
     });
   } catch (e) {
     const what = isAbortOrTimeout(e) ? "timed out" : `failed (${describeError(e)})`;

@@ -9,7 +9,7 @@ import {
   invalidateGmailToken,
   type TokenRequest,
 } from "./gmail-token";
-import { classifyHttpStatus, describeError, excerpt, isAbortOrTimeout, parseRetryAfter, permanent, transient } from "./outcome";
+import { classifyHttpStatus, describeError, excerpt, isAbortOrTimeout, parseRetryAfter, permanent, totalSignal, transient } from "./outcome";
 import { degraded, fromOutcome, healthy, probeTimeout } from "./probe";
 import type { OutboundMessage, ProbeContext, ProbeResult, Provider, ProviderContext, SendResult } from "./types";
 
@@ -158,7 +158,7 @@ export function createGmailProvider(configInput: GmailConfigInput, credentials: 
         };
     let res: Response;
     try {
-      res = await ctx.fetch(url, { ...init, signal: AbortSignal.timeout(config.timeout_ms) });
+      res = await ctx.fetch(url, { ...init, signal: ctx.signal ?? AbortSignal.timeout(config.timeout_ms) });
     } catch (e) {
       return transient(isAbortOrTimeout(e) ? "Gmail API request timed out" : `Gmail API request failed (${describeError(e)})`);
     }
@@ -186,10 +186,14 @@ export function createGmailProvider(configInput: GmailConfigInput, credentials: 
       if (message.recipients.length === 0) return permanent("no recipients");
       const prepared = prepareGmailRaw(message);
       if (!prepared.ok) return permanent(prepared.reason);
+      // timeout_ms bounds the whole call, token exchanges and sends together (the claim on the
+      // recipients is sized to it): every request below shares this one deadline.
+      const call: ProviderContext = { ...ctx, signal: totalSignal(config.timeout_ms, ctx.signal) };
       for (let round = 0; round < 2; round++) {
-        const tok = await getGmailAccessToken(tokenReq, ctx);
+        if (call.signal!.aborted) return transient(`Gmail API call did not finish within ${config.timeout_ms} ms`);
+        const tok = await getGmailAccessToken(tokenReq, call);
         if (!tok.ok) return tok.result;
-        const out = await attempt(prepared.raw, tok.token, ctx);
+        const out = await attempt(prepared.raw, tok.token, call);
         if (out.status !== "reauth") return out;
         // The token was refused: maybe revoked or rotated early. Exchange a fresh one once.
         invalidateGmailToken(tokenReq, tok.token);

@@ -130,7 +130,9 @@ export function createMailgunProvider(configInput: MailgunConfigInput, credentia
       let res: Response;
       let text: string;
       try {
-        res = await fetchWithTimeout(ctx.fetch, url, { method: "POST", headers: { authorization, accept: "application/json" }, body: form }, config.timeout_ms);
+        // One deadline for the request and the reading of its answer: a body that trickles in
+        // cannot keep the call alive past timeout_ms (the claim on its recipients is sized to it).
+        res = await fetchWithTimeout(ctx.fetch, url, { method: "POST", headers: { authorization, accept: "application/json" }, body: form }, config.timeout_ms, ctx.signal);
         text = await res.text();
       } catch (e) {
         return transient(isAbortOrTimeout(e) ? `Mailgun did not answer within ${config.timeout_ms} ms` : `Mailgun unreachable (${describeError(e)})`);

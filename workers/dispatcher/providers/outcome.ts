@@ -49,9 +49,16 @@ export async function fetchWithTimeout(
   input: string,
   init: RequestInit,
   timeoutMs: number,
+  /** The caller's deadline too (ProviderContext.signal): whichever ends first aborts the request. */
+  deadline?: AbortSignal,
 ): Promise<Response> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  return fetchFn(input, { ...init, signal });
+  return fetchFn(input, { ...init, signal: totalSignal(timeoutMs, deadline) });
+}
+
+/** A call's whole deadline: its own timeout, and the caller's signal when there is one. */
+export function totalSignal(timeoutMs: number, deadline?: AbortSignal): AbortSignal {
+  const own = AbortSignal.timeout(timeoutMs);
+  return deadline ? AbortSignal.any([own, deadline]) : own;
 }
 
 /** Short, log-safe excerpt of a provider's error body (never a message body: providers echo errors only). */

@@ -24,7 +24,9 @@ export function createSandboxProvider(
   const failing = new Set(config.fail_recipients.map((r) => r.toLowerCase()));
   return {
     type: "sandbox",
-    async send(message): Promise<SendResult> {
+    async send(message, ctx): Promise<SendResult> {
+      // Its store cannot be cancelled; the caller's deadline (core/deadline.ts) still ends the call.
+      if (ctx.signal?.aborted) return { status: "transient", reason: "sandbox: the call's deadline passed" };
       if (config.simulate === "transient") return { status: "transient", reason: "sandbox: simulated temporary failure" };
       if (config.simulate === "permanent") return { status: "permanent", reason: "sandbox: simulated permanent failure" };
       const bad = message.recipients.filter((r) => failing.has(r.toLowerCase()));

@@ -49,7 +49,10 @@ export interface SmtpConnectOptions {
   port: number;
   security: SmtpSecurity;
   heloName: string;
+  /** Bounds each step (connect, every read and write). */
   timeoutMs: number;
+  /** The call's whole deadline: when it aborts, opening stops and the socket is closed. */
+  signal?: AbortSignal;
 }
 
 const encoder = new TextEncoder();
@@ -109,12 +112,22 @@ export function encodeDataPayload(raw: Uint8Array): { payload: Uint8Array } | { 
   return { payload: out.subarray(0, o) };
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, stage: string): Promise<T> {
+/** A step bounded by its own timeout and by the call's deadline (the signal), whichever ends first. */
+function withTimeout<T>(p: Promise<T>, ms: number, stage: string, deadline?: AbortSignal): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
   const t = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new SmtpConnectionError(stage, `timed out after ${ms} ms`)), ms);
+    if (deadline) {
+      onAbort = () => reject(new SmtpConnectionError(stage, "timed out: the call's deadline passed"));
+      if (deadline.aborted) onAbort();
+      else deadline.addEventListener("abort", onAbort, { once: true });
+    }
   });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  return Promise.race([p, t]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) deadline!.removeEventListener("abort", onAbort);
+  });
 }
 
 export class SmtpClient {
@@ -123,6 +136,8 @@ export class SmtpClient {
   private writer: WritableStreamDefaultWriter<Uint8Array>;
   private buf = new Uint8Array(0);
   private closed = false;
+  /** The deadline of the call using the session now (guard). */
+  private deadline: AbortSignal | undefined;
   /** EHLO keywords (upper-case) → parameters. */
   capabilities = new Map<string, string>();
 
@@ -135,8 +150,26 @@ export class SmtpClient {
     this.writer = socket.writable.getWriter() as WritableStreamDefaultWriter<Uint8Array>;
   }
 
+  /**
+   * Ties the session to one call's deadline: when the signal aborts, the socket is closed and
+   * the pending read or write fails at once, so no byte of this call goes out after its
+   * deadline. Returns the release (a pooled session outlives the call that opened it).
+   */
+  guard(signal: AbortSignal | undefined): () => void {
+    if (!signal) return () => {};
+    this.deadline = signal;
+    const onAbort = () => void this.abort();
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    return () => {
+      signal.removeEventListener("abort", onAbort);
+      if (this.deadline === signal) this.deadline = undefined;
+    };
+  }
+
   /** Connects, reads the greeting, says EHLO and (for `starttls`) upgrades and says EHLO again. */
   static async open(opts: SmtpConnectOptions): Promise<SmtpClient> {
+    if (opts.signal?.aborted) throw new SmtpConnectionError("connect", "timed out: the call's deadline passed");
     let socket: Socket;
     try {
       socket = connect(
@@ -147,8 +180,9 @@ export class SmtpClient {
       throw new SmtpConnectionError("connect", e instanceof Error ? e.message : String(e));
     }
     const client = new SmtpClient(opts, socket);
+    const release = client.guard(opts.signal);
     try {
-      await withTimeout(socket.opened, opts.timeoutMs, "connect");
+      await withTimeout(socket.opened, opts.timeoutMs, "connect", opts.signal);
       const greeting = await client.read("greeting");
       if (greeting.code !== 220) throw new SmtpReplyError("greeting", greeting);
       await client.ehlo();
@@ -162,6 +196,8 @@ export class SmtpClient {
     } catch (e) {
       await client.abort();
       throw client.wrapIoError(e, "connect");
+    } finally {
+      release();
     }
   }
 
@@ -242,7 +278,7 @@ export class SmtpClient {
 
   async write(bytes: Uint8Array, stage: string): Promise<void> {
     try {
-      await withTimeout(this.writer.write(bytes), this.opts.timeoutMs, stage);
+      await withTimeout(this.writer.write(bytes), this.opts.timeoutMs, stage, this.deadline);
     } catch (e) {
       throw this.wrapIoError(e, stage);
     }
@@ -272,7 +308,7 @@ export class SmtpClient {
       if (this.buf.length > 64 * 1024) throw new SmtpConnectionError(stage, "reply line too long");
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        chunk = await withTimeout(this.reader.read(), this.opts.timeoutMs, stage);
+        chunk = await withTimeout(this.reader.read(), this.opts.timeoutMs, stage, this.deadline);
       } catch (e) {
         throw this.wrapIoError(e, stage);
       }

@@ -2,7 +2,7 @@
 // (implicit TLS on 465, STARTTLS on 587/2525, or plain for loopback tests) with AUTH.
 import { isLoopbackHost } from "./transport";
 import { z } from "zod";
-import { describeError, permanent, transient } from "./outcome";
+import { describeError, permanent, totalSignal, transient } from "./outcome";
 import { describeUnsafeData, encodeDataPayload, SmtpCapabilityError, SmtpClient, SmtpConnectionError, SmtpReplyError, type SmtpReply } from "./smtp-client";
 import { fromOutcome, healthy, probeTimeout } from "./probe";
 import { leaseSession, type PooledSession } from "./smtp-sessions";
@@ -100,14 +100,17 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
   if (config.username && !creds.password) throw new Error("SMTP provider: a username is configured but no password");
   const where = `${config.host}:${config.port}`;
 
-  /** Connect, EHLO (STARTTLS) and AUTH as configured. */
-  const open = async (heloName: string): Promise<SmtpClient> => {
-    const client = await SmtpClient.open({ host: config.host, port: config.port, security: config.security, heloName, timeoutMs: config.timeout_ms });
+  /** Connect, EHLO (STARTTLS) and AUTH as configured, all within the call's deadline. */
+  const open = async (heloName: string, deadline: AbortSignal): Promise<SmtpClient> => {
+    const client = await SmtpClient.open({ host: config.host, port: config.port, security: config.security, heloName, timeoutMs: config.timeout_ms, signal: deadline });
+    const release = client.guard(deadline);
     try {
       if (config.username) await client.authenticate(config.username, creds.password ?? "");
     } catch (e) {
       await client.abort();
       throw e;
+    } finally {
+      release();
     }
     return client;
   };
@@ -190,7 +193,7 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
 
   return {
     type: "smtp",
-    async send(message: OutboundMessage, _ctx: ProviderContext): Promise<SendResult> {
+    async send(message: OutboundMessage, ctx: ProviderContext): Promise<SendResult> {
       if (message.recipients.length === 0) return permanent("no recipients");
       // Controls (NUL among them) and spaces could end or extend an SMTP command line.
       const bad = [message.envelopeFrom, ...message.recipients].find((a) => /[\x00-\x20\x7f<>\s]/.test(a));
@@ -203,11 +206,26 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
       // Inside a queue batch: a session of the batch's pool (smtp-sessions.ts), keyed by the
       // provider row and everything that shapes the session, credentials included: no two
       // workspaces, and no two accounts, ever share one.
+      // timeout_ms bounds the whole call: waiting for a session of the pool, connect, TLS, AUTH
+      // and the transaction together (the claim on the recipients is sized to it). The socket
+      // in use is closed when it passes.
+      const deadline = totalSignal(config.timeout_ms, ctx.signal);
       const lease = await leaseSession(JSON.stringify([owner, config, heloName, creds.password ?? null]), config.max_connections);
+      if (deadline.aborted) {
+        // The slot came too late: this call is over (its caller has moved on); nothing is sent.
+        await lease?.done(lease.reused, lease.reused !== undefined);
+        return transient(`SMTP ${where}: no session free within the call's deadline of ${config.timeout_ms} ms`);
+      }
       let session: PooledSession | undefined = lease?.reused;
       let keep = false;
+      let release = () => {};
+      const guard = (s: PooledSession) => {
+        release();
+        release = s.client.guard(deadline);
+      };
       try {
         if (session) {
+          guard(session);
           try {
             const { result, reusable } = await transact(session.client, message, encoded.payload);
             keep = reusable;
@@ -222,7 +240,8 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
             session = undefined;
           }
         }
-        session = { client: await open(heloName), sent: 0 };
+        session = { client: await open(heloName, deadline), sent: 0 };
+        guard(session);
         try {
           const { result, reusable } = await transact(session.client, message, encoded.payload);
           keep = reusable && lease !== null;
@@ -238,6 +257,7 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
         session = undefined;
         return classifyFailure(e, where);
       } finally {
+        release();
         await lease?.done(keep ? session : undefined, keep);
       }
     },

@@ -61,6 +61,12 @@ export interface ProviderContext {
   now(): number;
   /** Outbound fetch, injectable for tests; defaults to globalThis.fetch. */
   fetch: typeof fetch;
+  /**
+   * Aborts when the caller's deadline for this call passes (core/deadline.ts): every request
+   * and socket of the call is cancelled with it. Providers also bound a call by their own
+   * timeout_ms, in total (all its steps together), whether or not a signal is given.
+   */
+  signal?: AbortSignal;
 }
 
 /** A cheap liveness check of a provider (token/domain endpoint, SMTP handshake); sends nothing. */
