@@ -6,7 +6,6 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
-import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
 import { RelayError } from "../../core/errors";
 import type { Principal } from "../../core/scopes";
 import { listAudit, type AuditRow } from "../../db/audit";
@@ -16,6 +15,7 @@ import { actorOf, recordAudit } from "../audit";
 import { log } from "../log";
 import type { AppEnv } from "./context";
 import { route } from "./route";
+import { pageQuery, pageSchema, readPage, timeIdCursor } from "./pagination";
 import { errorResponses, iso } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -151,13 +151,7 @@ const view = (r: AuditRow) => ({
   created_at: iso(r.createdAt)!,
 });
 
-const encodeCursor = (r: AuditRow) => toBase64Url(utf8.encode(`${r.createdAt}:${r.id}`));
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  const bytes = fromBase64(cursor.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(cursor.length / 4) * 4, "="));
-  const m = bytes && fromUtf8.decode(bytes).match(/^(\d{1,16}):(aud_[\w-]{1,40})$/);
-  if (!m) throw new RelayError("validation_error", "cursor: not a cursor this API returned");
-  return { createdAt: Number(m[1]), id: m[2]! };
-}
+const cursor = timeIdCursor("createdAt", "aud");
 
 const dateParam = z
   .string()
@@ -173,32 +167,29 @@ auditLogsApp.openapi(
     summary: "This workspace's audit trail, newest first (read-only: rows are never changed or removed)",
     auth: "admin",
     request: {
-      query: z.object({
-        action: z.string().max(100).optional(),
-        since: dateParam,
-        until: dateParam,
-        limit: z.coerce.number().int().min(1).max(200).default(50),
-        cursor: z.string().max(200).optional(),
-      }),
+      query: z
+        .object({ action: z.string().max(100).optional(), since: dateParam, until: dateParam })
+        .extend(pageQuery({ max: 200, fallback: 50 }).shape),
     },
     responses: {
       200: {
         description: "A page of audit rows",
-        content: { "application/json": { schema: z.object({ data: z.array(auditSchema), next_cursor: z.string().nullable() }) } },
+        content: { "application/json": { schema: pageSchema(auditSchema) } },
       },
       ...errorResponses,
     },
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const rows = await listAudit(c.var.db, c.var.workspaceId, {
-      ...(q.action ? { action: q.action } : {}),
-      ...(q.since ? { since: Date.parse(q.since) } : {}),
-      ...(q.until ? { until: Date.parse(q.until) } : {}),
-      ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}),
-      limit: q.limit + 1,
-    });
-    const page = rows.slice(0, q.limit);
-    return c.json({ data: page.map(view), next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!) : null }, 200);
+    const { page, next_cursor } = await readPage(q, cursor, (before, limit) =>
+      listAudit(c.var.db, c.var.workspaceId, {
+        ...(q.action ? { action: q.action } : {}),
+        ...(q.since ? { since: Date.parse(q.since) } : {}),
+        ...(q.until ? { until: Date.parse(q.until) } : {}),
+        ...(before ? { before } : {}),
+        limit,
+      }),
+    );
+    return c.json({ data: page.map(view), next_cursor }, 200);
   },
 );

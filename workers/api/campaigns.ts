@@ -3,11 +3,11 @@
 // kept by the statements that change recipient statuses (db/campaigns.ts).
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { assertStatusChange, CAMPAIGN_STATUSES, zeroCounts, type CampaignCounts } from "../../core/campaigns";
-import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
-import { notFound, RelayError } from "../../core/errors";
+import { notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { campaignTotals, campaignWithStats, getCampaign, insertCampaign, listCampaigns, updateCampaign, type CampaignRow } from "../../db/campaigns";
 import type { AppEnv } from "./context";
+import { pageQuery, pageSchema, readPage, timeIdCursor } from "./pagination";
 import { route } from "./route";
 import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -53,13 +53,7 @@ const view = (c: CampaignRow, stats: CampaignCounts | undefined) => ({
   updated_at: iso(c.updatedAt)!,
 });
 
-const encodeCursor = (c: CampaignRow) => toBase64Url(utf8.encode(`${c.createdAt}:${c.id}`));
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  const bytes = fromBase64(cursor.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(cursor.length / 4) * 4, "="));
-  const m = bytes && fromUtf8.decode(bytes).match(/^(\d{1,16}):(cmp_[\w-]{1,40})$/);
-  if (!m) throw new RelayError("validation_error", "cursor: not a cursor this API returned");
-  return { createdAt: Number(m[1]), id: m[2]! };
-}
+const cursor = timeIdCursor("createdAt", "cmp");
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a UTC day, YYYY-MM-DD");
 
@@ -93,16 +87,12 @@ campaignsApp.openapi(
     summary: "List campaigns with their totals, newest first",
     auth: "read",
     request: {
-      query: z.object({
-        status: status.optional(),
-        limit: z.coerce.number().int().min(1).max(100).default(25),
-        cursor: z.string().max(200).optional(),
-      }),
+      query: z.object({ status: status.optional() }).extend(pageQuery().shape),
     },
     responses: {
       200: {
         description: "A page of campaigns",
-        content: { "application/json": { schema: z.object({ data: z.array(campaignSchema), next_cursor: z.string().nullable() }) } },
+        content: { "application/json": { schema: pageSchema(campaignSchema) } },
       },
       ...errorResponses,
     },
@@ -110,10 +100,11 @@ campaignsApp.openapi(
   async (c) => {
     const q = c.req.valid("query");
     const ws = c.var.workspaceId;
-    const rows = await listCampaigns(c.var.db, ws, { ...(q.status ? { status: q.status } : {}), ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}), limit: q.limit + 1 });
-    const page = rows.slice(0, q.limit);
+    const { page, next_cursor } = await readPage(q, cursor, (before, limit) =>
+      listCampaigns(c.var.db, ws, { ...(q.status ? { status: q.status } : {}), ...(before ? { before } : {}), limit }),
+    );
     const totals = await campaignTotals(c.var.db, ws, page.map((r) => r.id));
-    return c.json({ data: page.map((r) => view(r, totals.get(r.id))), next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!) : null }, 200);
+    return c.json({ data: page.map((r) => view(r, totals.get(r.id))), next_cursor }, 200);
   },
 );
 

@@ -1,7 +1,7 @@
 // /v1/messages: send (JSON, batch, raw MIME), read status, list, cancel, fetch the rendered copy.
 import type { Context } from "hono";
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { fromBase64, sha256Hex, toBase64Url, fromUtf8, utf8 } from "../../core/encoding";
+import { fromBase64, sha256Hex, utf8 } from "../../core/encoding";
 import { RelayError, notFound } from "../../core/errors";
 import { normalizeMessage, sendMessageInput } from "../../core/message-input";
 import type { PersonalizationRecord } from "../../core/llm/record";
@@ -14,6 +14,7 @@ import { acceptStructured, type AcceptOutcome, type Idempotency } from "../accep
 import { acceptRaw } from "../accept-raw";
 import { deferOf } from "./auth";
 import type { AppEnv, WorkspaceEnv } from "./context";
+import { pageQuery, pageSchema, readPage, timeIdCursor } from "./pagination";
 import { route } from "./route";
 import {
   acceptedSchema,
@@ -221,13 +222,7 @@ const summary = (m: MessageRow) => ({
   processed_at: iso(m.processedAt),
 });
 
-const encodeCursor = (m: MessageRow) => toBase64Url(utf8.encode(`${m.queuedAt}:${m.id}`));
-function decodeCursor(cursor: string): { queuedAt: number; id: string } {
-  const bytes = fromBase64(cursor.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(cursor.length / 4) * 4, "="));
-  const m = bytes && fromUtf8.decode(bytes).match(/^(\d{1,16}):(msg_[\w-]{1,40})$/);
-  if (!m) throw new RelayError("validation_error", "cursor: not a cursor this API returned");
-  return { queuedAt: Number(m[1]), id: m[2]! };
-}
+const cursor = timeIdCursor("queuedAt", "msg");
 
 const dateParam = z
   .string()
@@ -241,35 +236,31 @@ messagesApp.openapi(
     summary: "List messages, newest first",
     auth: "read",
     request: {
-      query: z.object({
-        status: messageStatusSchema.optional(),
-        tag: z.string().max(64).optional(),
-        since: dateParam,
-        until: dateParam,
-        limit: z.coerce.number().int().min(1).max(100).default(25),
-        cursor: z.string().max(200).optional(),
-      }),
+      query: z
+        .object({ status: messageStatusSchema.optional(), tag: z.string().max(64).optional(), since: dateParam, until: dateParam })
+        .extend(pageQuery().shape),
     },
     responses: {
       200: {
         description: "A page of messages",
-        content: { "application/json": { schema: z.object({ data: z.array(messageSummarySchema), next_cursor: z.string().nullable() }) } },
+        content: { "application/json": { schema: pageSchema(messageSummarySchema) } },
       },
       ...errorResponses,
     },
   }),
   async (c) => {
     const q = c.req.valid("query");
-    const rows = await listMessages(c.var.db, c.var.workspaceId, {
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.tag ? { tag: q.tag } : {}),
-      ...(q.since ? { since: Date.parse(q.since) } : {}),
-      ...(q.until ? { until: Date.parse(q.until) } : {}),
-      ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}),
-      limit: q.limit + 1,
-    });
-    const page = rows.slice(0, q.limit);
-    return c.json({ data: page.map(summary), next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!) : null }, 200);
+    const { page, next_cursor } = await readPage(q, cursor, (before, limit) =>
+      listMessages(c.var.db, c.var.workspaceId, {
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.tag ? { tag: q.tag } : {}),
+        ...(q.since ? { since: Date.parse(q.since) } : {}),
+        ...(q.until ? { until: Date.parse(q.until) } : {}),
+        ...(before ? { before } : {}),
+        limit,
+      }),
+    );
+    return c.json({ data: page.map(summary), next_cursor }, 200);
   },
 );
 

@@ -4,7 +4,6 @@
 // recipients.
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { parseMailbox } from "../../core/address";
-import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
 import { notFound, RelayError } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { isUniqueViolation } from "../../db/errors";
@@ -22,6 +21,7 @@ import {
   type RecipientListRow,
 } from "../../db/recipient-lists";
 import type { AppEnv, WorkspaceEnv } from "./context";
+import { idCursor, pageQuery, pageSchema, readPage, timeIdCursor } from "./pagination";
 import { route } from "./route";
 import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -65,18 +65,8 @@ const memberResultSchema = z
 
 const listView = (l: RecipientListRow, count: number) => ({ id: l.id, name: l.name, member_count: count, created_at: iso(l.createdAt)! });
 
-const encode = (s: string) => toBase64Url(utf8.encode(s));
-function decode(cursor: string, pattern: RegExp): RegExpMatchArray {
-  const bytes = fromBase64(cursor.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(cursor.length / 4) * 4, "="));
-  const m = bytes && fromUtf8.decode(bytes).match(pattern);
-  if (!m) throw new RelayError("validation_error", "cursor: not a cursor this API returned");
-  return m;
-}
-
-const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(200).optional(),
-});
+const listCursor = timeIdCursor("createdAt", "lst");
+const memberCursor = idCursor("rcp", (m: { recipientId: string }) => m.recipientId);
 
 async function listOr404(c: { var: WorkspaceEnv["Variables"] }, id: string): Promise<RecipientListRow> {
   const row = await getList(c.var.db, c.var.workspaceId, id);
@@ -116,21 +106,18 @@ recipientListsApp.openapi(
     path: "/lists",
     summary: "List recipient lists, newest first",
     auth: "read",
-    request: { query: pageQuery },
+    request: { query: pageQuery() },
     responses: {
-      200: { description: "A page of lists", content: { "application/json": { schema: z.object({ data: z.array(listSchema), next_cursor: z.string().nullable() }) } } },
+      200: { description: "A page of lists", content: { "application/json": { schema: pageSchema(listSchema) } } },
       ...errorResponses,
     },
   }),
   async (c) => {
     const q = c.req.valid("query");
     const ws = c.var.workspaceId;
-    const before = q.cursor ? decode(q.cursor, /^(\d{1,16}):(lst_[\w-]{1,40})$/) : null;
-    const rows = await listLists(c.var.db, ws, { ...(before ? { before: { createdAt: Number(before[1]), id: before[2]! } } : {}), limit: q.limit + 1 });
-    const page = rows.slice(0, q.limit);
+    const { page, next_cursor } = await readPage(q, listCursor, (before, limit) => listLists(c.var.db, ws, { ...(before ? { before } : {}), limit }));
     const counts = await memberCounts(c.var.db, ws, page.map((l) => l.id));
-    const last = page[page.length - 1];
-    return c.json({ data: page.map((l) => listView(l, counts.get(l.id) ?? 0)), next_cursor: rows.length > q.limit && last ? encode(`${last.createdAt}:${last.id}`) : null }, 200);
+    return c.json({ data: page.map((l) => listView(l, counts.get(l.id) ?? 0)), next_cursor }, 200);
   },
 );
 
@@ -304,9 +291,9 @@ recipientListsApp.openapi(
     path: "/lists/{id}/members",
     summary: "A page of the list's members (ordered by recipient id)",
     auth: "read",
-    request: { params: idParam, query: pageQuery },
+    request: { params: idParam, query: pageQuery() },
     responses: {
-      200: { description: "A page of members", content: { "application/json": { schema: z.object({ data: z.array(memberSchema), next_cursor: z.string().nullable() }) } } },
+      200: { description: "A page of members", content: { "application/json": { schema: pageSchema(memberSchema) } } },
       ...errorResponses,
       ...notFoundResponse,
     },
@@ -314,17 +301,10 @@ recipientListsApp.openapi(
   async (c) => {
     const q = c.req.valid("query");
     const list = await listOr404(c, c.req.valid("param").id);
-    const after = q.cursor ? decode(q.cursor, /^(rcp_[\w-]{1,40})$/)[1]! : undefined;
-    const rows = await listMembers(c.var.db, list.workspaceId, list.id, { ...(after ? { after } : {}), limit: q.limit + 1 });
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    return c.json(
-      {
-        data: page.map((m) => ({ recipient_id: m.recipientId, email: m.email, status: m.status, added_at: iso(m.addedAt)! })),
-        next_cursor: rows.length > q.limit && last ? encode(last.recipientId) : null,
-      },
-      200,
+    const { page, next_cursor } = await readPage(q, memberCursor, (after, limit) =>
+      listMembers(c.var.db, list.workspaceId, list.id, { ...(after ? { after } : {}), limit }),
     );
+    return c.json({ data: page.map((m) => ({ recipient_id: m.recipientId, email: m.email, status: m.status, added_at: iso(m.addedAt)! })), next_cursor }, 200);
   },
 );
 

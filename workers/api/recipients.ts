@@ -5,7 +5,6 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { parseMailbox } from "../../core/address";
 import { readConfig } from "../../core/config";
 import { encryptText, loadKeyring, type Keyring } from "../../core/crypto";
-import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
 import { notFound, RelayError } from "../../core/errors";
 import { newId } from "../../core/ids";
 import {
@@ -20,6 +19,7 @@ import {
   type RecipientWrite,
 } from "../../db/recipients";
 import type { AppEnv } from "./context";
+import { pageQuery, pageSchema, readPage, timeIdCursor } from "./pagination";
 import { route } from "./route";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -210,19 +210,8 @@ export function csvToRows(text: string): unknown[] {
   });
 }
 
-const encodeCursor = (r: RecipientRow) => toBase64Url(utf8.encode(`${r.createdAt}:${r.id}`));
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  const bytes = fromBase64(cursor.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(cursor.length / 4) * 4, "="));
-  const m = bytes && fromUtf8.decode(bytes).match(/^(\d{1,16}):(rcp_[\w-]{1,40})$/);
-  if (!m) throw new RelayError("validation_error", "cursor: not a cursor this API returned");
-  return { createdAt: Number(m[1]), id: m[2]! };
-}
-
-const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(200).optional(),
-});
-const pageSchema = z.object({ data: z.array(recipientSchema), next_cursor: z.string().nullable() });
+const cursor = timeIdCursor("createdAt", "rcp");
+const recipientPage = pageSchema(recipientSchema);
 
 export const recipientsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -293,16 +282,17 @@ recipientsApp.openapi(
     path: "/recipients",
     summary: "List recipients, newest first",
     auth: "read",
-    request: { query: pageQuery.extend({ status: z.enum(STATUSES).optional() }) },
-    responses: { 200: { description: "A page of recipients", content: { "application/json": { schema: pageSchema } } }, ...errorResponses },
+    request: { query: pageQuery().extend({ status: z.enum(STATUSES).optional() }) },
+    responses: { 200: { description: "A page of recipients", content: { "application/json": { schema: recipientPage } } }, ...errorResponses },
   }),
   async (c) => {
     const q = c.req.valid("query");
     const ws = c.var.workspaceId;
-    const rows = await listRecipients(c.var.db, ws, { ...(q.status ? { status: q.status } : {}), ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}), limit: q.limit + 1 });
-    const page = rows.slice(0, q.limit);
+    const { page, next_cursor } = await readPage(q, cursor, (before, limit) =>
+      listRecipients(c.var.db, ws, { ...(q.status ? { status: q.status } : {}), ...(before ? { before } : {}), limit }),
+    );
     const keys = await ring(c.env);
-    return c.json({ data: await Promise.all(page.map((r) => view(keys, r))), next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!) : null }, 200);
+    return c.json({ data: await Promise.all(page.map((r) => view(keys, r))), next_cursor }, 200);
   },
 );
 
@@ -312,20 +302,17 @@ recipientsApp.openapi(
     path: "/suppressions",
     summary: "List suppressed recipients (bounced, complained, unsubscribed), newest first",
     auth: "read",
-    request: { query: pageQuery.extend({ status: z.enum(SUPPRESSED).optional() }) },
-    responses: { 200: { description: "A page of suppressed recipients", content: { "application/json": { schema: pageSchema } } }, ...errorResponses },
+    request: { query: pageQuery().extend({ status: z.enum(SUPPRESSED).optional() }) },
+    responses: { 200: { description: "A page of suppressed recipients", content: { "application/json": { schema: recipientPage } } }, ...errorResponses },
   }),
   async (c) => {
     const q = c.req.valid("query");
     const ws = c.var.workspaceId;
-    const rows = await listRecipients(c.var.db, ws, {
-      ...(q.status ? { status: q.status } : { suppressedOnly: true }),
-      ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}),
-      limit: q.limit + 1,
-    });
-    const page = rows.slice(0, q.limit);
+    const { page, next_cursor } = await readPage(q, cursor, (before, limit) =>
+      listRecipients(c.var.db, ws, { ...(q.status ? { status: q.status } : { suppressedOnly: true }), ...(before ? { before } : {}), limit }),
+    );
     const keys = await ring(c.env);
-    return c.json({ data: await Promise.all(page.map((r) => view(keys, r))), next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]!) : null }, 200);
+    return c.json({ data: await Promise.all(page.map((r) => view(keys, r))), next_cursor }, 200);
   },
 );
 
