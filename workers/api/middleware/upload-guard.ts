@@ -4,8 +4,8 @@
 // 400, which nobody is left to read, instead of an unhandled 500. Only raw MIME uploads are
 // wrapped: they are the streamed ones, and JSON sends keep their unwrapped body on the hot path.
 import { createMiddleware } from "hono/factory";
-import { RelayError } from "../../core/errors";
-import type { AppEnv } from "./context";
+import { RelayError } from "../../../core/errors";
+import type { AppEnv } from "../context";
 
 export class UploadAborted extends RelayError {
   constructor() {
