@@ -2,7 +2,7 @@
 // deletion, encryption at rest, suppression management (and its effect at accept), auditing.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { csvToRows, parseCsv } from "../workers/api/recipients";
+import { csvToRows, parseCsv } from "../workers/api/recipient-csv";
 import { api, createWorkspace, json, message } from "./helpers";
 
 describe("recipients API", () => {
