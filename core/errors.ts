@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   unauthorized: 401,
   forbidden: 403,
   sender_domain_not_verified: 403,
+  /** Inbound mail whose From domain is not authenticated (DMARC, or aligned DKIM/SPF). */
+  sender_not_authenticated: 403,
   not_found: 404,
   conflict: 409,
   idempotency_conflict: 409,

@@ -38,6 +38,8 @@ export const SMTP_REPLIES = {
   unauthorized: { code: 550, enhanced: "5.7.8" },
   forbidden: { code: 550, enhanced: "5.7.1" },
   sender_domain_not_verified: { code: 550, enhanced: "5.7.1" },
+  // RFC 7372: the sender's domain failed DMARC / authentication.
+  sender_not_authenticated: { code: 550, enhanced: "5.7.26" },
   campaign_not_active: { code: 550, enhanced: "5.7.1" },
   message_too_large: { code: 552, enhanced: "5.3.4" },
   // The workspace cannot deliver anything (no provider): the operator's to fix, not a retry.

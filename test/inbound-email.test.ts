@@ -65,7 +65,7 @@ describe("submission by email", { timeout: 20_000 }, () => {
     expect(unknown.rejected).toMatch(/^550 5\.7\.1 .*not a verified sender domain/);
 
     const dmarcFail = await deliverEmail(submission(ws, { auth: `dmarc=fail header.from=${ws.domain}` }), { from: `a@${ws.domain}`, to: SUBMIT });
-    expect(dmarcFail.rejected).toMatch(/^550 5\.7\.1 sender not authenticated: DMARC fail/);
+    expect(dmarcFail.rejected).toMatch(/^550 5\.7\.26 sender not authenticated: DMARC fail/);
 
     const none = await deliverEmail(submission(ws, { auth: null }), { from: `a@${ws.domain}`, to: SUBMIT });
     expect(none.rejected).toMatch(/no Authentication-Results/);

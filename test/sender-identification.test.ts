@@ -45,7 +45,7 @@ describe("inbound mail: workspace by sender domain, default workspace fallback",
     expect((await waitForStatus(dflt, m.id, ["sent", "failed"])).status).toBe("sent");
 
     const failed = await deliverWith(vars, mail(`desk@${unclaimed()}`, { dmarc: "fail" }), { from, to: SUBMIT });
-    expect(failed.rejected).toMatch(/^550 5\.7\.1 sender not authenticated/);
+    expect(failed.rejected).toMatch(/^550 5\.7\.26 sender not authenticated/);
     expect(await emailMessages(dflt)).toHaveLength(1);
   });
 
@@ -67,7 +67,7 @@ describe("inbound mail: workspace by sender domain, default workspace fallback",
 
     // A's domain failing DMARC is refused, not handed to the default workspace.
     const spoofed = await deliverWith(vars, mail(from, { dmarc: "fail" }), { from, to: SUBMIT });
-    expect(spoofed.rejected).toMatch(/^550 5\.7\.1 sender not authenticated/);
+    expect(spoofed.rejected).toMatch(/^550 5\.7\.26 sender not authenticated/);
     // A slug address naming the default workspace does not move A's domain there either.
     const wildcard = { ...vars, SUBMISSION_ADDRESSES: "*@in.relay.example" };
     const addressed = await deliverWith(wildcard, mail(from, { to: `${slugOf(dflt)}@in.relay.example` }), { from, to: `${slugOf(dflt)}@in.relay.example` });

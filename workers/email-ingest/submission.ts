@@ -42,7 +42,7 @@ export async function processSubmission(env: Env, db: Db, message: ForwardableEm
     ),
     fromDomain,
   );
-  if (!auth.ok) throw new RelayError("forbidden", `sender not authenticated: ${auth.reason}`);
+  if (!auth.ok) throw new RelayError("sender_not_authenticated", `sender not authenticated: ${auth.reason}`);
 
   const explicit = headers.parsed.headers.find((h) => h.key === RCPT_HEADER)?.value;
   let rcptTo: string[];
