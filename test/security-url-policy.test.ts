@@ -2,7 +2,7 @@
 // base URL and provider endpoints; IPv6 forms that embed a private IPv4 (NAT64, 6to4, mapped)
 // are refused at save, and a stored webhook URL is re-checked before every delivery.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { api, createWorkspace, json, message, waitForStatus } from "./helpers";
 import { captureWebhooks } from "./inbound-fixtures";
 
@@ -35,6 +35,27 @@ describe("one outbound URL policy", async () => {
 
   it.each(REVIEW_URLS)("provider endpoints refuse %s", async (url) => {
     await expect400("/v1/providers", "POST", { name: "mg", type: "mailgun", config: { domain: "mg.example.org", base_url: url }, credentials: { api_key: "key-secret-123" } }, "base_url");
+  });
+
+  it.each([...REVIEW_URLS.map((u) => new URL(u).hostname), "10.0.0.5", "169.254.169.254", "[fd00::1]", "smtp.internal"])("an SMTP smarthost refuses the host %s", async (host) => {
+    const config = { host, port: 587, security: "starttls", username: "relay", timeout_ms: 5000 };
+    await expect400("/v1/providers", "POST", { name: "smtp", type: "smtp", config, credentials: { password: "pw" } }, "host");
+  });
+
+  it("provider calls and probes never follow a redirect", async () => {
+    const { providerFetch } = await import("../workers/dispatcher/providers/transport");
+    const seen: (string | undefined)[] = [];
+    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (_input, init) => {
+      seen.push(init?.redirect);
+      return new Response(null, { status: 307, headers: { location: "http://169.254.169.254/" } });
+    });
+    try {
+      const res = await providerFetch("https://api.mailgun.example/v3/x/messages.mime", { method: "POST" });
+      expect(res.status).toBe(307);
+      expect(seen).toEqual(["manual"]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it.each(REVIEW_URLS)("the LLM base URL refuses %s", async (url) => {

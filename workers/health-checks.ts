@@ -13,6 +13,7 @@ import { probeExcludes } from "../core/routing/health";
 import type { ProviderRow } from "../db/providers";
 import { buildProvider } from "./dispatcher/build-provider";
 import { describeError } from "./dispatcher/providers/outcome";
+import { providerFetch } from "./dispatcher/providers/transport";
 import { PROBE_DEFAULT_TIMEOUT_MS } from "./dispatcher/providers/probe";
 import type { ProbeResult } from "./dispatcher/providers/types";
 import { log } from "./log";
@@ -49,7 +50,7 @@ export async function probeProvider(env: Env, ring: Keyring, row: ProviderRow, t
     try {
       const provider = await buildProvider(env, ring, row);
       if (!provider.probe) return { status: "healthy", latencyMs: 0, detail: `no health probe for type ${row.type}` };
-      return await provider.probe({ now: Date.now, fetch: (input, init) => fetch(input, init), timeoutMs });
+      return await provider.probe({ now: Date.now, fetch: providerFetch, timeoutMs });
     } catch (e) {
       // A provider that cannot even be built (undecryptable credentials, bad stored config) cannot send either.
       return { status: "unhealthy", latencyMs: Date.now() - started, detail: `health check failed: ${describeError(e).slice(0, 300)}` };

@@ -44,6 +44,7 @@ import { callDeadlineMs, CLAIM_MARGIN_MS, defaultDeadlineMs, needsRenewal, withD
 import { messageWaitsOn, pinnedProvider, pinTo, waitsOn } from "../../core/routing/release";
 import { getProviderState } from "../../durable-objects/provider-state";
 import { buildProvider } from "./build-provider";
+import { providerFetch } from "./providers/transport";
 import type { OutboundMessage, Provider, SendResult } from "./providers/types";
 
 /**
@@ -406,7 +407,7 @@ async function sendSafely(row: ProviderRow, provider: Provider, message: Outboun
   try {
     return await withDeadline(
       deadline,
-      (signal) => provider.send(message, { now, fetch: (input, init) => fetch(input, init), signal }),
+      (signal) => provider.send(message, { now, fetch: providerFetch, signal }),
       (): SendResult => ({ status: "transient", reason: `${row.type} call abandoned: no answer within its deadline of ${deadline} ms (timeout)` }),
     );
   } catch (e) {

@@ -1,6 +1,6 @@
 // SMTP smarthost provider: submits the rendered message to a configured relay host
 // (implicit TLS on 465, STARTTLS on 587/2525, or plain for loopback tests) with AUTH.
-import { isLoopbackHost } from "./transport";
+import { isLoopbackHost, smtpHostProblem } from "./transport";
 import { z } from "zod";
 import { describeError, permanent, totalSignal, transient } from "./outcome";
 import { describeUnsafeData, encodeDataPayload, SmtpCapabilityError, SmtpClient, SmtpConnectionError, SmtpReplyError, type SmtpReply } from "./smtp-client";
@@ -41,6 +41,12 @@ export const smtpConfigSchema = z
     max_connections: z.number().int().min(1).max(50).default(10),
   })
   .strict()
+  .superRefine((c, ctx) => {
+    // The outbound URL policy's host rule (core/url-policy.ts): no private, link-local or
+    // reserved address, nor an IPv6 form embedding one (NAT64, 6to4, IPv4-mapped).
+    const problem = smtpHostProblem(c.host);
+    if (problem) ctx.addIssue({ code: "custom", message: problem, path: ["host"] });
+  })
   .refine((c) => c.security !== "none" || isLoopbackHost(c.host), {
     message: 'security "none" is allowed only for a loopback test server; use "tls" or "starttls"',
     path: ["security"],

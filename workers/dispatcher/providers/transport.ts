@@ -23,3 +23,17 @@ export function usesTls(type: string, config: Record<string, unknown>): boolean 
   const urls = Object.entries(config).filter(([k, v]) => k.endsWith("url") && typeof v === "string").map(([, v]) => v as string);
   return urls.every((u) => u.startsWith("https:"));
 }
+
+/**
+ * The fetch every provider call and probe uses: a redirect is never followed. The endpoint passed
+ * the outbound URL policy; the host a 3xx names did not, so the answer is classified as it is
+ * (an endpoint that is not what it was configured as: a configuration failure).
+ */
+export const providerFetch: typeof fetch = (input, init) => fetch(input, { ...init, redirect: "manual" });
+
+/** An SMTP smarthost host: a public name or address, or a loopback test server (the same policy as URLs). */
+export function smtpHostProblem(host: string): string | null {
+  const c = classifyHost(host);
+  if (c.kind === "public" || c.kind === "loopback") return null;
+  return c.kind === "blocked" ? c.reason : "private, link-local and reserved hosts are not allowed";
+}
