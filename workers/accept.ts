@@ -30,7 +30,7 @@ import { assertCampaignOpen, utcDay, type CampaignStatus } from "../core/campaig
 import { campaignStatusQuery } from "../db/campaigns";
 import { log } from "./log";
 import { sendSettings, subscribes } from "./send-settings";
-import { enforceStrictVariables } from "./personalize";
+import { enforceStrictVariables } from "./template-variables";
 
 export interface AcceptedRecipient {
   email: string;

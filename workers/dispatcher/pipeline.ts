@@ -30,7 +30,7 @@ import {
 import type { ProviderRow } from "../../db/providers";
 import { log } from "../log";
 import { applyTrending, pickTrendingQuestion } from "../../core/trending";
-import { contentUsesVariables, loadRecipientVariables, personalCopy } from "../personalize";
+import { contentUsesVariables, loadRecipientVariables, personalCopy } from "../template-variables";
 import { personalizeMessage } from "../llm/personalize";
 import { afterRecord } from "./after-record";
 import { deliveryEventStatements } from "../recipient-events";

@@ -18,7 +18,7 @@ import { adjustTokens, getCachedAnswer, getLlmApiKeyEnc, putCachedAnswer, record
 import type { MessageRow } from "../../db/messages";
 import { loadRe2 } from "../lazy-libs";
 import { log } from "../log";
-import { loadRecipientVariables } from "../personalize";
+import { loadRecipientVariables } from "../template-variables";
 import { chatCompletion } from "./client";
 
 export const llmApiKeyAad = (workspaceId: string) => `${workspaceId}/llm/api-key`;
