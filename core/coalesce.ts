@@ -1,7 +1,7 @@
 // Coalescing: calls made at nearly the same moment for the same target become one call carrying
 // all their items. The delivery consumer runs a queue batch's messages side by side, and they
 // reach each step (load, limit, claim, breaker, record) together; one round trip for the batch
-// instead of one per message is what makes a delivered message cheap (issue 8's profile: each
+// instead of one per message is what makes a delivered message cheap (bench/profile.mjs: each
 // Durable Object or D1 round trip costs the isolate about as much CPU as the provider call).
 //
 // Written here rather than taken from a library: DataLoader-style batchers key results by id and

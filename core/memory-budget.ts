@@ -7,7 +7,7 @@
 // A weighted semaphore, first come first served (a large job is not starved by a stream of
 // small ones). Written here rather than taken from async-mutex: its Semaphore walks every unit
 // of capacity on each release (O(capacity)), which at byte-sized weights was a tenth of the
-// delivery isolate's CPU in issue 8's profile.
+// delivery isolate's CPU in a profile of the benchmark (bench/profile.mjs).
 
 /** Copies of a message one delivery holds at its peak (see above); a deliberate overestimate. */
 export const DELIVERY_EXPANSION = 6;

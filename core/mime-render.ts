@@ -4,7 +4,7 @@
 //
 // What we do ourselves is only the last step for the common message: nodemailer writes its tree
 // out through a pipeline of Node streams (a PassThrough per part, encoder transforms, newline
-// transforms), which was most of a delivery's render time in workerd (issue 8's profile). For a
+// transforms), which was most of a delivery's render time in workerd (bench/profile.mjs). For a
 // tree whose parts are plain strings or buffers, serializeMime() writes the same bytes
 // synchronously with nodemailer's own header builder and encoders (test/mime-render.test.ts
 // compares the two byte for byte). Anything it does not cover exactly goes through build().

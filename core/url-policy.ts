@@ -1,5 +1,5 @@
 // The one policy for every URL the relay fetches on a tenant's say-so: webhook endpoints, a JWT
-// issuer's JWKS, the LLM base URL, provider endpoints (SSRF, issue 18b).
+// issuer's JWKS, the LLM base URL, provider endpoints (SSRF).
 //
 // What it guarantees: the URL is https (or http to a loopback test server where the caller
 // allows it), carries no credentials, and its host, as written, is a public name or a public

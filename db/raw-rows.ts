@@ -1,6 +1,6 @@
 // Plain-SQL reads and writes for the delivery path, which runs once per message: drizzle's query
 // builder re-derives SQL text and column mappings on every call, and in the end-to-end profile
-// that was about an eighth of the isolate's CPU (issue 8). Column lists and value mappings still
+// that was about an eighth of the isolate's CPU (bench/profile.mjs). Column lists and value mappings still
 // come from the drizzle schema, so names live in one place; only the statement text is written
 // by hand.
 import { getTableColumns, getTableName, type Table } from "drizzle-orm";

@@ -1,4 +1,4 @@
-// Deferred messages released when the provider they wait on recovers (issue 17). The
+// Deferred messages released when the provider they wait on recovers. The
 // ProviderState Durable Object calls this from its alarm when its breaker half-opens or closes:
 // the messages of the workspace deferred on that provider (messages.waiting_on) become due now
 // and their jobs go straight on the queue, instead of waiting for the retry time fixed when they

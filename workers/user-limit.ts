@@ -1,6 +1,6 @@
 // The user layer at accept (a user's daily limit, refused with 429), with capacity leased to
 // the isolate. Asking the workspace's Durable Object for every message cost about 0.55 ms of
-// CPU per accept (the RPC plus its storage write), a fifth of the whole request (issue 8). So a
+// CPU per accept (the RPC plus its storage write), a fifth of the whole request (bench/profile.mjs). So a
 // user sending in bursts is handed a small block of units with the answer, and the next
 // messages within LEASE_TTL_MS are counted here.
 //

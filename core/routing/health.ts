@@ -5,7 +5,7 @@
 // earlier (or later) probe said, and one that closed after the probe (trial calls succeeded, or an
 // operator's reset) shows the provider works again. Otherwise an unhealthy probe during an outage
 // would keep a recovered provider out until the next probe, minutes later, even though its
-// breaker was already asking for trials (issue 17). A closed breaker that has not changed since
+// breaker was already asking for trials (an outside fault trial saw a provider kept out for minutes that way). A closed breaker that has not changed since
 // the probe leaves the probe in force: that is what probes are for (a provider nobody sends to).
 import type { BreakerStateName } from "./breaker";
 

@@ -1,4 +1,4 @@
-// When deferred messages are released early, pure (issue 17): a message deferred because of a
+// When deferred messages are released early, pure: a message deferred because of a
 // provider (its breaker refused, or a call to it failed and the retry was put off) records what
 // it waits on; when that provider's breaker half-opens or closes, the messages waiting on it are
 // put back on the queue at once instead of at the retry time fixed when they were deferred.

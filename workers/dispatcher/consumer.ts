@@ -20,7 +20,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
   if (batch.queue.startsWith(DEAD_LETTER_QUEUE)) return handleDeadLetters(batch, env);
   const db = getDb(env.DB);
   // The batch's jobs run side by side and reach each step together: their D1 batches and
-  // Durable Object calls are coalesced into one round trip per step (issue 8), and messages to
+  // Durable Object calls are coalesced into one round trip per step (bench/profile.mjs showed it), and messages to
   // one SMTP smarthost share the batch's sessions to it (providers/smtp-sessions.ts).
   await withD1Coalescing(env.DB, () => withDoCoalescing(env, () => withSmtpSessions(() => deliverAll(batch, env, db))));
 }

@@ -2,7 +2,7 @@
 // Message-ID, custom headers and attachments reach Mailgun byte for byte; tags and metadata
 // travel as o:tag / v: form fields beside it.
 //
-// A plain fetch with FormData, not mailgun.js (which the project used until issue 8): the send is
+// A plain fetch with FormData, not mailgun.js (which the project used at first): the send is
 // one multipart POST, and in the end-to-end profile mailgun.js's form and request layers cost
 // about a sixth of the delivery isolate's CPU. It also dropped the response headers on errors, so
 // a 429's Retry-After was lost, and reported a request that never got a response as status 400;
