@@ -25,6 +25,7 @@ import {
 } from "../core/routing/breaker";
 import type { Load } from "../core/routing/strategies";
 import { expireLeases, lease, liveLeases, normalizeLeases, takeLease, type Lease, type Orphan } from "../core/routing/leases";
+import { callReport, MAX_REPORTS, REPORT_TTL_MS, type CallReport, type CallReportInput, type ProviderEvidence } from "../core/routing/takeover";
 import { moreToRelease, releaseDue, releaseLimit } from "../core/routing/release";
 import { releaseDeferredOn } from "../workers/deferred-release";
 import { getDb } from "../db/client";
@@ -66,13 +67,25 @@ export interface ReleaseItem {
   workspaceId: string;
   providerId: string;
   cfg: BreakerConfig;
-  grant: { permit: Permit; startedAt: number };
+  grant: GrantRef;
   outcome: CallOutcome | "neutral";
   latencyMs: number;
   now?: number;
+  /** What the provider answered, kept for a takeover if the consumer dies before recording it. */
+  report?: CallReportInput;
 }
 
-export type Grant = { allowed: true; permit: Permit; startedAt: number } | { allowed: false; retryAt: number; reason: string };
+/** A permit as its report names it: `leaseId` picks its own lease (startedAt alone is shared by a batch's calls). */
+export interface GrantRef {
+  permit: Permit;
+  startedAt: number;
+  leaseId?: string;
+}
+
+export type Grant = { allowed: true; permit: Permit; startedAt: number; leaseId: string } | { allowed: false; retryAt: number; reason: string };
+
+/** Reports are written beside the state; old ones are pruned every this many. */
+const PRUNE_REPORTS_EVERY = 500;
 
 export interface ProviderSnapshot {
   state: BreakerState["state"];
@@ -94,6 +107,35 @@ export class ProviderState extends DurableObject<Env> {
   /** Transitions waiting for the one write at the end of acquireMany/releaseMany (null: write each time). */
   private deferred: Transition[] | null = null;
   private readonly quota = new LedgerStore(this.ctx.storage);
+  private reportsReady = false;
+  private sincePrune = 0;
+
+  /**
+   * Calls' reports (core/routing/takeover.ts), one SQLite row each in the object's own storage:
+   * written with the report (no extra round trip), looked up only by a takeover.
+   */
+  private reports(): SqlStorage {
+    const sql = this.ctx.storage.sql;
+    if (!this.reportsReady) {
+      sql.exec(
+        `CREATE TABLE IF NOT EXISTS call_reports (lease_id TEXT PRIMARY KEY, key TEXT NOT NULL, at INTEGER NOT NULL, report TEXT NOT NULL);
+         CREATE INDEX IF NOT EXISTS call_reports_key ON call_reports(key);
+         CREATE INDEX IF NOT EXISTS call_reports_at ON call_reports(at);`,
+      );
+      this.reportsReady = true;
+    }
+    return sql;
+  }
+
+  private keepReport(leaseId: string, r: CallReport): void {
+    const sql = this.reports();
+    sql.exec("INSERT OR REPLACE INTO call_reports (lease_id, key, at, report) VALUES (?, ?, ?, ?)", leaseId, r.key, r.at, JSON.stringify(r));
+    if (++this.sincePrune >= PRUNE_REPORTS_EVERY) {
+      this.sincePrune = 0;
+      sql.exec("DELETE FROM call_reports WHERE at <= ?", r.at - REPORT_TTL_MS);
+      sql.exec("DELETE FROM call_reports WHERE lease_id IN (SELECT lease_id FROM call_reports ORDER BY at DESC LIMIT -1 OFFSET ?)", MAX_REPORTS);
+    }
+  }
 
   private async load(workspaceId: string, providerId: string): Promise<Stored> {
     if (!this.stored) {
@@ -192,8 +234,9 @@ export class ProviderState extends DurableObject<Env> {
         return { allowed: false, retryAt: d.retryAt, reason: "quota used up" };
       }
     }
-    await this.save({ ...s, breaker: a.state, inFlight: [...inFlight, lease(now, leaseMs, callKey)] }, a.transitions);
-    return { allowed: true, permit: a.permit, startedAt: now };
+    const leaseId = crypto.randomUUID();
+    await this.save({ ...s, breaker: a.state, inFlight: [...inFlight, lease(now, leaseMs, callKey, leaseId)] }, a.transitions);
+    return { allowed: true, permit: a.permit, startedAt: now, leaseId };
   }
 
   /** Several acquires in order, as if called one after another, written once (workers/do-calls.ts). */
@@ -208,32 +251,38 @@ export class ProviderState extends DurableObject<Env> {
   /** Several releases in order, written once (workers/do-calls.ts). */
   releaseMany(items: ReleaseItem[]): Promise<null[]> {
     return this.together(async () => {
-      for (const i of items) await this.release(i.workspaceId, i.providerId, i.cfg, i.grant, i.outcome, i.latencyMs, i.now);
+      for (const i of items) await this.release(i.workspaceId, i.providerId, i.cfg, i.grant, i.outcome, i.latencyMs, i.now, i.report);
       return items.map(() => null);
     });
   }
 
-  /** Reports how a granted call went. `neutral` (a permanent, recipient-level failure) counts as success. */
+  /**
+   * Reports how a granted call went. `neutral` (a permanent, recipient-level failure) counts as
+   * success. With `report`, what the provider answered is kept (REPORT_TTL_MS) for a takeover of
+   * the call's recipients if their consumer dies before recording it (takeoverEvidence).
+   */
   async release(
     workspaceId: string,
     providerId: string,
     cfg: BreakerConfig,
-    grant: { permit: Permit; startedAt: number },
+    grant: GrantRef,
     outcome: CallOutcome | "neutral",
     latencyMs: number,
     now = Date.now(),
+    report?: CallReportInput,
   ): Promise<void> {
     const s = await this.load(workspaceId, providerId);
-    const inFlight = takeLease(s.inFlight, grant.startedAt);
+    const inFlight = takeLease(s.inFlight, grant.startedAt, grant.leaseId);
+    if (report) this.keepReport(grant.leaseId ?? crypto.randomUUID(), callReport(report, now));
     const r = record(s.breaker, cfg, grant.permit, outcome === "neutral" ? "success" : outcome, now, grant.startedAt);
     const latency = s.latencyMs === null ? latencyMs : Math.round((1 - EWMA_ALPHA) * s.latencyMs + EWMA_ALPHA * latencyMs);
     await this.save({ ...s, breaker: r.state, inFlight, latencyMs: latency }, r.transitions);
   }
 
   /** A permit granted and never used (the message was held back by a limit): forgotten, no outcome counted. */
-  async cancel(workspaceId: string, providerId: string, grant: { permit: Permit; startedAt: number }): Promise<void> {
+  async cancel(workspaceId: string, providerId: string, grant: GrantRef): Promise<void> {
     const s = await this.load(workspaceId, providerId);
-    const inFlight = takeLease(s.inFlight, grant.startedAt);
+    const inFlight = takeLease(s.inFlight, grant.startedAt, grant.leaseId);
     const breaker = grant.permit === "trial" ? { ...s.breaker, trials: takeLease(s.breaker.trials, grant.startedAt) } : s.breaker;
     await this.save({ ...s, breaker, inFlight }, []);
   }
@@ -257,6 +306,19 @@ export class ProviderState extends DurableObject<Env> {
     const e = expireLeases(s.inFlight, s.orphans ?? [], now);
     const seen = new Set([...e.leases.flatMap((l) => (l.key ? [l.key] : [])), ...e.orphans.map((o) => o.key)]);
     return keys.filter((k) => seen.has(k));
+  }
+
+  /**
+   * Everything this object knows about these calls (message ids, or message:recipient): which
+   * were in flight and never reported back, and the reports that did arrive (kept REPORT_TTL_MS).
+   * Asked only when a delivery takes over recipients whose claim lapsed (core/routing/takeover.ts).
+   */
+  async takeoverEvidence(keys: string[], now = Date.now()): Promise<Omit<ProviderEvidence, "providerId">> {
+    const unreported = await this.inFlightOrOrphaned(keys, now);
+    const rows = this.reports()
+      .exec<{ report: string }>("SELECT report FROM call_reports WHERE key IN (SELECT value FROM json_each(?)) AND at > ?", JSON.stringify(keys), now - REPORT_TTL_MS)
+      .toArray();
+    return { unreported, reports: rows.map((r) => JSON.parse(r.report) as CallReport) };
   }
 
   async snapshot(workspaceId: string, providerId: string, now = Date.now()): Promise<ProviderSnapshot> {

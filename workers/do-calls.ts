@@ -10,9 +10,10 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Coalescer } from "../core/coalesce";
 import type { Decision, LimitRule } from "../core/limits/ledger";
-import type { BreakerConfig, CallOutcome, Permit } from "../core/routing/breaker";
+import type { BreakerConfig, CallOutcome } from "../core/routing/breaker";
 import type { ConsumeItem } from "../durable-objects/ledger-store";
-import { getProviderState, providerStateName, type AcquireItem, type Grant, type ReleaseItem } from "../durable-objects/provider-state";
+import { getProviderState, providerStateName, type AcquireItem, type Grant, type GrantRef, type ReleaseItem } from "../durable-objects/provider-state";
+import type { CallReportInput } from "../core/routing/takeover";
 import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
 import { globalShardName } from "../durable-objects/global-limiter";
 
@@ -77,23 +78,29 @@ export function acquirePermit(
     : getProviderState(env, workspaceId, providerId).acquire(workspaceId, providerId, cfg, quota, Date.now(), call?.leaseMs, call?.key);
 }
 
-/** Reports how a permitted call went. */
+const grantRef = (g: GrantRef): GrantRef => ({ permit: g.permit, startedAt: g.startedAt, ...(g.leaseId ? { leaseId: g.leaseId } : {}) });
+
+/**
+ * Reports how a permitted call went; with `report`, also what the provider answered, kept by its
+ * object for a takeover if this consumer dies before recording it (same round trip).
+ */
 export async function releasePermit(
   env: Env,
   workspaceId: string,
   providerId: string,
   cfg: BreakerConfig,
-  grant: { permit: Permit; startedAt: number },
+  grant: GrantRef,
   outcome: CallOutcome | "neutral",
   latencyMs: number,
+  report?: CallReportInput,
 ): Promise<void> {
   const s = scope.getStore();
-  const permit = { permit: grant.permit, startedAt: grant.startedAt };
-  if (s) await s.release.call(providerStateName(workspaceId, providerId), { workspaceId, providerId, cfg, grant: permit, outcome, latencyMs });
-  else await getProviderState(env, workspaceId, providerId).release(workspaceId, providerId, cfg, permit, outcome, latencyMs);
+  const permit = grantRef(grant);
+  if (s) await s.release.call(providerStateName(workspaceId, providerId), { workspaceId, providerId, cfg, grant: permit, outcome, latencyMs, ...(report ? { report } : {}) });
+  else await getProviderState(env, workspaceId, providerId).release(workspaceId, providerId, cfg, permit, outcome, latencyMs, Date.now(), report);
 }
 
 /** Hands back a permit that was never used (no outcome is recorded). Rare: not coalesced. */
-export async function cancelPermit(env: Env, workspaceId: string, providerId: string, grant: { permit: Permit; startedAt: number }): Promise<void> {
-  await getProviderState(env, workspaceId, providerId).cancel(workspaceId, providerId, { permit: grant.permit, startedAt: grant.startedAt });
+export async function cancelPermit(env: Env, workspaceId: string, providerId: string, grant: GrantRef): Promise<void> {
+  await getProviderState(env, workspaceId, providerId).cancel(workspaceId, providerId, grantRef(grant));
 }

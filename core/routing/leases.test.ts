@@ -31,6 +31,11 @@ describe("call leases", () => {
     const leases = [lease(t0, 1000, "a"), lease(t0, 1000, "b")];
     expect(takeLease(leases, t0).map((l) => l.key)).toEqual(["b"]);
     expect(takeLease(leases, t0 + 1)).toHaveLength(2);
+    // Two calls granted in the same millisecond (a batch, inside workerd): each report takes its own.
+    const same = [lease(t0, 1000, "msg_a", "id_a"), lease(t0, 1000, "msg_b", "id_b")];
+    expect(takeLease(same, t0, "id_b").map((l) => l.key)).toEqual(["msg_a"]);
+    expect(takeLease(same, t0, "id_gone")).toHaveLength(2); // its lease already ended: no other is taken
+    expect(takeLease([lease(t0, 1000, "msg_a", "id_a"), lease(t0, 1000)], t0).map((l) => l.key)).toEqual(["msg_a"]); // no id: an anonymous one
     expect(normalizeLeases([t0, { startedAt: t0, until: t0 + 5 }])).toEqual([{ startedAt: t0, until: t0 + 120_000 }, { startedAt: t0, until: t0 + 5 }]);
   });
 });

@@ -16,6 +16,11 @@ export interface Lease {
   until: number;
   /** What the call was for (the delivery's message, or message:recipient for a per-recipient copy). */
   key?: string;
+  /**
+   * The permit's own identity, unique per grant: a report takes back exactly its own lease by it.
+   * Inside workerd the clock stands still between I/O, so a batch's calls share one startedAt.
+   */
+  id?: string;
 }
 
 /** A call whose lease ended without an answer: the provider may or may not have taken it. */
@@ -47,13 +52,27 @@ export function callLeaseMs(type: string, config: unknown): number {
   return callDeadlineMs(type, config) + LEASE_MARGIN_MS;
 }
 
-export const lease = (now: number, leaseMs: number, key?: string): Lease => (key === undefined ? { startedAt: now, until: now + leaseMs } : { startedAt: now, until: now + leaseMs, key });
+export const lease = (now: number, leaseMs: number, key?: string, id?: string): Lease => ({
+  startedAt: now,
+  until: now + leaseMs,
+  ...(key === undefined ? {} : { key }),
+  ...(id === undefined ? {} : { id }),
+});
 
 export const liveLeases = (leases: readonly Lease[], now: number): Lease[] => leases.filter((l) => l.until > now);
 
-/** Removes the lease granted at `startedAt` (the first one, when two were granted in the same millisecond). */
-export function takeLease(leases: readonly Lease[], startedAt: number): Lease[] {
-  const i = leases.findIndex((l) => l.startedAt === startedAt);
+/**
+ * Removes the lease a report is about: the one with this `id` when the grant carries one (never
+ * another call's, though several were granted in the same millisecond); without an id (a grant
+ * from before ids, or anonymous trial permits, which are interchangeable) the first one granted
+ * at `startedAt`, one without an id of its own first.
+ */
+export function takeLease(leases: readonly Lease[], startedAt: number, id?: string): Lease[] {
+  const anonymous = () => {
+    const j = leases.findIndex((l) => l.startedAt === startedAt && l.id === undefined);
+    return j >= 0 ? j : leases.findIndex((l) => l.startedAt === startedAt);
+  };
+  const i = id !== undefined ? leases.findIndex((l) => l.id === id) : anonymous();
   return i < 0 ? [...leases] : [...leases.slice(0, i), ...leases.slice(i + 1)];
 }
 

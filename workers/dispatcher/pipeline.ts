@@ -40,6 +40,7 @@ import { quotaFor, quotaRules } from "../../core/limits/quota";
 import { deliverGroup, phiProviders, phiRefusal, planRoute, type GroupOutcome, type RouteGroup } from "./route";
 import { acquirePermit, cancelPermit } from "../do-calls";
 import { callLeaseMs } from "../../core/routing/leases";
+import { planTakeover } from "../../core/routing/takeover";
 import { callDeadlineMs, CLAIM_MARGIN_MS, defaultDeadlineMs, needsRenewal, withDeadline } from "../../core/deadline";
 import { messageWaitsOn, pinnedProvider, pinTo, waitsOn } from "../../core/routing/release";
 import { getProviderState } from "../../durable-objects/provider-state";
@@ -169,16 +170,16 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
   // so its Durable Object round trip does not come after them.
   const routed = planRoute(deps.env, workspaceId, settings.routing, phi ? phiProviders(settings.routing, loaded.providers) : loaded.providers, claimed);
   routed.catch(() => {}); // awaited below
-  // A recipient taken over from a claim that lapsed (its consumer died, perhaps mid-call) goes
-  // to the provider its call was in flight on, and this attempt to it only: the same message
-  // again (same Message-ID) lets that provider's own duplicate detection work, where another
-  // provider would surely deliver a second copy. Asked only on this recovery path.
+  // A recipient taken over from a claim that lapsed (its consumer died, perhaps mid-call): when
+  // its provider's report of the call reached that provider's object (2xx, with its message id)
+  // it is recorded `sent` from that answer and not sent again; otherwise it goes to the provider
+  // its call was in flight on (or answered a failure), and this attempt to it only: the same
+  // message again (same Message-ID) lets that provider's own duplicate detection work, where
+  // another provider would surely deliver a second copy. Asked only on this recovery path.
   const pin = pinnedProvider(message.waitingOn);
-  const route = pin
-    ? routed.then((gs) => pinGroups(gs, pin))
-    : lapsedClaims(loaded).length > 0
-      ? routed.then((gs) => sameProviderFirst(deps.env, workspaceId, messageId, claimed, gs))
-      : routed;
+  const lapsed = lapsedClaims(loaded);
+  const takeover = lapsed.length > 0 ? routed.then((gs) => sameProviderFirst(deps.env, loaded, lapsed, gs, deps.now(), pin)) : null;
+  const route = takeover ? takeover.then((t) => t.groups) : pin ? routed.then((gs) => pinGroups(gs, pin)) : routed;
   route.catch(() => {}); // awaited below
   const quotaOf = (provider: ProviderRow, key: string, n: number) => ({
     key,
@@ -244,10 +245,11 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
         // A per-recipient copy is its own consumption (the key is remembered, so one key per message would count only the first copy).
         quotaOf(provider, copy ? `provider:${messageId}:${group.recipients[0]!.id}` : `provider:${messageId}`, group.recipients.length),
       background, earlyGrant && earlyGrant.provider.id === group.order[0]?.id ? earlyGrant.grant : undefined, copy ? `${messageId}:${group.recipients[0]!.id}` : messageId,
-      (provider) => holdClaim(deps, message, claim, provider, group.recipients));
+      (provider) => holdClaim(deps, message, claim, provider, group.recipients), group.recipients.map((r) => r.id));
       return { group, outcome };
     },
   );
+  if (takeover) delivered.push(...(await takeover).reconciled);
 
   // 5. record
   const [outcome] = await Promise.all([record(deps, loaded, settings.retry_policy, claimed, others, delivered, deliveryId), Promise.all(reports)]);
@@ -292,6 +294,11 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 interface Delivered {
   group: RouteGroup;
   outcome: GroupOutcome;
+  /**
+   * Not called: the provider's own report (2xx, with this id) of the lapsed claim's call reached
+   * its object, the record did not (the consumer died in between). Recorded `sent` from it.
+   */
+  reconciled?: { providerId: string; providerMessageId: string };
 }
 
 /** Over a global or workspace limit: recipients wait (no attempt spent) until the window opens. */
@@ -336,22 +343,54 @@ const lapsedClaims = (loaded: Loaded) => {
 };
 
 /**
- * Routes to the provider a lapsed call of this message was in flight on (its ProviderState
- * remembers calls whose lease ended without a report), for each group that may use it, and to
- * no other until that provider has been called: if its breaker refuses, the group is deferred
- * pinned to it and released when it half-opens; after the call, routing is as usual. Without an
- * answer the order stands.
+ * The takeover of recipients whose claim lapsed, from what the providers' objects know of its
+ * calls (core/routing/takeover.ts planTakeover): a recipient whose call's provider reported a
+ * 2xx is recorded `sent` with that provider and message id, without a call; the others go to the
+ * provider a lapsed call was in flight on (its lease ended without a report) or answered a
+ * failure, for each group that may use it, and to no other until that provider has been called:
+ * if its breaker refuses, the group is deferred pinned to it and released when it half-opens;
+ * after the call, routing is as usual. Without an answer the order stands. One round trip per
+ * enabled provider, on this rare path only.
  */
-async function sameProviderFirst(env: Env, workspaceId: string, messageId: string, claimed: MessageRecipientRow[], groups: RouteGroup[]): Promise<RouteGroup[]> {
-  const keys = [messageId, ...claimed.map((r) => `${messageId}:${r.id}`)];
-  const candidates = [...new Map(groups.flatMap((g) => g.order).map((p) => [p.id, p])).values()];
-  const found = await Promise.all(
-    candidates.map(async (p) => ((await getProviderState(env, workspaceId, p.id).inFlightOrOrphaned(keys).catch(() => [])).length > 0 ? p : null)),
+async function sameProviderFirst(
+  env: Env,
+  loaded: Loaded,
+  lapsed: MessageRecipientRow[],
+  groups: RouteGroup[],
+  now: number,
+  /** The provider an earlier takeover pinned this message to (waiting_on "pin:<id>"), if any. */
+  pin: string | null,
+): Promise<{ groups: RouteGroup[]; reconciled: Delivered[] }> {
+  const { workspaceId, id: messageId } = loaded.message;
+  const keys = [messageId, ...loaded.claimed.map((r) => `${messageId}:${r.id}`)];
+  // Every enabled provider, not only this route's: the dead call may have been a failover's.
+  const candidates = [...new Map([...groups.flatMap((g) => g.order), ...loaded.providers].map((p) => [p.id, p])).values()];
+  const evidence = await Promise.all(
+    candidates.map(async (p) => ({
+      providerId: p.id,
+      ...(await getProviderState(env, workspaceId, p.id).takeoverEvidence(keys).catch(() => ({ unreported: [], reports: [] }))),
+    })),
   );
-  const hit = found.find((p) => p !== null);
-  if (!hit) return groups;
-  log.info("resend_to_same_provider", { message_id: messageId, provider_id: hit.id });
-  return pinGroups(groups, hit.id);
+  // The lapsed claim's stamp is the row's updated_at as it was read, before this claim.
+  const before = new Map(loaded.recipients.map((r) => [r.id, r.updatedAt]));
+  const plan = planTakeover(messageId, lapsed.map((r) => ({ id: r.id, claimedAt: before.get(r.id) ?? r.updatedAt })), evidence, now);
+  const done = new Map(plan.reconciled.map((r) => [r.recipientId, r]));
+  const reconciled = [...groupBy(plan.reconciled, (r) => `${r.providerId}\u0000${r.providerMessageId}`).values()].map((rs): Delivered => {
+    const recipients = rs.map((r) => loaded.claimed.find((c) => c.id === r.recipientId)!);
+    return { group: { recipients, order: [] }, outcome: { kind: "called", calls: [] }, reconciled: { providerId: rs[0]!.providerId, providerMessageId: rs[0]!.providerMessageId } };
+  });
+  if (reconciled.length) log.info("takeover_reconciled", { message_id: messageId, recipients: done.size, provider_ids: [...new Set(plan.reconciled.map((r) => r.providerId))].join(",") });
+  const rest = done.size ? groups.map((g) => ({ ...g, recipients: g.recipients.filter((r) => !done.has(r.id)) })).filter((g) => g.recipients.length > 0) : groups;
+  const resendTo = plan.resendTo ?? pin;
+  if (!resendTo) return { groups: rest, reconciled };
+  if (plan.resendTo) log.info("resend_to_same_provider", { message_id: messageId, provider_id: resendTo });
+  return { groups: pinGroups(rest, resendTo), reconciled };
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const i of items) out.set(key(i), [...(out.get(key(i)) ?? []), i]);
+  return out;
 }
 
 // Orders that are a pin (one provider, for a lapsed call's resend): a refusal by its breaker
@@ -513,6 +552,16 @@ interface GroupRecord {
 function recordGroup(loaded: Loaded, policy: RetryPolicy, d: Delivered, deliveryId: string, at: number): GroupRecord {
   const { message } = loaded;
   const claimed = d.group.recipients;
+  if (d.reconciled) {
+    // No call now, and the claim's attempt is taken back: the dead consumer's call was the attempt.
+    const { providerId, providerMessageId } = d.reconciled;
+    const attempt = {
+      ...attemptRow(message, null, claimed, deliveryId, { status: "sent", providerMessageId }, at, at),
+      providerId,
+      detail: "reconciled after a restart: the provider answered 2xx with this id before its consumer died unrecorded; not sent again",
+    };
+    return { outcomes: claimed.map((r) => ({ id: r.id, status: "sent", providerId, providerMessageId, lastError: null, uncountAttempt: true })), attempt, lastError: null, providerId, called: false };
+  }
   if (d.outcome.kind === "refused") {
     const result: SendResult = { status: "permanent", reason: d.outcome.reason };
     const lastError = d.outcome.reason;

@@ -12,6 +12,7 @@ import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
 import { withoutUnhealthy } from "../health-checks";
 import { acquirePermit, cancelPermit, releasePermit } from "../do-calls";
 import { callLeaseMs } from "../../core/routing/leases";
+import type { CallReportInput } from "../../core/routing/takeover";
 import type { SendResult } from "./providers/types";
 import { usesTls } from "./providers/transport";
 import type { LimitRule } from "../../core/limits/ledger";
@@ -130,6 +131,13 @@ export async function deliverGroup(
    * recipients): the permit goes back unused and nobody is called.
    */
   beforeCall?: (provider: ProviderRow) => Promise<boolean>,
+  /**
+   * The recipients (ids) the calls are for. With callKey, each report also tells the provider's
+   * object what the provider answered (sent with its message id, or not), in the same round trip:
+   * the report can land while the record write below does not (the consumer killed in between),
+   * and a takeover then records a reported success instead of sending again (core/routing/takeover.ts).
+   */
+  callRecipients?: string[],
 ): Promise<GroupOutcome> {
   const calls: CallRecord[] = [];
   const reasons = new Set<string>();
@@ -154,7 +162,8 @@ export async function deliverGroup(
     }
     const call = await timed(provider, send, now);
     calls.push(call);
-    const report = releasePermit(env, workspaceId, provider.id, routing.breaker, grant, breakerOutcome(call.result), call.finished - call.started);
+    const answered = callKey && callRecipients ? callReportOf(callKey, callRecipients, call) : undefined;
+    const report = releasePermit(env, workspaceId, provider.id, routing.breaker, grant, breakerOutcome(call.result), call.finished - call.started, answered);
     if (background) background(report);
     else await report;
     if (call.result.status !== "transient") break;
@@ -172,6 +181,12 @@ async function timed(provider: ProviderRow, send: (p: ProviderRow) => Promise<Se
   const started = now();
   const result = await send(provider);
   return { provider, result, started, finished: now() };
+}
+
+/** What a call's report keeps for a takeover: only a 2xx with the provider's message id counts as sent. */
+function callReportOf(key: string, recipients: string[], call: CallRecord): CallReportInput {
+  const r = call.result;
+  return { key, recipients, startedAt: call.started, sent: r.status === "sent", ...(r.status === "sent" ? { providerMessageId: r.providerMessageId } : {}) };
 }
 
 /** Only transient failures are the provider's fault; a refused recipient is not. */
