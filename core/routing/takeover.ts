@@ -100,3 +100,14 @@ export function planTakeover(messageId: string, lapsed: readonly LapsedRecipient
   const pending = lapsed.length > reconciled.length;
   return { reconciled, resendTo: pending ? (unreported ?? failed?.providerId ?? null) : null };
 }
+
+/**
+ * Of these recipients, the ones whose call on `providerId` ended without a report (still leased
+ * or orphaned): the provider may or may not have taken it. Only these may be asked about
+ * (Provider.reconcile) before a resend; a reported failure is known not taken.
+ */
+export function orphanedOn(messageId: string, recipientIds: readonly string[], evidence: readonly ProviderEvidence[], providerId: string): string[] {
+  const e = evidence.find((x) => x.providerId === providerId);
+  if (!e) return [];
+  return recipientIds.filter((id) => e.unreported.some((k) => covers(messageId, id, k)));
+}

@@ -8,6 +8,7 @@ import { seededRng } from "../../core/routing/strategies";
 export type FaultTarget =
   | "mailgun"
   | "mailgun-domain"
+  | "mailgun-events"
   | "gmail-token"
   | "gmail-send"
   | "smtp-connect"

@@ -96,6 +96,8 @@ export async function startHttpSim(state: SimulatorState, opts: HttpSimOptions):
     if (p.startsWith("/__sim/")) return control(req.method ?? "GET", url, body);
     const mg = /^\/v3\/([^/]+)\/(messages\.mime|messages)$/.exec(p);
     if (mg && req.method === "POST") return mailgun(req, decodeURIComponent(mg[1]!), mg[2] as "messages.mime" | "messages", body);
+    const mgEvents = /^\/v3\/([^/]+)\/events$/.exec(p);
+    if (mgEvents && req.method === "GET") return mailgunEvents(req, decodeURIComponent(mgEvents[1]!), url);
     const mgDomain = /^\/v3\/domains\/([^/]+)$/.exec(p);
     if (mgDomain && req.method === "GET") return mailgunDomain(req, decodeURIComponent(mgDomain[1]!));
     // OpenAI-compatible: base URL {http}/openai/{scope}/v1, so each test has its own scope.
@@ -165,6 +167,40 @@ export async function startHttpSim(state: SimulatorState, opts: HttpSimOptions):
       return new Reply(401, { error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } });
     }
     return new Reply(answer.status, answer.body);
+  }
+
+  /**
+   * GET /v3/{domain}/events?message-id=…&event=…: Mailgun's Events API, answered from the messages
+   * this simulator recorded for the domain (those taken under "accept_then_timeout" included):
+   * one `accepted` event per recipient, newest first. Faults: target "mailgun-events", scope = domain.
+   */
+  async function mailgunEvents(req: http.IncomingMessage, domain: string, url: URL): Promise<Reply | "handled"> {
+    state.count("mailgun-events", domain);
+    const fault = await applyFault(state.faults.pick("mailgun-events", domain), req);
+    if (fault) return fault;
+    const auth = req.headers.authorization ?? "";
+    const decoded = auth.startsWith("Basic ") ? Buffer.from(auth.slice(6), "base64").toString("utf8") : "";
+    if (decoded !== `api:${settings.mailgunApiKey}`) return new Reply(401, "Forbidden");
+    const wantedId = url.searchParams.get("message-id");
+    const wantedEvent = url.searchParams.get("event");
+    const bare = (id: string | undefined) => (id ?? "").trim().replace(/^<|>$/g, "");
+    const items = state
+      .list("mailgun", domain)
+      .filter((r): r is Extract<typeof r, { kind: "mailgun" }> => r.kind === "mailgun" && r.domain.toLowerCase() === domain.toLowerCase())
+      .filter((r) => wantedId === null || bare(r.parsed?.messageId) === bare(wantedId))
+      .flatMap((r) =>
+        r.to.map((recipient) => ({
+          id: crypto.createHash("sha256").update(`${r.at}:${recipient}:${bare(r.parsed?.messageId)}`).digest("base64url").slice(0, 22),
+          event: "accepted",
+          timestamp: r.at / 1000,
+          recipient,
+          "user-variables": r.variables,
+          message: { headers: { "message-id": bare(r.parsed?.messageId), to: recipient, subject: r.parsed?.subject ?? "" } },
+        })),
+      )
+      .filter((e) => wantedEvent === null || wantedEvent.split(/\s+OR\s+/i).includes(e.event))
+      .reverse();
+    return new Reply(200, { items, paging: {} });
   }
 
   /** GET /v3/domains/{domain}: the health probe's target. Faults: target "mailgun-domain", scope = domain. */

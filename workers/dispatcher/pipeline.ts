@@ -40,7 +40,7 @@ import { quotaFor, quotaRules } from "../../core/limits/quota";
 import { deliverGroup, phiProviders, phiRefusal, planRoute, type GroupOutcome, type RouteGroup } from "./route";
 import { acquirePermit, cancelPermit } from "../do-calls";
 import { callLeaseMs } from "../../core/routing/leases";
-import { planTakeover } from "../../core/routing/takeover";
+import { orphanedOn, planTakeover } from "../../core/routing/takeover";
 import { callDeadlineMs, CLAIM_MARGIN_MS, defaultDeadlineMs, needsRenewal, withDeadline } from "../../core/deadline";
 import { messageWaitsOn, pinnedProvider, pinTo, waitsOn } from "../../core/routing/release";
 import { getProviderState } from "../../durable-objects/provider-state";
@@ -178,7 +178,7 @@ async function deliverClaimed(deps: PipelineDeps, loaded: Loaded, pending: Messa
   // another provider would surely deliver a second copy. Asked only on this recovery path.
   const pin = pinnedProvider(message.waitingOn);
   const lapsed = lapsedClaims(loaded);
-  const takeover = lapsed.length > 0 ? routed.then((gs) => sameProviderFirst(deps.env, loaded, lapsed, gs, deps.now(), pin)) : null;
+  const takeover = lapsed.length > 0 ? routed.then((gs) => sameProviderFirst(deps.env, loaded, lapsed, gs, deps.now(), pin, deps.now)) : null;
   const route = takeover ? takeover.then((t) => t.groups) : pin ? routed.then((gs) => pinGroups(gs, pin)) : routed;
   route.catch(() => {}); // awaited below
   const quotaOf = (provider: ProviderRow, key: string, n: number) => ({
@@ -298,7 +298,7 @@ interface Delivered {
    * Not called: the provider's own report (2xx, with this id) of the lapsed claim's call reached
    * its object, the record did not (the consumer died in between). Recorded `sent` from it.
    */
-  reconciled?: { providerId: string; providerMessageId: string };
+  reconciled?: { providerId: string; providerMessageId: string; /** The attempt's detail, when not the report's. */ detail?: string };
 }
 
 /** Over a global or workspace limit: recipients wait (no attempt spent) until the window opens. */
@@ -350,7 +350,10 @@ const lapsedClaims = (loaded: Loaded) => {
  * failure, for each group that may use it, and to no other until that provider has been called:
  * if its breaker refuses, the group is deferred pinned to it and released when it half-opens;
  * after the call, routing is as usual. Without an answer the order stands. One round trip per
- * enabled provider, on this rare path only.
+ * enabled provider, on this rare path only. Before a resend of a call that ended unreported
+ * (never after a reported failure), a provider that can be asked (Provider.reconcile: Mailgun's
+ * events by Message-ID) is asked: the recipients it names as taken are recorded `sent` from its
+ * answer, the others resent; an error or no answer within its deadline resends them all.
  */
 async function sameProviderFirst(
   env: Env,
@@ -360,6 +363,7 @@ async function sameProviderFirst(
   now: number,
   /** The provider an earlier takeover pinned this message to (waiting_on "pin:<id>"), if any. */
   pin: string | null,
+  clock: () => number,
 ): Promise<{ groups: RouteGroup[]; reconciled: Delivered[] }> {
   const { workspaceId, id: messageId } = loaded.message;
   const keys = [messageId, ...loaded.claimed.map((r) => `${messageId}:${r.id}`)];
@@ -380,11 +384,48 @@ async function sameProviderFirst(
     return { group: { recipients, order: [] }, outcome: { kind: "called", calls: [] }, reconciled: { providerId: rs[0]!.providerId, providerMessageId: rs[0]!.providerMessageId } };
   });
   if (reconciled.length) log.info("takeover_reconciled", { message_id: messageId, recipients: done.size, provider_ids: [...new Set(plan.reconciled.map((r) => r.providerId))].join(",") });
+  // Unreported calls on the provider a resend goes to: ask it first, when it can be asked.
+  const askRow = plan.resendTo ? candidates.find((p) => p.id === plan.resendTo) : undefined;
+  const orphans = askRow ? orphanedOn(messageId, lapsed.filter((r) => !done.has(r.id)).map((r) => r.id), evidence, askRow.id) : [];
+  if (askRow && orphans.length) {
+    const rows = orphans.map((id) => loaded.claimed.find((c) => c.id === id)!);
+    const taken = await askProvider(env, askRow, loaded.message.messageIdHeader, rows, clock);
+    const found = rows.flatMap((r) => {
+      const providerMessageId = taken.get(r.email.toLowerCase());
+      return providerMessageId ? [{ r, providerMessageId }] : [];
+    });
+    const detail = `reconciled from ${askRow.type === "mailgun" ? "Mailgun" : askRow.type} events after a restart: the call's consumer died with it in flight and unreported, and the provider names this recipient as accepted; not sent again`;
+    for (const [providerMessageId, fs] of groupBy(found, (f) => f.providerMessageId)) {
+      reconciled.push({ group: { recipients: fs.map((f) => f.r), order: [] }, outcome: { kind: "called", calls: [] }, reconciled: { providerId: askRow.id, providerMessageId, detail } });
+    }
+    for (const f of found) done.set(f.r.id, { recipientId: f.r.id, providerId: askRow.id, providerMessageId: f.providerMessageId });
+    log.info("takeover_asked_provider", { message_id: messageId, provider_id: askRow.id, asked: orphans.length, taken: found.length });
+  }
   const rest = done.size ? groups.map((g) => ({ ...g, recipients: g.recipients.filter((r) => !done.has(r.id)) })).filter((g) => g.recipients.length > 0) : groups;
   const resendTo = plan.resendTo ?? pin;
   if (!resendTo) return { groups: rest, reconciled };
   if (plan.resendTo) log.info("resend_to_same_provider", { message_id: messageId, provider_id: resendTo });
   return { groups: pinGroups(rest, resendTo), reconciled };
+}
+
+/**
+ * Which of these recipients the provider says it already took the message for (Provider.reconcile),
+ * under the provider's call deadline. Empty when it cannot be asked, errs or does not answer in
+ * time: they are then resent, never lost.
+ */
+async function askProvider(env: Env, row: ProviderRow, messageIdHeader: string, recipients: MessageRecipientRow[], now: () => number): Promise<Map<string, string>> {
+  try {
+    const provider = await buildProvider(env, await loadKeyring(env.DATA_KEYS, readConfig(env).dataKeyId), row);
+    if (!provider.reconcile) return new Map();
+    const reconcile = provider.reconcile.bind(provider);
+    const deadline = callDeadlineMs(row.type, row.config);
+    const taken = await withDeadline<Map<string, string> | null>(deadline, (signal) => reconcile(messageIdHeader, recipients.map((r) => r.email), { now, fetch: providerFetch, signal }), () => null);
+    if (!taken) log.warn("takeover_ask_failed", { provider_id: row.id, error: `no answer within ${deadline} ms` });
+    return taken ?? new Map();
+  } catch (e) {
+    log.warn("takeover_ask_failed", { provider_id: row.id, error: e instanceof Error ? e.message : String(e) });
+    return new Map();
+  }
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
@@ -558,7 +599,7 @@ function recordGroup(loaded: Loaded, policy: RetryPolicy, d: Delivered, delivery
     const attempt = {
       ...attemptRow(message, null, claimed, deliveryId, { status: "sent", providerMessageId }, at, at),
       providerId,
-      detail: "reconciled after a restart: the provider answered 2xx with this id before its consumer died unrecorded; not sent again",
+      detail: d.reconciled.detail ?? "reconciled after a restart: the provider answered 2xx with this id before its consumer died unrecorded; not sent again",
     };
     return { outcomes: claimed.map((r) => ({ id: r.id, status: "sent", providerId, providerMessageId, lastError: null, uncountAttempt: true })), attempt, lastError: null, providerId, called: false };
   }

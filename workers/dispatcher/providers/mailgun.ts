@@ -112,6 +112,37 @@ export async function probeMailgun(config: MailgunConfig, creds: MailgunCredenti
   return unhealthy(ms, `Mailgun domain check ${res.status}${said}`);
 }
 
+/** Events that say Mailgun took the message for a recipient. */
+const TAKEN_EVENTS = new Set(["accepted", "delivered"]);
+
+/**
+ * Which recipients Mailgun's Events API says it took the message for:
+ * GET /v3/{domain}/events?message-id=<id without brackets>&event=accepted. An `accepted` (or
+ * `delivered`) event naming a recipient maps it to the event's message id
+ * (message.headers.message-id, else the event id). Throws on any error or an unreadable answer:
+ * the caller resends, so nothing is lost. Exported for the unit tests.
+ */
+export async function reconcileMailgun(config: MailgunConfig, creds: MailgunCredentials, messageIdHeader: string, recipients: string[], ctx: ProviderContext): Promise<Map<string, string>> {
+  const messageId = messageIdHeader.trim().replace(/^<|>$/g, "");
+  const url = `${mailgunBaseUrl(config)}/v3/${encodeURIComponent(config.domain)}/events?${new URLSearchParams({ "message-id": messageId, event: "accepted" })}`;
+  const res = await fetchWithTimeout(ctx.fetch, url, { method: "GET", headers: { authorization: `Basic ${btoa(`api:${creds.api_key}`)}`, accept: "application/json" } }, config.timeout_ms, ctx.signal);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`Mailgun events ${res.status}${text ? `: ${excerpt(text, 200)}` : ""}`);
+  const items = (JSON.parse(text) as { items?: unknown }).items;
+  if (!Array.isArray(items)) throw new Error("Mailgun events answer without items");
+  const wanted = new Set(recipients.map((r) => r.toLowerCase()));
+  const found = new Map<string, string>();
+  for (const item of items as { event?: unknown; recipient?: unknown; id?: unknown; message?: { headers?: { "message-id"?: unknown } } }[]) {
+    if (typeof item?.event !== "string" || !TAKEN_EVENTS.has(item.event) || typeof item.recipient !== "string") continue;
+    const rcpt = item.recipient.toLowerCase();
+    if (!wanted.has(rcpt) || found.has(rcpt)) continue;
+    const header = item.message?.headers?.["message-id"];
+    const id = typeof header === "string" && header.length > 0 ? header.replace(/^<|>$/g, "") : typeof item.id === "string" && item.id.length > 0 ? item.id : null;
+    if (id) found.set(rcpt, id);
+  }
+  return found;
+}
+
 export function createMailgunProvider(configInput: MailgunConfigInput, credentials: MailgunCredentials): Provider {
   const config = mailgunConfigSchema.parse(configInput);
   const creds = mailgunCredentialsSchema.parse(credentials);
@@ -148,5 +179,6 @@ export function createMailgunProvider(configInput: MailgunConfigInput, credentia
       return { status: "sent", providerMessageId: id.replace(/^<|>$/g, "") };
     },
     probe: (ctx) => probeMailgun(config, creds, ctx),
+    reconcile: (messageIdHeader, recipients, ctx) => reconcileMailgun(config, creds, messageIdHeader, recipients, ctx),
   };
 }

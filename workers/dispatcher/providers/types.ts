@@ -87,4 +87,12 @@ export interface Provider {
   send(message: OutboundMessage, ctx: ProviderContext): Promise<SendResult>;
   /** Optional health probe used by the periodic health-check job and the API. */
   probe?(ctx: ProbeContext): Promise<ProbeResult>;
+  /**
+   * Optional: asks the provider which of these recipients it already took the message (by its
+   * Message-ID header, with angle brackets) for. Used only when a call's consumer died with it in
+   * flight and no answer was reported (pipeline.ts takeover), before resending. Returns the
+   * recipients it names (lower-cased bare addresses) with the provider's message id; throws (or
+   * rejects) when the provider cannot be asked, and the caller then resends.
+   */
+  reconcile?(messageIdHeader: string, recipients: string[], ctx: ProviderContext): Promise<Map<string, string>>;
 }
