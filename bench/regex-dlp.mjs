@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { buildSync } from "esbuild";
+import { bundleBenchWorker } from "./lib/relay.mjs";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { cpuMs, workerdPids } from "./lib/proc.mjs";
 import { benchRoot } from "./lib/procs.mjs";
@@ -16,17 +16,7 @@ const REPS = Number(process.env.BENCH_REPS ?? 20);
 const SIZE = Number(process.env.BENCH_SIZE ?? 100_000);
 const tmp = mkdtempSync(path.join(os.tmpdir(), "relay-regex-"));
 const out = path.join(tmp, "regex-dlp-worker.js");
-buildSync({
-  entryPoints: [path.join(root, "bench", "regex-dlp-worker.js")],
-  outfile: out,
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  target: "es2022",
-  mainFields: ["module", "main"],
-  conditions: ["workerd", "worker", "import"],
-  logLevel: "error",
-});
+bundleBenchWorker(path.join(root, "bench", "regex-dlp-worker.js"), out);
 
 const mf = new Miniflare(convertV4MiniflareOptions({ name: "regex-dlp", modulesRoot: tmp, modules: [{ type: "ESModule", path: out }], compatibilityDate: "2026-11-01", compatibilityFlags: ["nodejs_compat"] }));
 const base = (await mf.ready).href.replace(/\/$/, "");

@@ -48,9 +48,14 @@ export function build(root, outdir) {
  * copied: it calls the relay's own insertMessage so its D1 batch is the accept path's.
  */
 export function buildBare(root, outdir) {
+  bundleBenchWorker(path.join(root, "bench", "bare-worker.js"), path.join(outdir, "bench-bare-worker.js"));
+}
+
+/** A bench-only Worker bundled as workerd loads it (the bare write, the DLP scan). */
+export function bundleBenchWorker(entry, outfile) {
   buildSync({
-    entryPoints: [path.join(root, "bench", "bare-worker.js")],
-    outfile: path.join(outdir, "bench-bare-worker.js"),
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     format: "esm",
     platform: "neutral",
