@@ -11,12 +11,16 @@ const instances = new WeakMap<D1Database, Db>();
 export function getDb(d1: D1Database): Db {
   let db = instances.get(d1);
   if (!db) {
-    // Through the coalescing wrapper: inside a delivery batch (withD1Coalescing) concurrent
-    // batches share one D1 round trip; everywhere else it passes straight through.
-    db = drizzle(coalescingD1(d1), { schema });
+    db = drizzle(d1, { schema });
     instances.set(d1, db);
   }
   return db;
 }
+
+/**
+ * A Db of its own whose batches issued in the same turn share one D1 round trip
+ * (coalescing-d1.ts): one per queue invocation, made by the delivery consumer.
+ */
+export const getCoalescingDb = (d1: D1Database): Db => drizzle(coalescingD1(d1), { schema });
 
 export { schema };

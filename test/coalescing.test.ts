@@ -1,12 +1,12 @@
-// Coalescing (issue 8): a queue batch's D1 batches and Durable Object calls share one round trip
+// Coalescing: a queue batch's D1 batches and Durable Object calls share one round trip
 // per step, each caller still gets exactly its own answer, and one caller's failure stays its own.
 import { describe, expect, it } from "vitest";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../workers/index";
 import { Coalescer } from "../core/coalesce";
-import { coalescingD1, withD1Coalescing } from "../db/coalescing-d1";
-import { acquirePermit, consumeGlobal, consumeWorkspace, releasePermit, withDoCoalescing } from "../workers/do-calls";
+import { coalescingD1 } from "../db/coalescing-d1";
+import { coalescedDoCalls } from "../workers/do-calls";
 import { getWorkspaceLimiter } from "../durable-objects/workspace-limiter";
 import { getProviderState } from "../durable-objects/provider-state";
 import { breakerConfigSchema } from "../core/routing/breaker";
@@ -73,31 +73,30 @@ function countingD1() {
   } as unknown as D1Database;
   return { seen, db: coalescingD1(d1), raw: d1 };
 }
+const oneOn = (db: D1Database) => (n: number) => db.batch([db.prepare("SELECT ? AS v").bind(n), db.prepare("SELECT ? * 2 AS v").bind(n)]);
 
 describe("coalescing D1", () => {
-  it("concurrent batches inside the scope reach D1 as one, and each caller gets its own results", async () => {
+  it("concurrent batches on a coalescing view reach D1 as one, and each caller gets its own results", async () => {
     const { seen, db, raw } = countingD1();
-    const one = (n: number) => db.batch([db.prepare("SELECT ? AS v").bind(n), db.prepare("SELECT ? * 2 AS v").bind(n)]);
-    const out = await withD1Coalescing(raw, () => Promise.all([one(1), one(2), one(3)]));
+    const one = oneOn(db);
+    const out = await Promise.all([one(1), one(2), one(3)]);
     expect(out.map((r) => r.map((x) => (x.results[0] as { v: number }).v))).toEqual([
       [1, 2],
       [2, 4],
       [3, 6],
     ]);
     expect(seen).toEqual([6]);
-    // Outside the scope: straight through, one batch per call.
-    await Promise.all([one(4), one(5)]);
+    // On the plain binding: straight through, one batch per call.
+    await Promise.all([oneOn(raw)(4), oneOn(raw)(5)]);
     expect(seen).toEqual([6, 2, 2]);
   });
 
   it("a caller whose statements fail gets its error; the others' writes still commit", async () => {
-    const { seen, db, raw } = countingD1();
+    const { seen, db } = countingD1();
     await env.DB.exec("CREATE TABLE IF NOT EXISTS coalesce_probe (k TEXT PRIMARY KEY)");
     const tag = crypto.randomUUID();
     const write = (k: string) => db.batch([db.prepare("INSERT INTO coalesce_probe (k) VALUES (?)").bind(k)]);
-    const results = await withD1Coalescing(raw, () =>
-      Promise.allSettled([write(`${tag}-a`), db.batch([db.prepare("INSERT INTO no_such_table (k) VALUES (1)")]), write(`${tag}-b`)]),
-    );
+    const results = await Promise.allSettled([write(`${tag}-a`), db.batch([db.prepare("INSERT INTO no_such_table (k) VALUES (1)")]), write(`${tag}-b`)]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect(String((results[1] as PromiseRejectedResult).reason)).toContain("no_such_table");
     // The combined batch failed and rolled back; each caller then ran on its own.
@@ -132,23 +131,23 @@ describe("coalesced Durable Object calls", () => {
     const ws = `ws-${crypto.randomUUID()}`;
     const now = Date.now();
     const item = (key: string, n: number) => ({ key, rules: rule(5), n, tz: "UTC", now });
-    const decisions = await withDoCoalescing(e, () =>
-      Promise.all([
-        consumeWorkspace(e, ws, item("m1", 2)),
-        consumeWorkspace(e, ws, item("m2", 2)),
-        consumeWorkspace(e, ws, item("m1", 2)), // the same key again: counted once
-        consumeWorkspace(e, ws, item("m3", 2)), // 2 + 2 + 2 > 5: refused
-        consumeWorkspace(e, ws, item("m4", 1)), // still fits
-      ]),
-    );
+    const calls1 = coalescedDoCalls(e);
+    const decisions = await Promise.all([
+      calls1.consumeWorkspace(ws, item("m1", 2)),
+      calls1.consumeWorkspace(ws, item("m2", 2)),
+      calls1.consumeWorkspace(ws, item("m1", 2)), // the same key again: counted once
+      calls1.consumeWorkspace(ws, item("m3", 2)), // 2 + 2 + 2 > 5: refused
+      calls1.consumeWorkspace(ws, item("m4", 1)), // still fits
+    ]);
     expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false, true]);
     expect(decisions[2]).toMatchObject({ repeated: true });
     expect(calls).toEqual(["workspace.consumeMany"]);
-    // The state is the same a caller outside the scope sees: 5 of 5 used.
+    // The state is the same a direct caller sees: 5 of 5 used.
     expect((await getWorkspaceLimiter(env, ws).consume("m5", rule(5), 1, "UTC", now)).allowed).toBe(false);
 
     calls.length = 0;
-    const g = await withDoCoalescing(e, () => Promise.all([1, 2, 3].map((i) => consumeGlobal(e, "same-shard", 4, `g-${ws}-${i}`, rule(1_000_000), 1, now))));
+    const calls2 = coalescedDoCalls(e);
+    const g = await Promise.all([1, 2, 3].map((i) => calls2.consumeGlobal("same-shard", 4, `g-${ws}-${i}`, rule(1_000_000), 1, now)));
     expect(g.every((d) => d.allowed)).toBe(true);
     expect(calls).toEqual(["global.consumeMany"]);
   });
@@ -157,11 +156,10 @@ describe("coalesced Durable Object calls", () => {
     const { calls, e } = countingEnv();
     const ws = `ws-${crypto.randomUUID()}`;
     const cfg = breakerConfigSchema.parse({});
-    const grants = await withDoCoalescing(e, () => Promise.all([1, 2, 3].map(() => acquirePermit(e, ws, "prv_x", cfg, null))));
+    const doCalls = coalescedDoCalls(e);
+    const grants = await Promise.all([1, 2, 3].map(() => doCalls.acquirePermit(ws, "prv_x", cfg, null)));
     expect(grants.every((g) => g.allowed)).toBe(true);
-    await withDoCoalescing(e, () =>
-      Promise.all(grants.map((g) => (g.allowed ? releasePermit(e, ws, "prv_x", cfg, g, "failure", 10) : null))),
-    );
+    await Promise.all(grants.map((g) => (g.allowed ? doCalls.releasePermit(ws, "prv_x", cfg, g, "failure", 10) : null)));
     expect(calls).toEqual(["provider.acquireMany", "provider.releaseMany"]);
     const snap = await getProviderState(env, ws, "prv_x").snapshot(ws, "prv_x");
     expect(snap).toMatchObject({ consecutiveFailures: 3, inFlight: 0, state: "closed" });

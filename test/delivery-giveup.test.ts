@@ -4,9 +4,9 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryJob } from "../core/jobs";
-import { getDb } from "../db/client";
 import worker from "../workers/index";
 import { runDelivery } from "../workers/dispatcher/pipeline";
+import { soloContext } from "../workers/dispatcher/batch-context";
 import { api, json, waitForStatus, type TestWorkspace } from "./helpers";
 import { accept, mailgunProvider, sim, uniq, workspaceWith } from "./simulators/delivery-fixtures";
 
@@ -25,15 +25,15 @@ describe("give-up after the policy's max age", { timeout: 30_000 }, () => {
     expect(first.status).toBe("deferred");
     expect(first.attempts.map((a: any) => a.outcome)).toEqual(["transient"]);
     const queuedAt = Date.parse(first.queued_at);
-    const deps = (offsetSeconds: number) => ({ env, db: getDb(env.DB), now: () => queuedAt + offsetSeconds * 1000 });
+    const deps = (offsetSeconds: number) => soloContext(env, () => queuedAt + offsetSeconds * 1000);
 
     // Two minutes in: still young enough (next retry at 4 min < 5 min).
-    const young = await runDelivery(deps(120), ws.id, acc.id, "dlv_fake_clock_1");
+    const young = await runDelivery(deps(120), { workspaceId: ws.id, messageId: acc.id, deliveryId: "dlv_fake_clock_1" });
     expect(young).toMatchObject({ kind: "later", delaySeconds: 120 });
     expect((await detail(ws, acc.id)).status).toBe("deferred");
 
     // Six and a half minutes in: the attempt fails again and the next retry would pass max age.
-    const old = await runDelivery(deps(390), ws.id, acc.id, "dlv_fake_clock_2");
+    const old = await runDelivery(deps(390), { workspaceId: ws.id, messageId: acc.id, deliveryId: "dlv_fake_clock_2" });
     expect(old).toEqual({ kind: "done", status: "failed" });
     const done = await detail(ws, acc.id);
     expect(done.status).toBe("failed");
@@ -44,7 +44,7 @@ describe("give-up after the policy's max age", { timeout: 30_000 }, () => {
     expect((await sim().counts(domain)).mailgun).toBe(3);
 
     // The job the consumer scheduled earlier finds nothing pending and changes nothing.
-    expect(await runDelivery(deps(400), ws.id, acc.id, "dlv_fake_clock_3")).toEqual({ kind: "done", status: "failed" });
+    expect(await runDelivery(deps(400), { workspaceId: ws.id, messageId: acc.id, deliveryId: "dlv_fake_clock_3" })).toEqual({ kind: "done", status: "failed" });
     expect((await sim().counts(domain)).mailgun).toBe(3);
     await sim().clearFaults(domain);
   });

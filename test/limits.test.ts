@@ -5,7 +5,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import worker from "../workers/index";
 import { runDelivery } from "../workers/dispatcher/pipeline";
-import { getDb } from "../db/client";
+import { soloContext } from "../workers/dispatcher/batch-context";
 import { globalShardRules } from "../core/limits/config";
 import { getGlobalLimiter } from "../durable-objects/global-limiter";
 import { getProviderState } from "../durable-objects/provider-state";
@@ -92,7 +92,7 @@ describe("workspace limit (deferred, then sent)", { timeout: 30_000 }, () => {
     // The window rolls (fake clock): the deferred messages go without anyone touching them.
     const tomorrow = () => midnight + 60_000;
     for (const m of deferred) {
-      const outcome = await runDelivery({ env, db: getDb(env.DB), now: tomorrow }, ws.id, m.id, `job-${m.id}`);
+      const outcome = await runDelivery(soloContext(env, tomorrow), { workspaceId: ws.id, messageId: m.id, deliveryId: `job-${m.id}` });
       expect(outcome.kind).toBe("done");
     }
     const all = await Promise.all(ids.map(async (id) => (await json(await api(`/v1/messages/${id}`, { key: ws.key }))).status));

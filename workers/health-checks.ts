@@ -145,9 +145,9 @@ export async function runHealthChecksIfDue(env: Env, now: number, claim: HealthR
  * order is kept as it was: health checks are a hint, and the breakers (which see real sends) and
  * force_send / defer then decide, rather than the probe alone stopping all mail.
  */
-export async function withoutUnhealthy(env: Env, workspaceId: string, providers: ProviderRow[], now: number = Date.now()): Promise<ProviderRow[]> {
+export async function withoutUnhealthy(env: Env, db: Db, workspaceId: string, providers: ProviderRow[], now: number = Date.now()): Promise<ProviderRow[]> {
   if (providers.length <= 1) return providers;
-  const { checks, breakers } = await routingHealth(getDb(env.DB), workspaceId, providers.map((p) => p.id));
+  const { checks, breakers } = await routingHealth(db, workspaceId, providers.map((p) => p.id));
   const maxAge = healthMaxAgeMs(env);
   const kept = providers.filter((p) => !probeExcludes(checks.get(p.id), breakers.get(p.id), now, maxAge));
   return kept.length > 0 ? kept : providers;

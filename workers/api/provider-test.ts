@@ -12,7 +12,7 @@ import { randomToken } from "../../core/ids";
 import { renderMime } from "../../core/mime-render";
 import { getProvider, type ProviderRow } from "../../db/providers";
 import { listSenderDomains } from "../../db/sender-domains";
-import { buildProvider } from "../dispatcher/pipeline";
+import { buildProvider } from "../dispatcher/build-provider";
 import { describeError } from "../dispatcher/providers/outcome";
 import type { OutboundMessage, Provider, SendResult } from "../dispatcher/providers/types";
 import { log } from "../log";

@@ -2,37 +2,28 @@
 // A job is acknowledged once its outcome is recorded; a later retry is a NEW job sent with a
 // delay (so the queue's own retry budget is kept for crashes, which end in the DLQ).
 import { deliveryJob, deliveryJobSchema } from "../../core/jobs";
-import { getDb, type Db } from "../../db/client";
-import { withD1Coalescing } from "../../db/coalescing-d1";
-import { withDoCoalescing } from "../do-calls";
-import { withSmtpSessions } from "./providers/smtp-sessions";
+import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
 import { failPending } from "../../db/messages";
 import { readConfig } from "../../core/config";
 import { MemoryBudget } from "../../core/memory-budget";
 import { log } from "../log";
-import { loadWorkspaceFacts, runDelivery, type WorkspaceFacts } from "./pipeline";
+import { withBatch, type BatchContext } from "./batch-context";
+import { runDelivery } from "./pipeline";
 
 export const DELIVERY_QUEUE = "relay-delivery";
 export const DEAD_LETTER_QUEUE = "relay-delivery-dlq";
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   if (batch.queue.startsWith(DEAD_LETTER_QUEUE)) return handleDeadLetters(batch, env);
-  const db = getDb(env.DB);
-  // The batch's jobs run side by side and reach each step together: their D1 batches and
-  // Durable Object calls are coalesced into one round trip per step (bench/profile.mjs showed it), and messages to
-  // one SMTP smarthost share the batch's sessions to it (providers/smtp-sessions.ts).
-  await withD1Coalescing(env.DB, () => withDoCoalescing(env, () => withSmtpSessions(() => deliverAll(batch, env, db))));
+  // The batch's jobs run side by side and share one context (batch-context.ts): their D1
+  // batches and Durable Object calls go as one round trip per step, messages to one SMTP
+  // smarthost share its sessions, and a workspace's settings are read once.
+  await withBatch(env, (ctx) => deliverAll(batch, ctx));
 }
 
-async function deliverAll(batch: MessageBatch<unknown>, env: Env, db: Db): Promise<void> {
-  // A workspace's settings, providers and quotas are read once for the batch's jobs, not per job.
-  const facts = new Map<string, Promise<WorkspaceFacts>>();
-  const workspaceFacts = (ws: string) => {
-    let p = facts.get(ws);
-    if (!p) facts.set(ws, (p = loadWorkspaceFacts(db, ws)));
-    return p;
-  };
+async function deliverAll(batch: MessageBatch<unknown>, ctx: BatchContext): Promise<void> {
+  const { env } = ctx;
   // Small messages all run side by side; large ones wait until the batch has room for them.
   const memory = new MemoryBudget(readConfig(env).deliveryMemoryBudgetBytes);
   await Promise.all(
@@ -46,7 +37,7 @@ async function deliverAll(batch: MessageBatch<unknown>, env: Env, db: Db): Promi
       const { workspaceId, messageId, bytes } = job.data;
       try {
         // Admitted before the load, so a job waiting for room holds no claim on its recipients.
-        const outcome = await memory.run(bytes, () => runDelivery({ env, db, now: Date.now, workspaceFacts }, workspaceId, messageId, msg.id));
+        const outcome = await memory.run(bytes, () => runDelivery(ctx, { workspaceId, messageId, deliveryId: msg.id }));
         if (outcome.kind === "later") {
           await env.DELIVERY_QUEUE.send(deliveryJob(workspaceId, messageId, bytes), { delaySeconds: outcome.delaySeconds });
         }

@@ -1,37 +1,40 @@
-// The route step (spec §3): enabled providers → strategy order → per call, the provider's
-// breaker (its Durable Object) must grant a permit → send → report the outcome back.
-// Strategies are pure (core/routing/strategies.ts); this file gathers the state they need
-// (round-robin position, loads) and walks the order with failover.
+// Routing (spec §3): enabled providers → strategy order → per call, the provider's breaker (its
+// Durable Object) must grant a permit → send → report the outcome back. Strategies are pure
+// (core/routing/strategies.ts); this file gathers the state they need (round-robin position,
+// loads) and walks the order with failover. The steps route.ts and deliver.ts call it.
 import { domainOf } from "../../core/address";
 import { byPriority, domainBased, leastLoaded, roundRobin, weighted, type Load } from "../../core/routing/strategies";
 import type { RoutingConfig } from "../../core/workspace-config";
+import type { Db } from "../../db/client";
 import type { MessageRecipientRow } from "../../db/messages";
 import type { ProviderRow } from "../../db/providers";
 import { getProviderState, type Grant } from "../../durable-objects/provider-state";
 import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
 import { withoutUnhealthy } from "../health-checks";
-import { acquirePermit, cancelPermit, releasePermit } from "../do-calls";
+import type { DoCalls, Quota } from "../do-calls";
 import { callLeaseMs } from "../../core/routing/leases";
 import type { CallReportInput } from "../../core/routing/takeover";
+import type { CallRecord, GroupOutcome } from "../../core/delivery/outcome";
 import type { SendResult } from "./providers/types";
 import { usesTls } from "./providers/transport";
-import type { LimitRule } from "../../core/limits/ledger";
 
 export interface RouteGroup {
   recipients: MessageRecipientRow[];
   /** Providers in the order to try them: the strategy's choice first. */
   order: ProviderRow[];
+  /** The order is a pin: a lapsed call's provider only (steps/takeover.ts). */
+  pinned?: boolean;
 }
 
 /**
  * Orders the enabled providers by the workspace's strategy. domain_based can split one message:
  * recipients whose domains map to different providers form separate groups.
  */
-export async function planRoute(env: Env, workspaceId: string, routing: RoutingConfig, allProviders: ProviderRow[], recipients: MessageRecipientRow[], rng: () => number = Math.random): Promise<RouteGroup[]> {
+export async function planRoute(env: Env, db: Db, workspaceId: string, routing: RoutingConfig, allProviders: ProviderRow[], recipients: MessageRecipientRow[], rng: () => number = Math.random): Promise<RouteGroup[]> {
   let providers = routing.require_tls ? allProviders.filter((p) => usesTls(p.type, p.config)) : allProviders;
   // A provider whose latest health check failed recently is left out, like an open breaker
   // (kept when it would leave nobody: see withoutUnhealthy).
-  providers = await withoutUnhealthy(env, workspaceId, providers);
+  providers = await withoutUnhealthy(env, db, workspaceId, providers);
   switch (routing.strategy) {
     case "round_robin": {
       const position = providers.length > 1 ? await getWorkspaceLimiter(env, workspaceId).nextRoundRobin() : 0;
@@ -79,26 +82,6 @@ export function phiRefusal(routing: RoutingConfig, providers: ProviderRow[]): st
     : "contains PHI and no BAA-covered provider is configured";
 }
 
-export interface CallRecord {
-  provider: ProviderRow;
-  result: SendResult;
-  started: number;
-  finished: number;
-}
-
-export type GroupOutcome =
-  | { kind: "called"; calls: CallRecord[] }
-  /** Every provider's breaker refused: nobody was called. */
-  | { kind: "blocked"; retryAt: number; reason: string }
-  /** No provider may ever take it (a PHI message without a BAA-covered provider): final. */
-  | { kind: "refused"; reason: string }
-  /**
-   * The job's claim on these recipients was taken over by another consumer (it lapsed) before
-   * a call: nobody was called, and their outcome is the other consumer's to record. Calls made
-   * before that are in `calls`.
-   */
-  | { kind: "lost"; calls: CallRecord[] };
-
 /**
  * Walks the order: a provider whose breaker refuses is skipped; a transient failure fails over
  * to the next (up to max_failover more); sent or permanent ends the walk. With every breaker
@@ -106,7 +89,7 @@ export type GroupOutcome =
  * earliest time a breaker lets calls through again.
  */
 export async function deliverGroup(
-  env: Env,
+  calls: DoCalls,
   workspaceId: string,
   routing: RoutingConfig,
   order: ProviderRow[],
@@ -114,7 +97,7 @@ export async function deliverGroup(
   now: () => number,
   send: (provider: ProviderRow) => Promise<SendResult>,
   /** The provider's quota check for this message (null: no quota). */
-  quota: (provider: ProviderRow) => { key: string; rules: LimitRule[]; n: number } | null = () => null,
+  quota: (provider: ProviderRow) => Quota = () => null,
   /**
    * Takes the breaker report (release) so the caller can await it beside its own record write
    * instead of before it: the report decides nothing for this group (failover goes to another
@@ -139,39 +122,39 @@ export async function deliverGroup(
    */
   callRecipients?: string[],
 ): Promise<GroupOutcome> {
-  const calls: CallRecord[] = [];
+  const made: CallRecord[] = [];
   const reasons = new Set<string>();
   let earliest = Infinity;
   for (const provider of order) {
-    if (calls.length > routing.max_failover) break;
+    if (made.length > routing.max_failover) break;
     const grant =
       firstGrant && provider === order[0]
         ? await firstGrant
-        : await acquirePermit(env, workspaceId, provider.id, routing.breaker, quota(provider), { leaseMs: callLeaseMs(provider.type, provider.config), ...(callKey ? { key: callKey } : {}) });
+        : await calls.acquirePermit(workspaceId, provider.id, routing.breaker, quota(provider), { leaseMs: callLeaseMs(provider.type, provider.config), ...(callKey ? { key: callKey } : {}) });
     if (!grant.allowed) {
       earliest = Math.min(earliest, grant.retryAt);
       reasons.add(grant.reason);
       continue;
     }
     if (beforeCall && !(await beforeCall(provider).catch(async (e: unknown) => {
-      await cancelPermit(env, workspaceId, provider.id, grant).catch(() => {});
+      await calls.cancelPermit(workspaceId, provider.id, grant).catch(() => {});
       throw e;
     }))) {
-      await cancelPermit(env, workspaceId, provider.id, grant).catch(() => {});
-      return { kind: "lost", calls };
+      await calls.cancelPermit(workspaceId, provider.id, grant).catch(() => {});
+      return { kind: "lost", calls: made };
     }
     const call = await timed(provider, send, now);
-    calls.push(call);
+    made.push(call);
     const answered = callKey && callRecipients ? callReportOf(callKey, callRecipients, call) : undefined;
-    const report = releasePermit(env, workspaceId, provider.id, routing.breaker, grant, breakerOutcome(call.result), call.finished - call.started, answered);
+    const report = calls.releasePermit(workspaceId, provider.id, routing.breaker, grant, breakerOutcome(call.result), call.finished - call.started, answered);
     if (background) background(report);
     else await report;
     if (call.result.status !== "transient") break;
   }
-  if (calls.length > 0) return { kind: "called", calls };
+  if (made.length > 0) return { kind: "called", calls: made };
   const primary = order[0];
   if (forceSend && primary) {
-    if (beforeCall && !(await beforeCall(primary))) return { kind: "lost", calls };
+    if (beforeCall && !(await beforeCall(primary))) return { kind: "lost", calls: made };
     return { kind: "called", calls: [await timed(primary, send, now)] };
   }
   return { kind: "blocked", retryAt: Number.isFinite(earliest) ? earliest : now() + 60_000, reason: [...reasons].join(" / ") || "no provider available" };

@@ -3,8 +3,18 @@
 import { describe, expect, inject, it } from "vitest";
 import { simulatorClient } from "../../../test/simulators/workerd-client";
 import { createSmtpProvider, type SmtpConfigInput } from "./smtp";
-import { withSmtpSessions } from "./smtp-sessions";
+import { SmtpSessionPool } from "./smtp-sessions";
 import { makeCtx, makeMessage, uniq } from "./test-fixtures";
+
+/** Runs `fn` as one queue batch would: its sends share a pool, closed (QUIT) at the end. */
+async function withPool(fn: (pooled: () => ReturnType<typeof makeCtx>) => Promise<void>): Promise<void> {
+  const sessions = new SmtpSessionPool();
+  try {
+    await fn(() => ({ ...makeCtx(), sessions }));
+  } finally {
+    await sessions.close();
+  }
+}
 
 describe("SMTP sessions within a delivery batch", { timeout: 30_000 }, () => {
   const sims = inject("simulators");
@@ -33,8 +43,8 @@ describe("SMTP sessions within a delivery batch", { timeout: 30_000 }, () => {
     const p = provider();
     const next = senders();
     const inBatch = [next(), next(), next()];
-    await withSmtpSessions(async () => {
-      for (const from of inBatch) expect((await p.send(makeMessage({ from }), makeCtx())).status).toBe("sent");
+    await withPool(async (pooled) => {
+      for (const from of inBatch) expect((await p.send(makeMessage({ from }), pooled())).status).toBe("sent");
     });
     const shared = await Promise.all(inBatch.map(sessionOf));
     expect(new Set(shared).size).toBe(1);
@@ -49,8 +59,8 @@ describe("SMTP sessions within a delivery batch", { timeout: 30_000 }, () => {
     const p = provider({ max_connections: 2 });
     const next = senders();
     const froms = Array.from({ length: 8 }, next);
-    await withSmtpSessions(async () => {
-      const results = await Promise.all(froms.map((from) => p.send(makeMessage({ from }), makeCtx())));
+    await withPool(async (pooled) => {
+      const results = await Promise.all(froms.map((from) => p.send(makeMessage({ from }), pooled())));
       expect(results.map((r) => r.status)).toEqual(froms.map(() => "sent"));
     });
     const used = new Set(await Promise.all(froms.map(sessionOf)));
@@ -63,12 +73,12 @@ describe("SMTP sessions within a delivery batch", { timeout: 30_000 }, () => {
       const p = provider();
       const next = senders();
       const [first, second, third] = [next(), next(), next()];
-      await withSmtpSessions(async () => {
-        expect((await p.send(makeMessage({ from: first }), makeCtx())).status).toBe("sent");
+      await withPool(async (pooled) => {
+        expect((await p.send(makeMessage({ from: first }), pooled())).status).toBe("sent");
         // Only the next MAIL from `second` fails: that is the reused session's first command.
         await sim.addFault({ target: "smtp-mail", scope: second, times: 1, ...fault });
-        expect((await p.send(makeMessage({ from: second }), makeCtx())).status).toBe("sent");
-        expect((await p.send(makeMessage({ from: third }), makeCtx())).status).toBe("sent");
+        expect((await p.send(makeMessage({ from: second }), pooled())).status).toBe("sent");
+        expect((await p.send(makeMessage({ from: third }), pooled())).status).toBe("sent");
       });
       const [a, b, c] = [await sessionOf(first), await sessionOf(second), await sessionOf(third)];
       expect(b, JSON.stringify(fault)).not.toBe(a);
@@ -80,9 +90,9 @@ describe("SMTP sessions within a delivery batch", { timeout: 30_000 }, () => {
   it("a session is never shared across credentials: a wrong password fails even after a good one", async () => {
     const next = senders();
     const [ok, wrong] = [next(), next()];
-    await withSmtpSessions(async () => {
-      expect((await provider().send(makeMessage({ from: ok }), makeCtx())).status).toBe("sent");
-      const res = await provider({}, "not-the-password").send(makeMessage({ from: wrong }), makeCtx());
+    await withPool(async (pooled) => {
+      expect((await provider().send(makeMessage({ from: ok }), pooled())).status).toBe("sent");
+      const res = await provider({}, "not-the-password").send(makeMessage({ from: wrong }), pooled());
       expect(res).toMatchObject({ status: "permanent", configuration: true });
     });
     expect(await sim.received("smtp", wrong)).toHaveLength(0);
@@ -93,10 +103,10 @@ describe("SMTP sessions within a delivery batch", { timeout: 30_000 }, () => {
     const [a, b, a2] = [next(), next(), next()];
     const mine = createSmtpProvider(config(), { password: sims.smtp.password }, "ws_a/prv_1");
     const theirs = createSmtpProvider(config(), { password: sims.smtp.password }, "ws_b/prv_2");
-    await withSmtpSessions(async () => {
-      expect((await mine.send(makeMessage({ from: a }), makeCtx())).status).toBe("sent");
-      expect((await theirs.send(makeMessage({ from: b }), makeCtx())).status).toBe("sent");
-      expect((await mine.send(makeMessage({ from: a2 }), makeCtx())).status).toBe("sent");
+    await withPool(async (pooled) => {
+      expect((await mine.send(makeMessage({ from: a }), pooled())).status).toBe("sent");
+      expect((await theirs.send(makeMessage({ from: b }), pooled())).status).toBe("sent");
+      expect((await mine.send(makeMessage({ from: a2 }), pooled())).status).toBe("sent");
     });
     const [sa, sb, sa2] = [await sessionOf(a), await sessionOf(b), await sessionOf(a2)];
     expect(sb).not.toBe(sa);
@@ -108,10 +118,10 @@ describe("SMTP sessions within a delivery batch", { timeout: 30_000 }, () => {
     const next = senders();
     const [before, refused, after] = [next(), next(), next()];
     await sim.addFault({ target: "smtp-rcpt", scope: refused, status: 550, body: "5.1.1 User unknown" });
-    await withSmtpSessions(async () => {
-      expect((await p.send(makeMessage({ from: before }), makeCtx())).status).toBe("sent");
-      expect((await p.send(makeMessage({ from: refused }), makeCtx())).status).toBe("permanent");
-      expect((await p.send(makeMessage({ from: after, to: ["next@example.com"] }), makeCtx())).status).toBe("sent");
+    await withPool(async (pooled) => {
+      expect((await p.send(makeMessage({ from: before }), pooled())).status).toBe("sent");
+      expect((await p.send(makeMessage({ from: refused }), pooled())).status).toBe("permanent");
+      expect((await p.send(makeMessage({ from: after, to: ["next@example.com"] }), pooled())).status).toBe("sent");
     });
     expect(await sim.received("smtp", refused)).toHaveLength(0);
     const [got] = await sim.received("smtp", after);
@@ -129,11 +139,11 @@ describe("SMTP sessions within a delivery batch", { timeout: 30_000 }, () => {
       const next = senders();
       const [before, mixed, after] = [next(), next(), next()];
       await sim.addFault({ target: "smtp-rcpt", scope: mixed, match: "gone@example.com", status: 550, body: "5.1.1 User unknown" });
-      await withSmtpSessions(async () => {
-        expect((await p.send(makeMessage({ from: before }), makeCtx())).status).toBe("sent");
-        const res = await p.send(makeMessage({ from: mixed, to: ["ok@example.com", "gone@example.com"] }), makeCtx());
+      await withPool(async (pooled) => {
+        expect((await p.send(makeMessage({ from: before }), pooled())).status).toBe("sent");
+        const res = await p.send(makeMessage({ from: mixed, to: ["ok@example.com", "gone@example.com"] }), pooled());
         expect(res).toMatchObject({ status: "permanent", recipients: [{ email: "gone@example.com" }] });
-        expect((await p.send(makeMessage({ from: after }), makeCtx())).status).toBe("sent");
+        expect((await p.send(makeMessage({ from: after }), pooled())).status).toBe("sent");
       });
       // Nothing reached ok@ for the refused send: not the message, not an empty one.
       expect(await sim.received("smtp", mixed), `port ${port}`).toHaveLength(0);

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { describeError, permanent, totalSignal, transient } from "./outcome";
 import { describeUnsafeData, encodeDataPayload, SmtpCapabilityError, SmtpClient, SmtpConnectionError, SmtpReplyError, type SmtpReply } from "./smtp-client";
 import { fromOutcome, healthy, probeTimeout } from "./probe";
-import { leaseSession, type PooledSession } from "./smtp-sessions";
+import type { PooledSession } from "./smtp-sessions";
 import type { OutboundMessage, ProbeContext, ProbeResult, Provider, ProviderContext, SendResult } from "./types";
 
 const hostname = z
@@ -209,14 +209,14 @@ export function createSmtpProvider(configInput: SmtpConfigInput, credentials: Sm
       const encoded = encodeDataPayload(message.raw);
       if ("unsafe" in encoded) return permanent(`SMTP ${where}: ${describeUnsafeData(encoded.unsafe)}`);
 
-      // Inside a queue batch: a session of the batch's pool (smtp-sessions.ts), keyed by the
+      // Inside a queue batch: a session of the batch's pool (ctx.sessions, smtp-sessions.ts), keyed by the
       // provider row and everything that shapes the session, credentials included: no two
       // workspaces, and no two accounts, ever share one.
       // timeout_ms bounds the whole call: waiting for a session of the pool, connect, TLS, AUTH
       // and the transaction together (the claim on the recipients is sized to it). The socket
       // in use is closed when it passes.
       const deadline = totalSignal(config.timeout_ms, ctx.signal);
-      const lease = await leaseSession(JSON.stringify([owner, config, heloName, creds.password ?? null]), config.max_connections);
+      const lease = ctx.sessions ? await ctx.sessions.lease(JSON.stringify([owner, config, heloName, creds.password ?? null]), config.max_connections) : null;
       if (deadline.aborted) {
         // The slot came too late: this call is over (its caller has moved on); nothing is sent.
         await lease?.done(lease.reused, lease.reused !== undefined);

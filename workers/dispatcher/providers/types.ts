@@ -1,6 +1,8 @@
 // The contract every delivery provider implements. A provider never throws for an expected
 // outcome: it classifies its own errors into one of three values so the pipeline can decide
 // between "done", "try again later / elsewhere" and "give up on this recipient".
+import type { SendResult } from "../../../core/delivery/send-result";
+import type { SmtpSessionPool } from "./smtp-sessions";
 
 export interface OutboundAttachment {
   filename: string;
@@ -38,24 +40,8 @@ export interface OutboundMessage {
   metadata: Record<string, string>;
 }
 
-export type SendResult =
-  | { status: "sent"; providerMessageId: string }
-  | { status: "transient"; reason: string; retryAfterMs?: number }
-  | {
-      status: "permanent";
-      reason: string;
-      /**
-       * Present when the provider names which recipients failed; absent means all failed.
-       * The recipients NOT listed were accepted by the provider when `providerMessageId` is
-       * set (a partial success); without it nothing was sent and the pipeline sends to them
-       * again at once, without the failed ones.
-       */
-      recipients?: { email: string; reason: string }[];
-      providerMessageId?: string;
-      /** True when the failure is the provider's configuration (bad credentials, domain), not the message. */
-      configuration?: boolean;
-    };
-
+// What a call's answer is classified as: pure data, decided on in core/delivery/outcome.ts.
+export type { SendResult } from "../../../core/delivery/send-result";
 export interface ProviderContext {
   /** Wall clock, injectable for tests. */
   now(): number;
@@ -67,6 +53,11 @@ export interface ProviderContext {
    * timeout_ms, in total (all its steps together), whether or not a signal is given.
    */
   signal?: AbortSignal;
+  /**
+   * The queue batch's shared SMTP sessions (smtp-sessions.ts); absent outside a batch, where a
+   * send opens and closes its own. Only the SMTP provider uses it.
+   */
+  sessions?: SmtpSessionPool;
 }
 
 /** A cheap liveness check of a provider (token/domain endpoint, SMTP handshake); sends nothing. */
