@@ -23,14 +23,8 @@ export const HEALTH_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Probes running at once in one job run. */
 export const HEALTH_CONCURRENCY = 6;
 
-const intervalSchema = z.coerce.number().int().min(10).max(86_400).default(300);
-
 /** HEALTH_CHECK_INTERVAL_SECONDS (wrangler.toml [vars]) in milliseconds. */
-export function healthCheckIntervalMs(env: object): number {
-  const raw = (env as { HEALTH_CHECK_INTERVAL_SECONDS?: unknown }).HEALTH_CHECK_INTERVAL_SECONDS;
-  const parsed = intervalSchema.safeParse(raw);
-  return (parsed.success ? parsed.data : 300) * 1000;
-}
+export const healthCheckIntervalMs = (env: object): number => readConfig(env).healthCheckIntervalMs;
 
 /**
  * A check older than this no longer vouches for anything: twice the interval, so one late or

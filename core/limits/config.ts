@@ -2,6 +2,7 @@
 // 5,000/hour, burst 100/s; workspace 10,000/day; user 500/day. Units are recipients (emails),
 // not API calls: a message to 3 people counts 3.
 import { z } from "@hono/zod-openapi";
+import type { GlobalLimits } from "../config";
 import type { LimitRule } from "./ledger";
 import { isValidTimeZone } from "./windows";
 
@@ -19,28 +20,6 @@ export const workspaceLimitsSchema = z
 
 export type WorkspaceLimits = z.infer<typeof workspaceLimitsSchema>;
 export const DEFAULT_WORKSPACE_LIMITS: WorkspaceLimits = workspaceLimitsSchema.parse({});
-
-export interface GlobalLimits {
-  daily: number;
-  hourly: number;
-  burstPerSecond: number;
-  shards: number;
-}
-
-const positive = (v: unknown, d: number) => {
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? Math.floor(n) : d;
-};
-
-export function readGlobalLimits(env: object): GlobalLimits {
-  const e = env as Record<string, unknown>;
-  return {
-    daily: positive(e.GLOBAL_DAILY_LIMIT, 100_000),
-    hourly: positive(e.GLOBAL_HOURLY_LIMIT, 5_000),
-    burstPerSecond: positive(e.GLOBAL_BURST_PER_SECOND, 100),
-    shards: positive(e.GLOBAL_LIMIT_SHARDS, 4),
-  };
-}
 
 /** One shard's share of each global limit (rounded up, so small limits stay usable). */
 export function globalShardRules(g: GlobalLimits): LimitRule[] {

@@ -1,6 +1,7 @@
 // /v1/domains: the domains a workspace may send as. A domain is verified by a DNS TXT record
 // (`_relay-verification.<domain>` = `relay-verification=<token>`), looked up over DNS-over-HTTPS.
 // A domain belongs to at most one workspace, so no tenant can send as another's domain.
+import { readConfig } from "../../core/config";
 import { isUniqueViolation } from "../../db/errors";
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { RelayError, notFound } from "../../core/errors";
@@ -130,7 +131,7 @@ domainsApp.openapi(
     if (!row) throw notFound("domain");
     if (row.verifiedAt === null) {
       const view = domainView(row);
-      const records = await txtRecords(c.env.DNS_RESOLVER_URL ?? "https://cloudflare-dns.com/dns-query", view.verification.name);
+      const records = await txtRecords(readConfig(c.env).dnsResolverUrl, view.verification.name);
       if (!records.includes(view.verification.value)) {
         throw new RelayError("unprocessable", `TXT record ${view.verification.name} = "${view.verification.value}" not found`);
       }

@@ -1,6 +1,7 @@
 // GET /metrics (Prometheus text format, bearer METRICS_TOKEN) and GET /ready (D1, queue).
 // Without METRICS_TOKEN the endpoint is off (404): metrics name workspaces and providers.
 import type { Context } from "hono";
+import { readConfig } from "../../core/config";
 import { timingSafeEqualString } from "../../core/encoding";
 import { RelayError } from "../../core/errors";
 import { safeErrorMessage } from "../../db/errors";
@@ -8,11 +9,6 @@ import { LATENCY_BUCKETS_MS, metricsSnapshot, type MetricsSnapshot } from "../..
 import type { AppEnv } from "./context";
 import { log } from "../log";
 import { render, type Family } from "../observability/prometheus";
-
-export const optionalSecret = (env: Env, name: string): string | undefined => {
-  const v = (env as unknown as Record<string, unknown>)[name];
-  return typeof v === "string" && v.length > 0 ? v : undefined;
-};
 
 export function families(s: MetricsSnapshot, now: number): Family[] {
   const latency: Family = { name: "relay_provider_latency_seconds", help: "Provider call latency per delivery attempt.", type: "histogram", samples: [] };
@@ -71,7 +67,7 @@ export function families(s: MetricsSnapshot, now: number): Family[] {
 }
 
 export async function metricsHandler(c: Context<AppEnv>): Promise<Response> {
-  const token = optionalSecret(c.env, "METRICS_TOKEN");
+  const token = readConfig(c.env).metricsToken;
   if (!token) throw new RelayError("not_found", "metrics are disabled; set the METRICS_TOKEN secret");
   const given = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
   if (!given) throw new RelayError("unauthorized", "send 'Authorization: Bearer <METRICS_TOKEN>'");

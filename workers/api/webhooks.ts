@@ -16,7 +16,7 @@ import {
   updateEndpoint,
   type WebhookEndpointRow,
 } from "../../db/webhooks";
-import { webhookConfig } from "../webhooks/config";
+import { readConfig } from "../../core/config";
 import { deliverNow } from "../webhooks/deliver";
 import { sealSecret, WEBHOOK_EVENT_TYPES } from "../webhooks/events";
 import { checkEndpointUrl } from "../webhooks/url-policy";
@@ -102,7 +102,7 @@ const view = (e: WebhookEndpointRow, secret?: string) => ({
 });
 
 function checkedUrl(env: Env, url: string): string {
-  const r = checkEndpointUrl(url, webhookConfig(env).allowPrivateUrls);
+  const r = checkEndpointUrl(url, readConfig(env).webhooks.allowPrivateUrls);
   if (!r.ok) throw new RelayError("validation_error", `url: ${r.reason}`);
   return r.url.toString();
 }

@@ -1,6 +1,7 @@
 // One provider call as delivery makes it: the outbound message for a group of recipients (its
 // envelope sender a VERP address through an SMTP smarthost), sent under the provider's hard
 // deadline, with anything thrown turned into a transient failure.
+import { readConfig } from "../../core/config";
 import type { MessageContent } from "../../core/content";
 import { callDeadlineMs, withDeadline } from "../../core/deadline";
 import { encodeVerp } from "../../core/verp";
@@ -45,7 +46,7 @@ export async function outboundFor(message: MessageRow, content: MessageContent, 
  * through their own webhooks and keep the message's sender.
  */
 export function envelopeFor(env: Env, provider: ProviderRow, outbound: OutboundMessage, message: MessageRow, recipients: MessageRecipientRow[]): OutboundMessage {
-  const domain = (env as { BOUNCE_DOMAIN?: string }).BOUNCE_DOMAIN;
+  const domain = readConfig(env).inbound.bounceDomain;
   if (provider.type !== "smtp" || !domain || (provider.config as { verp?: boolean }).verp === false) return outbound;
   return { ...outbound, envelopeFrom: encodeVerp(recipients.length === 1 ? recipients[0]!.id : message.id, domain) };
 }

@@ -12,7 +12,7 @@ import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
 import { log, pii } from "../log";
 import { processBounce } from "./bounces";
-import { inboundConfig, submissionTarget } from "./config";
+import { submissionTarget } from "./config";
 import { inboundRefusal } from "./refusal";
 import { processSubmission } from "./submission";
 import { decodeVerp } from "../../core/verp";
@@ -41,7 +41,7 @@ export async function handleEmail(message: ForwardableEmailMessage, env: Env, _c
 }
 
 async function route(message: ForwardableEmailMessage, env: Env): Promise<void> {
-  const cfg = inboundConfig(env);
+  const cfg = readConfig(env).inbound;
   const max = readConfig(env).maxMessageBytes;
   if (message.rawSize > max) throw new RelayError("message_too_large", `message is ${message.rawSize} bytes; the limit is ${max}`);
   const raw = await readLimited(message.raw, max);

@@ -5,7 +5,7 @@ import type { Db } from "../../db/client";
 import { applyOutcome, providerTypeOf, type DeliveryRef, type OutcomeInput } from "../../db/inbound";
 import { deliverNow } from "../webhooks/deliver";
 import { queueEvents, type NewEvent } from "../webhooks/events";
-import { inboundConfig } from "./config";
+import { readConfig } from "../../core/config";
 
 export type ReportKind = "hard" | "soft" | "complaint" | "auto_reply" | "delivered" | "unsubscribed" | "opened" | "clicked";
 
@@ -29,7 +29,7 @@ export async function recordReport(env: Env, db: Db, ref: DeliveryRef, report: R
   const reason = report.diagnostic ?? report.status ?? null;
   switch (report.kind) {
     case "hard":
-      Object.assign(input, { status: "bounced", lastError: reason ?? "hard bounce", eventType: "bounce_hard", hardBounce: { suppressAfter: inboundConfig(env).suppressAfter } });
+      Object.assign(input, { status: "bounced", lastError: reason ?? "hard bounce", eventType: "bounce_hard", hardBounce: { suppressAfter: readConfig(env).inbound.suppressAfter } });
       break;
     case "soft":
       // The remote server keeps trying; the relay's part is done, so the status stays.

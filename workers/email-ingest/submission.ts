@@ -17,7 +17,8 @@ import { resolveInboundWorkspace } from "../../core/workspace-resolution";
 import { acceptRaw } from "../accept-raw";
 import { log } from "../log";
 import { authorizeSender, parseAuthResults } from "./auth-results";
-import { inboundConfig, submissionTarget } from "./config";
+import { readConfig } from "../../core/config";
+import { submissionTarget } from "./config";
 
 export const RCPT_HEADER = "x-relay-rcpt-to";
 
@@ -25,7 +26,7 @@ export const RCPT_HEADER = "x-relay-rcpt-to";
 const STRIP = ["authentication-results", "arc-seal", "arc-message-signature", "arc-authentication-results", "received-spf", "return-path", "delivered-to", "x-original-to", RCPT_HEADER];
 
 export async function processSubmission(env: Env, db: Db, message: ForwardableEmailMessage, raw: Uint8Array, slug: string): Promise<void> {
-  const cfg = inboundConfig(env);
+  const cfg = readConfig(env).inbound;
   // Repaired before anything is read (a bare CR becomes CRLF, NUL is dropped): the From and
   // authentication checks below then judge the bytes that will be relayed.
   const crlf = canonicalRaw(raw, "repair");

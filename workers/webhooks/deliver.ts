@@ -18,7 +18,7 @@ import {
   type WebhookEventRow,
 } from "../../db/webhooks";
 import { log } from "../log";
-import { webhookConfig } from "./config";
+import { readConfig } from "../../core/config";
 import { eventPayload, openSecret } from "./events";
 import { checkEndpointUrl } from "./url-policy";
 
@@ -42,7 +42,7 @@ export type DeliveryResult = "delivered" | "retry" | "failed" | "skipped";
 
 export async function deliverEvent(deps: DeliverDeps, eventId: string, timeoutMs?: number): Promise<DeliveryResult> {
   const { env, db } = deps;
-  const cfg = webhookConfig(env);
+  const cfg = readConfig(env).webhooks;
   const start = deps.now();
   const event = await claimEvent(db, eventId, start, LEASE_MS);
   if (!event) return "skipped";
@@ -150,7 +150,7 @@ function attemptRow(event: WebhookEventRow, at: number, attempt: number, statusC
 
 /** Right after events are queued: one short try each; whatever fails is the sweep's. */
 export async function deliverNow(deps: DeliverDeps, events: WebhookEventRow[]): Promise<void> {
-  const cfg = webhookConfig(deps.env);
+  const cfg = readConfig(deps.env).webhooks;
   await Promise.all(
     events.map((e) =>
       deliverEvent(deps, e.id, cfg.immediateTimeoutMs).catch((err) => log.error("webhook_delivery_failed", { event_id: e.id, error: safeErrorMessage(err) })),

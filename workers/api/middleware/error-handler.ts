@@ -4,17 +4,26 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { matchedRoutes } from "hono/route";
+import { readConfig } from "../../../core/config";
 import { RelayError } from "../../../core/errors";
 import { safeErrorMessage } from "../../../db/errors";
 import { log } from "../../log";
 import { reportError } from "../../observability/sentry";
 import type { AppEnv } from "../context";
-import { optionalSecret } from "../metrics";
 import { UploadAborted } from "./upload-guard";
+
+/** The error handler must not throw, even when the failure is the configuration itself. */
+function sentryDsn(env: object): string | undefined {
+  try {
+    return readConfig(env).sentryDsn;
+  } catch {
+    return undefined;
+  }
+}
 
 // Unexpected failures also go to Sentry when SENTRY_DSN is set (workers/observability/sentry.ts).
 function report(c: Context<AppEnv>, err: unknown, code: string): void {
-  const sent = reportError(optionalSecret(c.env, "SENTRY_DSN"), err, {
+  const sent = reportError(sentryDsn(c.env), err, {
     requestId: c.var.requestId,
     route: matchedRoutes(c).filter((r) => r.method !== "ALL").at(-1)?.path ?? "",
     code,

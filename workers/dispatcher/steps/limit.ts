@@ -7,7 +7,8 @@
 // load and the render, so the Durable Object round trips overlap them instead of adding to them
 // (an LLM call, which costs, waits for the answer first: steps/enrich.ts).
 import { limitDeferral } from "../../../core/delivery/outcome";
-import { globalShardRules, readGlobalLimits, workspaceRules, type WorkspaceLimits } from "../../../core/limits/config";
+import { readConfig } from "../../../core/config";
+import { globalShardRules, workspaceRules, type WorkspaceLimits } from "../../../core/limits/config";
 import { queueDelaySeconds } from "../../../core/retry-policy";
 import { pinnedProvider } from "../../../core/routing/release";
 import { recordDelivery } from "../../../db/messages";
@@ -39,7 +40,7 @@ export async function hold(ctx: BatchContext, d: Rendered): Promise<Ready | Stop
 }
 
 export async function checkSendLimits(env: Env, calls: DoCalls, workspaceId: string, messageId: string, n: number, limits: WorkspaceLimits, now: number): Promise<LimitHold | null> {
-  const g = readGlobalLimits(env);
+  const g = readConfig(env).globalLimits;
   // Both layers at once (one round trip of latency, not two); a refusal by either refunds the
   // other, so the pair stays all or nothing.
   // Coalesced with the rest of the queue batch's messages (workers/do-calls.ts).
