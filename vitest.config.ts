@@ -1,5 +1,5 @@
 import path from "node:path";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 
 // Test-only secrets: a fixed admin token and a fixed data key so tests are repeatable.
@@ -41,6 +41,8 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts", "core/**/*.test.ts", "db/**/*.test.ts", "workers/**/*.test.ts", "durable-objects/**/*.test.ts"],
+    // The MySQL tests need a MySQL server and have a config of their own (vitest.mysql.config.ts).
+    exclude: [...configDefaults.exclude, "test/mysql/**"],
     setupFiles: ["./test/apply-migrations.ts"],
     globalSetup: ["./test/global-setup.ts"],
     // The relay logs one JSON line per request and delivery: shown for a failing test only, so

@@ -1,0 +1,34 @@
+// The MySQL part of `npm test` (after the D1 suite): test/mysql/ inside workerd through the
+// Hyperdrive binding (vitest.mysql.config.ts), when a MySQL server answers. Without one it is
+// skipped with a message, except under CI, where it fails: CI must test both stores.
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import mysql from "mysql2/promise";
+
+const root = path.resolve(import.meta.dirname, "..");
+const url = process.env.RELAY_MYSQL_TEST_URL ?? "mysql://relay:relay@127.0.0.1:3306/relay_test";
+const server = new URL(url);
+server.pathname = "/";
+
+let reason = null;
+try {
+  const conn = await mysql.createConnection({ uri: server.toString(), connectTimeout: 3000 });
+  await conn.end();
+} catch (e) {
+  reason = e.code ?? e.message;
+}
+
+if (reason) {
+  const where = `${server.hostname}:${server.port || 3306}`;
+  if (process.env.CI) {
+    console.error(`test-mysql: FAILED: no MySQL server for the MySQL tests at ${where} (${reason}), and CI must run them; .ci/run starts one with scripts/mysql-local.mjs`);
+    process.exit(1);
+  }
+  console.error(`test-mysql: SKIPPED the MySQL tests (test/mysql/): no MySQL server at ${where} (${reason}). Start one with \`npm run mysql:local\`.`);
+  process.exit(0);
+}
+
+const started = Date.now();
+const r = spawnSync(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--config", "vitest.mysql.config.ts", ...process.argv.slice(2)], { cwd: root, stdio: "inherit" });
+console.error(`test-mysql: the MySQL tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+process.exit(r.status ?? 1);
