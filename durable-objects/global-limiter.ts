@@ -5,25 +5,33 @@
 // The trade-off: shards fill independently, so a message can be deferred by its full shard while
 // others still have room. Nothing ever exceeds the global limit; in the worst case the relay
 // defers with up to (N-1)/N of the limit unused. With ids hashed evenly the shards fill at
-// nearly the same rate and the slack is small (measured in test/limits.test.ts).
+// nearly the same rate and the slack is small (measured in test/limits.test.ts). Each method
+// validates its input (core/limits/inputs.ts).
 import { DurableObject } from "cloudflare:workers";
+import { z } from "@hono/zod-openapi";
 import type { Decision, LimitRule } from "../core/limits/ledger";
+import { consumeItemsSchema, limitKeySchema, limitRulesSchema } from "../core/limits/inputs";
+import { parseDoInput } from "../core/do-input";
 import { LedgerStore, type ConsumeItem } from "./ledger-store";
+
+const consumeArgs = z.object({ key: limitKeySchema, rules: limitRulesSchema, n: z.number().int().nonnegative(), now: z.number().nonnegative() });
+const refundArgs = z.object({ key: limitKeySchema });
 
 export class GlobalLimiter extends DurableObject<Env> {
   private readonly ledger = new LedgerStore(this.ctx.storage);
 
   consume(key: string, rules: LimitRule[], n: number, now = Date.now()): Promise<Decision> {
-    return this.ledger.consume(key, rules, n, "UTC", now);
+    const c = parseDoInput(consumeArgs, { key, rules, n, now }, "GlobalLimiter.consume");
+    return this.ledger.consume(c.key, c.rules, c.n, "UTC", c.now);
   }
 
   /** Several consumes in one call (the delivery consumer coalesces a queue batch's: workers/do-calls.ts). */
   consumeMany(items: ConsumeItem[]): Promise<Decision[]> {
-    return this.ledger.consumeMany(items);
+    return this.ledger.consumeMany(parseDoInput(consumeItemsSchema, items, "GlobalLimiter.consumeMany"));
   }
 
   refund(key: string): Promise<void> {
-    return this.ledger.refund(key);
+    return this.ledger.refund(parseDoInput(refundArgs, { key }, "GlobalLimiter.refund").key);
   }
 }
 

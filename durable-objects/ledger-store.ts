@@ -2,8 +2,12 @@
 // each consumption is one SQLite row keyed by its key (message id), so "was this key already
 // counted?" is an indexed lookup and old keys are deleted in bulk, not copied on every call.
 // The object runs one event at a time and its storage calls hold the input gate, so
-// check-and-consume is atomic without locks.
+// check-and-consume is atomic without locks. Not an object itself: the limiter objects that hold
+// one validate their input (core/limits/inputs.ts) before calling it.
 import { consume, emptyCounters, KEY_TTL_MS, refund, roomLeft, type Consumption, type Counters, type Decision, type LimitRule } from "../core/limits/ledger";
+import type { ConsumeItem } from "../core/limits/inputs";
+
+export type { ConsumeItem };
 
 const PRUNE_EVERY = 500;
 
@@ -16,14 +20,6 @@ export interface LeaseAnswer {
   extra: number;
   /** What n + extra consumed (scale by units to return some). */
   items: Consumption[];
-}
-
-export interface ConsumeItem {
-  key: string;
-  rules: LimitRule[];
-  n: number;
-  tz: string;
-  now: number;
 }
 
 export class LedgerStore {
