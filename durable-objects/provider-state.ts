@@ -1,114 +1,292 @@
 // One Durable Object per provider (named "<workspace id>:<provider id>", so tenants never share
-// one): the circuit breaker, in-flight calls and recent latency. The decisions are the pure
-// state machine in core/routing/breaker.ts; this class persists its state, serialises callers
-// (a DO handles one event at a time, so "at most 10 trials" holds across every Worker), arms
-// the alarm that moves open → half-open, and records transitions in D1. Trial permits and
-// in-flight calls are leases sized to the provider's call timeout (core/routing/leases.ts): a
-// call whose Worker died is reclaimed when its lease ends. When the breaker half-opens or closes,
-// its alarm releases the workspace's messages deferred on this provider at once
-// (workers/deferred-release.ts), instead of leaving them to the retry time fixed when they waited.
+// one): the circuit breaker, in-flight calls and recent latency. Every decision is a pure
+// function of core/routing/provider-state.ts; this class is the shell around it: each method
+// validates its input (core/routing/provider-inputs.ts), loads the state, calls core, persists,
+// returns. A DO handles one event at a time, so "at most 10 trials" holds across every Worker.
+//
+// Side effects are recorded, then drained. A transition is written into the state itself (the
+// same put, so a crash cannot lose it): to be announced (the D1 mirror the API and routing read,
+// and the customer's provider.circuit_* webhook events), and, for half-open or closed, the
+// messages deferred on this provider to be released. Two explicit steps drain them, both through
+// `effects`, which the Worker supplies (workers/provider-effects.ts, bound in workers/index.ts),
+// so nothing here imports workers/:
+//   - announce(): right after the write, inside the same call, so the D1 mirror is current when
+//     the call returns (routing's health filter and the API read it; the caller's latency is as
+//     it was when the object wrote D1 itself). A transition is rare: a call without one pays
+//     nothing. If D1 fails, the transitions stay recorded and the alarm tries again.
+//   - releaseDeferred(): from the alarm only (armed at once by the transition), never inside a
+//     caller's call: it pages through D1 and the queue, a page per alarm.
 import { DurableObject } from "cloudflare:workers";
-import {
-  acquire,
-  DEFAULT_BREAKER_CONFIG,
-  initialBreaker,
-  normalizeBreaker,
-  record,
-  reset,
-  tick,
-  TRIAL_PERMIT_TTL_MS,
-  type BreakerConfig,
-  type BreakerState,
-  type CallOutcome,
-  type Permit,
-  type Transition,
-} from "../core/routing/breaker";
+import { TRIAL_PERMIT_TTL_MS, type BreakerConfig, type BreakerState, type CallOutcome, type Transition } from "../core/routing/breaker";
 import type { Load } from "../core/routing/strategies";
-import { expireLeases, lease, liveLeases, normalizeLeases, takeLease, type Lease, type Orphan } from "../core/routing/leases";
 import { callReport, MAX_REPORTS, REPORT_TTL_MS, type CallReport, type CallReportInput, type ProviderEvidence } from "../core/routing/takeover";
-import { moreToRelease, releaseDue, releaseLimit } from "../core/routing/release";
-import { releaseDeferredOn } from "../workers/deferred-release";
-import { getDb } from "../db/client";
-import { recordBreakerState } from "../db/breakers";
-import { safeErrorMessage } from "../db/errors";
-import { log } from "../workers/log";
 import type { LimitRule } from "../core/limits/ledger";
+import { parseDoInput } from "../core/do-input";
+import {
+  acquireArgsSchema, acquireItemsSchema, cancelArgsSchema, keysArgsSchema, nowArgsSchema, providerArgsSchema, releaseArgsSchema, releaseItemsSchema,
+  type AcquireItem, type ReleaseItem,
+} from "../core/routing/provider-inputs";
+import {
+  admitCall, afterRelease, alarmAfter, alarmOnTransition, alarmTick, ANNOUNCE_RETRY_MS, announced, cancelCall, expireCalls, grantCall, initialProviderState,
+  loadOf, noteTransitions, refuseForQuota, releaseCall, releasePlan, resetProvider, snapshotOf, unreportedOf, upgradeProviderState,
+  type Grant, type GrantRef, type ProviderSnapshot, type ProviderStateData,
+} from "../core/routing/provider-state";
 import { LedgerStore } from "./ledger-store";
-import { queueEvents } from "../workers/webhooks/events";
 
-interface Stored {
-  workspaceId: string;
-  providerId: string;
-  breaker: BreakerState;
-  /** Calls in flight (for least-loaded routing and orphan detection); each ends with its report or its lease. */
-  inFlight: Lease[];
-  /** Calls whose lease ended without a report (their Worker died): the provider may have taken them. */
-  orphans?: Orphan[];
-  latencyMs: number | null;
-  /** The breaker half-opened or closed and the messages deferred on it are not yet all released. */
-  releasePending?: boolean;
-  /** half_open_max_trials of the last caller's config (the alarm has no config of its own). */
-  halfOpenTrials?: number;
+export type { AcquireItem, Grant, GrantRef, ProviderSnapshot, ReleaseItem };
+
+/** What the object asks the Worker to do (workers/provider-effects.ts). Neither throws: each logs its own failure. */
+export interface ProviderEffects {
+  /** Logs the transitions, mirrors `breaker` to D1, queues their webhook events. False if D1 failed (tried again later). */
+  announce(env: Env, workspaceId: string, providerId: string, breaker: BreakerState, transitions: Transition[]): Promise<boolean>;
+  /** Puts up to `limit` messages deferred on this provider back on the queue; how many, or null if it failed. */
+  releaseDeferred(env: Env, workspaceId: string, providerId: string, now: number, limit: number): Promise<number | null>;
 }
-
-export interface AcquireItem {
-  workspaceId: string;
-  providerId: string;
-  cfg: BreakerConfig;
-  quota: { key: string; rules: LimitRule[]; n: number } | null;
-  /** How long the permit is held if the call never reports back (the provider's timeout + margin). */
-  leaseMs?: number;
-  /** What the call is for (message id, or message:recipient for a per-recipient copy). */
-  callKey?: string;
-  now?: number;
-}
-
-export interface ReleaseItem {
-  workspaceId: string;
-  providerId: string;
-  cfg: BreakerConfig;
-  grant: GrantRef;
-  outcome: CallOutcome | "neutral";
-  latencyMs: number;
-  now?: number;
-  /** What the provider answered, kept for a takeover if the consumer dies before recording it. */
-  report?: CallReportInput;
-}
-
-/** A permit as its report names it: `leaseId` picks its own lease (startedAt alone is shared by a batch's calls). */
-export interface GrantRef {
-  permit: Permit;
-  startedAt: number;
-  leaseId?: string;
-}
-
-export type Grant = { allowed: true; permit: Permit; startedAt: number; leaseId: string } | { allowed: false; retryAt: number; reason: string };
 
 /** Reports are written beside the state; old ones are pruned every this many. */
 const PRUNE_REPORTS_EVERY = 500;
+/** After a page of releases the alarm comes back this soon; after a failed one, a little later. */
+const NEXT_PAGE_MS = 1000;
+const RELEASE_RETRY_MS = 5000;
 
-export interface ProviderSnapshot {
-  state: BreakerState["state"];
-  consecutiveFailures: number;
-  recentCalls: number;
-  recentFailures: number;
-  openedAt: number | null;
-  changedAt: number;
-  lastFailureAt: number | null;
-  inFlight: number;
-  latencyMs: number | null;
-}
+type Quota = { key: string; rules: LimitRule[]; n: number } | null;
 
-// Weight of the newest latency sample in the moving average.
-const EWMA_ALPHA = 0.2;
-
-export class ProviderState extends DurableObject<Env> {
-  private stored: Stored | null = null;
+export abstract class ProviderState extends DurableObject<Env> {
+  protected abstract readonly effects: ProviderEffects;
+  private stored: ProviderStateData | null = null;
   /** Transitions waiting for the one write at the end of acquireMany/releaseMany (null: write each time). */
   private deferred: Transition[] | null = null;
+  private announcing: Promise<void> | null = null;
   private readonly quota = new LedgerStore(this.ctx.storage);
   private reportsReady = false;
   private sincePrune = 0;
+
+  /**
+   * Asks to call the provider now: its breaker must allow a call and its quota (keyed by the
+   * message, so retries of one message count once) must have room. One permit, both checks.
+   */
+  async acquire(
+    workspaceId: string,
+    providerId: string,
+    cfg: BreakerConfig,
+    quota: Quota = null,
+    now = Date.now(),
+    leaseMs: number = TRIAL_PERMIT_TTL_MS,
+    callKey?: string,
+  ): Promise<Grant> {
+    const a = parseDoInput(acquireArgsSchema, { workspaceId, providerId, cfg, quota, now, leaseMs, callKey }, "ProviderState.acquire");
+    return this.acquireOne(a.workspaceId, a.providerId, a.cfg, a.quota, a.now, a.leaseMs, a.callKey);
+  }
+
+  /** Several acquires in order, as if called one after another, written once (workers/do-calls.ts). */
+  acquireMany(items: AcquireItem[]): Promise<Grant[]> {
+    const valid = parseDoInput(acquireItemsSchema, items, "ProviderState.acquireMany");
+    return this.together(async () => {
+      const out: Grant[] = [];
+      for (const i of valid) out.push(await this.acquireOne(i.workspaceId, i.providerId, i.cfg, i.quota, i.now ?? Date.now(), i.leaseMs ?? TRIAL_PERMIT_TTL_MS, i.callKey));
+      return out;
+    });
+  }
+
+  /**
+   * Reports how a granted call went. `neutral` (a permanent, recipient-level failure) counts as
+   * success. With `report`, what the provider answered is kept (REPORT_TTL_MS) for a takeover of
+   * the call's recipients if their consumer dies before recording it (takeoverEvidence).
+   */
+  async release(
+    workspaceId: string,
+    providerId: string,
+    cfg: BreakerConfig,
+    grant: GrantRef,
+    outcome: CallOutcome | "neutral",
+    latencyMs: number,
+    now = Date.now(),
+    report?: CallReportInput,
+  ): Promise<void> {
+    const r = parseDoInput(releaseArgsSchema, { workspaceId, providerId, cfg, grant, outcome, latencyMs, now, report }, "ProviderState.release");
+    await this.releaseOne(r.workspaceId, r.providerId, r.cfg, r.grant, r.outcome, r.latencyMs, r.now, r.report);
+  }
+
+  /** Several releases in order, written once (workers/do-calls.ts). */
+  releaseMany(items: ReleaseItem[]): Promise<null[]> {
+    const valid = parseDoInput(releaseItemsSchema, items, "ProviderState.releaseMany");
+    return this.together(async () => {
+      for (const i of valid) await this.releaseOne(i.workspaceId, i.providerId, i.cfg, i.grant, i.outcome, i.latencyMs, i.now ?? Date.now(), i.report);
+      return valid.map(() => null);
+    });
+  }
+
+  /** A permit granted and never used (the message was held back by a limit): forgotten, no outcome counted. */
+  async cancel(workspaceId: string, providerId: string, grant: GrantRef): Promise<void> {
+    const c = parseDoInput(cancelArgsSchema, { workspaceId, providerId, grant }, "ProviderState.cancel");
+    await this.save(cancelCall(await this.load(c.workspaceId, c.providerId), c.grant), []);
+  }
+
+  async currentLoad(now = Date.now()): Promise<Load> {
+    const c = parseDoInput(nowArgsSchema, { now }, "ProviderState.currentLoad");
+    const s = await this.saved();
+    return s ? loadOf(s, c.now) : { inFlight: 0, latencyMs: null };
+  }
+
+  /**
+   * Which of these calls (message ids, or message:recipient) were in flight here and never
+   * reported back: still leased, or their lease ended. Asked only when a delivery takes over
+   * recipients whose claim lapsed, so it can send them to the same provider again.
+   */
+  async inFlightOrOrphaned(keys: string[], now = Date.now()): Promise<string[]> {
+    const c = parseDoInput(keysArgsSchema, { keys, now }, "ProviderState.inFlightOrOrphaned");
+    const s = await this.saved();
+    return s ? unreportedOf(s, c.keys, c.now) : [];
+  }
+
+  /**
+   * Everything this object knows about these calls (message ids, or message:recipient): which
+   * were in flight and never reported back, and the reports that did arrive (kept REPORT_TTL_MS).
+   * Asked only when a delivery takes over recipients whose claim lapsed (core/routing/takeover.ts).
+   */
+  async takeoverEvidence(keys: string[], now = Date.now()): Promise<Omit<ProviderEvidence, "providerId">> {
+    const c = parseDoInput(keysArgsSchema, { keys, now }, "ProviderState.takeoverEvidence");
+    const s = await this.saved();
+    const rows = this.reports()
+      .exec<{ report: string }>("SELECT report FROM call_reports WHERE key IN (SELECT value FROM json_each(?)) AND at > ?", JSON.stringify(c.keys), c.now - REPORT_TTL_MS)
+      .toArray();
+    return { unreported: s ? unreportedOf(s, c.keys, c.now) : [], reports: rows.map((r) => JSON.parse(r.report) as CallReport) };
+  }
+
+  async snapshot(workspaceId: string, providerId: string, now = Date.now()): Promise<ProviderSnapshot> {
+    const c = parseDoInput(providerArgsSchema, { workspaceId, providerId, now }, "ProviderState.snapshot");
+    const t = snapshotOf(await this.load(c.workspaceId, c.providerId), c.now);
+    if (t.transitions.length) await this.save(t.state, t.transitions);
+    return t.snapshot;
+  }
+
+  async reset(workspaceId: string, providerId: string, now = Date.now()): Promise<void> {
+    const c = parseDoInput(providerArgsSchema, { workspaceId, providerId, now }, "ProviderState.reset");
+    const r = resetProvider(await this.load(c.workspaceId, c.providerId), c.now);
+    await this.save(r.state, r.transitions);
+  }
+
+  /** Half-opens an open breaker whose time is up, retries a failed announcement, releases a page of deferred messages. */
+  override async alarm(): Promise<void> {
+    const s = await this.saved();
+    if (!s) return;
+    const now = Date.now();
+    const t = alarmTick(s, now);
+    await this.save(t.state, t.transitions);
+    await this.announce();
+    const retryInMs = await this.releaseDeferred(now);
+    const at = alarmAfter(this.stored!, Date.now(), retryInMs);
+    if (at !== null) await this.ctx.storage.setAlarm(at);
+  }
+
+  private async acquireOne(workspaceId: string, providerId: string, cfg: BreakerConfig, quota: Quota, now: number, leaseMs: number, callKey: string | undefined): Promise<Grant> {
+    const a = admitCall(expireCalls(await this.load(workspaceId, providerId), now), cfg, now, leaseMs);
+    if (!a.allowed) {
+      await this.save(a.state, a.transitions);
+      return a.grant;
+    }
+    const room = quota && quota.rules.length > 0 ? await this.quota.consume(quota.key, quota.rules, quota.n, "UTC", now) : null;
+    const g = room && !room.allowed ? refuseForQuota(a, room.retryAt) : grantCall(a, now, leaseMs, callKey, crypto.randomUUID());
+    await this.save(g.state, a.transitions);
+    return g.grant;
+  }
+
+  private async releaseOne(
+    workspaceId: string,
+    providerId: string,
+    cfg: BreakerConfig,
+    grant: GrantRef,
+    outcome: CallOutcome | "neutral",
+    latencyMs: number,
+    now: number,
+    report: CallReportInput | undefined,
+  ): Promise<void> {
+    const s = await this.load(workspaceId, providerId);
+    if (report) this.keepReport(grant.leaseId ?? crypto.randomUUID(), callReport(report, now));
+    const r = releaseCall(s, cfg, grant, outcome, latencyMs, now);
+    await this.save(r.state, r.transitions);
+  }
+
+  private async load(workspaceId: string, providerId: string): Promise<ProviderStateData> {
+    this.stored ??= (await this.saved()) ?? initialProviderState(workspaceId, providerId, Date.now());
+    return this.stored;
+  }
+
+  /** The state if this object has any (the methods that do not name their provider create none). */
+  private async saved(): Promise<ProviderStateData | null> {
+    if (this.stored) return this.stored;
+    const raw = await this.ctx.storage.get<ProviderStateData>("s");
+    return raw ? (this.stored = upgradeProviderState(raw)) : null;
+  }
+
+  private async save(s: ProviderStateData, transitions: Transition[]): Promise<void> {
+    this.stored = s;
+    // Inside acquireMany/releaseMany the state is written once, after the last item.
+    if (this.deferred) {
+      this.deferred.push(...transitions);
+      return;
+    }
+    await this.persist(s, transitions);
+  }
+
+  /** Runs several calls with one storage write (and one announcement) for all of them. */
+  private async together<T>(fn: () => Promise<T>): Promise<T> {
+    this.deferred = [];
+    try {
+      return await fn();
+    } finally {
+      const transitions = this.deferred;
+      this.deferred = null;
+      if (this.stored) await this.persist(this.stored, transitions);
+    }
+  }
+
+  private async persist(s: ProviderStateData, transitions: Transition[]): Promise<void> {
+    const noted = (this.stored = noteTransitions(s, transitions));
+    await this.ctx.storage.put("s", noted);
+    const at = alarmOnTransition(noted, transitions, Date.now());
+    if (at === null) return;
+    await this.ctx.storage.setAlarm(at);
+    await this.announce();
+  }
+
+  /**
+   * Drains the recorded transitions through effects.announce, oldest first. One drain at a time
+   * (a call arriving meanwhile waits for it, and its own transitions go in the same loop), so no
+   * event is queued twice; a failure leaves them recorded and brings the alarm forward.
+   */
+  private announce(): Promise<void> {
+    this.announcing ??= (async () => {
+      for (let s = this.stored; s?.unannounced?.length; s = this.stored) {
+        const due = s.unannounced;
+        if (!(await this.effects.announce(this.env, s.workspaceId, s.providerId, s.breaker, due))) {
+          const retryAt = Date.now() + ANNOUNCE_RETRY_MS;
+          const alarm = await this.ctx.storage.getAlarm();
+          if (alarm === null || alarm > retryAt) await this.ctx.storage.setAlarm(retryAt);
+          return;
+        }
+        this.stored = announced(this.stored!, due);
+        await this.ctx.storage.put("s", this.stored);
+      }
+    })().finally(() => (this.announcing = null));
+    return this.announcing;
+  }
+
+  /**
+   * The breaker half-opened or closed: the workspace's messages deferred on this provider (or on
+   * every provider) are put on the queue now, as many as core/routing/release.ts says. Returns
+   * when to come back if more is pending.
+   */
+  private async releaseDeferred(now: number): Promise<number> {
+    const s = this.stored!;
+    const plan = releasePlan(s);
+    if (!plan) return 0;
+    const released = plan.limit === 0 ? 0 : await this.effects.releaseDeferred(this.env, s.workspaceId, s.providerId, now, plan.limit);
+    if (released === null) return RELEASE_RETRY_MS;
+    // The breaker may have moved while D1 and the queue were called: decided on the state now.
+    await this.save(afterRelease(this.stored!, plan, released), []);
+    return NEXT_PAGE_MS;
+  }
 
   /**
    * Calls' reports (core/routing/takeover.ts), one SQLite row each in the object's own storage:
@@ -136,265 +314,6 @@ export class ProviderState extends DurableObject<Env> {
       sql.exec("DELETE FROM call_reports WHERE lease_id IN (SELECT lease_id FROM call_reports ORDER BY at DESC LIMIT -1 OFFSET ?)", MAX_REPORTS);
     }
   }
-
-  private async load(workspaceId: string, providerId: string): Promise<Stored> {
-    if (!this.stored) {
-      const saved = await this.ctx.storage.get<Stored>("s");
-      this.stored = saved
-        ? upgrade(saved)
-        : { workspaceId, providerId, breaker: initialBreaker(Date.now()), inFlight: [], latencyMs: null };
-    }
-    return this.stored;
-  }
-
-  /** Ends the in-flight leases that ran out; the ones with a key are remembered as orphans. */
-  private expire(s: Stored, now: number): Stored {
-    const e = expireLeases(s.inFlight, s.orphans ?? [], now);
-    return e.leases.length === s.inFlight.length ? s : { ...s, inFlight: e.leases, orphans: e.orphans };
-  }
-
-  private async save(s: Stored, transitions: Transition[]): Promise<void> {
-    this.stored = s;
-    // Inside acquireMany/releaseMany the state is written once, after the last item.
-    if (this.deferred) {
-      this.deferred.push(...transitions);
-      return;
-    }
-    await this.persist(s, transitions);
-  }
-
-  /** Runs several calls with one storage write (and one D1 mirror) for all of them. */
-  private async together<T>(fn: () => Promise<T>): Promise<T> {
-    this.deferred = [];
-    try {
-      return await fn();
-    } finally {
-      const transitions = this.deferred;
-      this.deferred = null;
-      if (this.stored) await this.persist(this.stored, transitions);
-    }
-  }
-
-  private async persist(s: Stored, transitions: Transition[]): Promise<void> {
-    const last = transitions[transitions.length - 1];
-    // Half-open or closed: the deferred messages go now, from the alarm (not inside this call).
-    if (releaseDue(transitions) && !s.releasePending) s = this.stored = { ...s, releasePending: true };
-    await this.ctx.storage.put("s", s);
-    if (!last) return;
-    if (last.to === "open") await this.ctx.storage.setAlarm(s.breaker.openUntil!);
-    else await this.ctx.storage.setAlarm(Date.now());
-    for (const t of transitions) {
-      log.warn("breaker_transition", { workspace_id: s.workspaceId, provider_id: s.providerId, from: t.from, to: t.to, reason: t.reason });
-    }
-    try {
-      const db = getDb(this.env.DB);
-      await recordBreakerState(db, s.workspaceId, s.providerId, s.breaker);
-      // Customers hear about opened/closed breakers through their webhooks (delivered by the sweep).
-      const events = transitions
-        .filter((t) => t.to !== "half_open")
-        .map((t) => ({
-          type: t.to === "open" ? ("provider.circuit_opened" as const) : ("provider.circuit_closed" as const),
-          data: { provider: { id: s.providerId, type: null }, status: t.to, reason: t.reason },
-        }));
-      if (events.length) await queueEvents(db, s.workspaceId, events, last.at);
-    } catch (e) {
-      // The DO's own storage is the source of truth; the D1 copy is for the API and reports.
-      log.error("breaker_record_failed", { provider_id: s.providerId, error: safeErrorMessage(e) });
-    }
-  }
-
-  /**
-   * Asks to call the provider now: its breaker must allow a call and its quota (keyed by the
-   * message, so retries of one message count once) must have room. One permit, both checks.
-   */
-  async acquire(
-    workspaceId: string,
-    providerId: string,
-    cfg: BreakerConfig,
-    quota: { key: string; rules: LimitRule[]; n: number } | null = null,
-    now = Date.now(),
-    leaseMs: number = TRIAL_PERMIT_TTL_MS,
-    callKey?: string,
-  ): Promise<Grant> {
-    const loaded = this.expire(await this.load(workspaceId, providerId), now);
-    const s = loaded.halfOpenTrials === cfg.half_open_max_trials ? loaded : { ...loaded, halfOpenTrials: cfg.half_open_max_trials };
-    const a = acquire(s.breaker, cfg, now, leaseMs);
-    const inFlight = s.inFlight;
-    if (!a.allowed) {
-      await this.save({ ...s, breaker: a.state, inFlight }, a.transitions);
-      return { allowed: false, retryAt: a.retryAt, reason: "circuit breaker open" };
-    }
-    if (quota && quota.rules.length > 0) {
-      const d = await this.quota.consume(quota.key, quota.rules, quota.n, "UTC", now);
-      if (!d.allowed) {
-        // The trial permit (if any) was not used: do not keep it.
-        // Only the permit just added (the last entry): others granted in the same instant stay.
-        const breaker = a.permit === "trial" ? { ...a.state, trials: a.state.trials.slice(0, -1) } : a.state;
-        await this.save({ ...s, breaker, inFlight }, a.transitions);
-        return { allowed: false, retryAt: d.retryAt, reason: "quota used up" };
-      }
-    }
-    const leaseId = crypto.randomUUID();
-    await this.save({ ...s, breaker: a.state, inFlight: [...inFlight, lease(now, leaseMs, callKey, leaseId)] }, a.transitions);
-    return { allowed: true, permit: a.permit, startedAt: now, leaseId };
-  }
-
-  /** Several acquires in order, as if called one after another, written once (workers/do-calls.ts). */
-  acquireMany(items: AcquireItem[]): Promise<Grant[]> {
-    return this.together(async () => {
-      const out: Grant[] = [];
-      for (const i of items) out.push(await this.acquire(i.workspaceId, i.providerId, i.cfg, i.quota, i.now, i.leaseMs, i.callKey));
-      return out;
-    });
-  }
-
-  /** Several releases in order, written once (workers/do-calls.ts). */
-  releaseMany(items: ReleaseItem[]): Promise<null[]> {
-    return this.together(async () => {
-      for (const i of items) await this.release(i.workspaceId, i.providerId, i.cfg, i.grant, i.outcome, i.latencyMs, i.now, i.report);
-      return items.map(() => null);
-    });
-  }
-
-  /**
-   * Reports how a granted call went. `neutral` (a permanent, recipient-level failure) counts as
-   * success. With `report`, what the provider answered is kept (REPORT_TTL_MS) for a takeover of
-   * the call's recipients if their consumer dies before recording it (takeoverEvidence).
-   */
-  async release(
-    workspaceId: string,
-    providerId: string,
-    cfg: BreakerConfig,
-    grant: GrantRef,
-    outcome: CallOutcome | "neutral",
-    latencyMs: number,
-    now = Date.now(),
-    report?: CallReportInput,
-  ): Promise<void> {
-    const s = await this.load(workspaceId, providerId);
-    const inFlight = takeLease(s.inFlight, grant.startedAt, grant.leaseId);
-    if (report) this.keepReport(grant.leaseId ?? crypto.randomUUID(), callReport(report, now));
-    const r = record(s.breaker, cfg, grant.permit, outcome === "neutral" ? "success" : outcome, now, grant.startedAt);
-    const latency = s.latencyMs === null ? latencyMs : Math.round((1 - EWMA_ALPHA) * s.latencyMs + EWMA_ALPHA * latencyMs);
-    await this.save({ ...s, breaker: r.state, inFlight, latencyMs: latency }, r.transitions);
-  }
-
-  /** A permit granted and never used (the message was held back by a limit): forgotten, no outcome counted. */
-  async cancel(workspaceId: string, providerId: string, grant: GrantRef): Promise<void> {
-    const s = await this.load(workspaceId, providerId);
-    const inFlight = takeLease(s.inFlight, grant.startedAt, grant.leaseId);
-    const breaker = grant.permit === "trial" ? { ...s.breaker, trials: takeLease(s.breaker.trials, grant.startedAt) } : s.breaker;
-    await this.save({ ...s, breaker, inFlight }, []);
-  }
-
-  async currentLoad(now = Date.now()): Promise<Load> {
-    const saved = this.stored ?? (await this.ctx.storage.get<Stored>("s"));
-    if (!saved) return { inFlight: 0, latencyMs: null };
-    const s = upgrade(saved);
-    return { inFlight: liveLeases(s.inFlight, now).length, latencyMs: s.latencyMs };
-  }
-
-  /**
-   * Which of these calls (message ids, or message:recipient) were in flight here and never
-   * reported back: still leased, or their lease ended. Asked only when a delivery takes over
-   * recipients whose claim lapsed, so it can send them to the same provider again.
-   */
-  async inFlightOrOrphaned(keys: string[], now = Date.now()): Promise<string[]> {
-    const saved = this.stored ?? (await this.ctx.storage.get<Stored>("s"));
-    if (!saved) return [];
-    const s = upgrade(saved);
-    const e = expireLeases(s.inFlight, s.orphans ?? [], now);
-    const seen = new Set([...e.leases.flatMap((l) => (l.key ? [l.key] : [])), ...e.orphans.map((o) => o.key)]);
-    return keys.filter((k) => seen.has(k));
-  }
-
-  /**
-   * Everything this object knows about these calls (message ids, or message:recipient): which
-   * were in flight and never reported back, and the reports that did arrive (kept REPORT_TTL_MS).
-   * Asked only when a delivery takes over recipients whose claim lapsed (core/routing/takeover.ts).
-   */
-  async takeoverEvidence(keys: string[], now = Date.now()): Promise<Omit<ProviderEvidence, "providerId">> {
-    const unreported = await this.inFlightOrOrphaned(keys, now);
-    const rows = this.reports()
-      .exec<{ report: string }>("SELECT report FROM call_reports WHERE key IN (SELECT value FROM json_each(?)) AND at > ?", JSON.stringify(keys), now - REPORT_TTL_MS)
-      .toArray();
-    return { unreported, reports: rows.map((r) => JSON.parse(r.report) as CallReport) };
-  }
-
-  async snapshot(workspaceId: string, providerId: string, now = Date.now()): Promise<ProviderSnapshot> {
-    const s = await this.load(workspaceId, providerId);
-    const t = tick(s.breaker, now);
-    if (t.transitions.length) await this.save({ ...s, breaker: t.state }, t.transitions);
-    const b = t.state;
-    return {
-      state: b.state,
-      consecutiveFailures: b.consecutiveFailures,
-      recentCalls: b.window.length,
-      recentFailures: b.window.filter((ok) => !ok).length,
-      openedAt: b.openedAt,
-      changedAt: b.changedAt,
-      lastFailureAt: b.lastFailureAt,
-      inFlight: liveLeases(s.inFlight, now).length,
-      latencyMs: s.latencyMs,
-    };
-  }
-
-  async reset(workspaceId: string, providerId: string, now = Date.now()): Promise<void> {
-    const s = await this.load(workspaceId, providerId);
-    const r = reset(s.breaker, now);
-    await this.save({ ...s, breaker: r.state }, r.transitions);
-  }
-
-  override async alarm(): Promise<void> {
-    const saved = this.stored ?? (await this.ctx.storage.get<Stored>("s"));
-    if (!saved) return;
-    const s = (this.stored = upgrade(saved));
-    const now = Date.now();
-    const t = tick(s.breaker, now);
-    await this.save({ ...this.expire(s, now), breaker: t.state }, t.transitions);
-    const retryInMs = await this.releaseDeferred(now);
-    // One alarm for both jobs: the next page of releases, else the end of an open period.
-    const after = this.stored!;
-    if (after.releasePending) await this.ctx.storage.setAlarm(Date.now() + retryInMs);
-    else if (after.breaker.state === "open" && after.breaker.openUntil !== null) await this.ctx.storage.setAlarm(after.breaker.openUntil);
-  }
-
-  /**
-   * The breaker half-opened or closed: the workspace's messages deferred on this provider (or on
-   * every provider) are put on the queue now. Half-open releases about as many as it has trials
-   * (the rest would only be refused again; its close releases the others); closed releases them
-   * all, a page per alarm. A failed release keeps the flag and is tried again in a few seconds;
-   * a released message is never lost (the outbox enqueues it if the queue send failed).
-   * Returns when to come back if more is pending.
-   */
-  private async releaseDeferred(now: number): Promise<number> {
-    const s = this.stored;
-    if (!s?.releasePending) return 0;
-    const state = s.breaker.state;
-    const limit = releaseLimit(state, s.halfOpenTrials ?? DEFAULT_BREAKER_CONFIG.half_open_max_trials);
-    if (limit === 0) {
-      await this.save({ ...s, releasePending: false }, []);
-      return 0;
-    }
-    try {
-      const released = await releaseDeferredOn(this.env, s.workspaceId, s.providerId, now, limit);
-      const more = moreToRelease(state, released, limit);
-      // Only the flag: the breaker may have moved while D1 and the queue were called.
-      await this.save({ ...this.stored!, releasePending: more || this.stored!.breaker.state !== state }, []);
-      return 1000;
-    } catch (e) {
-      log.error("deferred_release_failed", { provider_id: s.providerId, error: safeErrorMessage(e) });
-      return 5000;
-    }
-  }
-}
-
-/** State written by an older version: lease ends added to trial and in-flight start times. */
-function upgrade(s: Stored): Stored {
-  const inFlight = s.inFlight as readonly unknown[];
-  const breaker = normalizeBreaker(s.breaker);
-  if (breaker === s.breaker && !inFlight.some((x) => typeof x === "number")) return s;
-  return { ...s, breaker, inFlight: normalizeLeases(inFlight) };
 }
 
 export const providerStateName = (workspaceId: string, providerId: string) => `${workspaceId}:${providerId}`;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { DEFAULT_BREAKER_CONFIG } from "../core/routing/breaker";
-import { getProviderState } from "../durable-objects/provider-state";
+import type { ProviderStateData } from "../core/routing/provider-state";
+import { getProviderState, type ProviderEffects } from "../durable-objects/provider-state";
 import { createWorkspace } from "./helpers";
 
 const cfg = { ...DEFAULT_BREAKER_CONFIG, open_seconds: 1 };
@@ -70,5 +71,33 @@ describe("ProviderState Durable Object", () => {
     expect(load.inFlight).toBe(0);
     expect(load.latencyMs).toBe(120); // 100, then 0.8·100 + 0.2·200
     expect((await stub.snapshot(ws, "prv_z")).consecutiveFailures).toBe(0); // neutral is not a failure
+  });
+
+  it("a transition D1 did not take stays recorded in the object and is announced by its alarm, once", async () => {
+    const { id: ws, providerId } = await createWorkspace();
+    const stub = getProviderState(env, ws, providerId);
+    type WithEffects = { effects: ProviderEffects };
+    // D1 unreachable for the announcement only: swap the object's effects for one that fails.
+    const real = await runInDurableObject(stub, (o) => {
+      const e = (o as unknown as WithEffects).effects;
+      (o as unknown as WithEffects).effects = { ...e, announce: async () => false };
+      return e;
+    });
+    for (let i = 0; i < 5; i++) {
+      const g = await stub.acquire(ws, providerId, cfg);
+      if (g.allowed) await stub.release(ws, providerId, cfg, g, "failure", 10);
+    }
+    const mirror = () => env.DB.prepare("select state from circuit_breakers where provider_id = ?").bind(providerId).first<{ state: string }>();
+    expect(await mirror()).toBeNull();
+    const stored = await runInDurableObject(stub, async (_o, state) => ({ s: await state.storage.get<ProviderStateData>("s"), alarm: await state.storage.getAlarm() }));
+    expect(stored.s!.unannounced!.map((t) => t.to)).toEqual(["open"]);
+    expect(stored.alarm).toBeLessThanOrEqual(Date.now() + 5_000); // brought forward from the end of the open period
+
+    await runInDurableObject(stub, (o) => void ((o as unknown as WithEffects).effects = real));
+    await runDurableObjectAlarm(stub);
+    expect((await mirror())?.state).toBe("open");
+    const after = await runInDurableObject(stub, async (_o, state) => ({ s: await state.storage.get<ProviderStateData>("s"), alarm: await state.storage.getAlarm() }));
+    expect(after.s!.unannounced).toBeUndefined();
+    expect(after.alarm).toBe(after.s!.breaker.openUntil); // back to waiting for the open period's end
   });
 });
