@@ -1,7 +1,8 @@
 // Body retention: per workspace (default 30 days), message content past its time is deleted —
 // the encrypted body (D1 column or R2 object), the rendered copy in R2, attachment names —
-// while the message row, recipients, attempts and events stay. Runs from scheduled(); each run
-// handles a bounded batch per workspace and leaves one audit row per workspace it touched.
+// while the message row, recipients, attempts and events stay. A periodic job (workers/
+// periodic-jobs.ts); each run handles a bounded batch per workspace and leaves one audit row per
+// workspace it touched.
 import { getDb } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
 import { findExpiredBodies, markBodiesPurged, workspaceRetention } from "../db/retention";
@@ -15,18 +16,22 @@ const DAY_MS = 86_400_000;
 export interface RetentionReport {
   workspaces: number;
   purged: number;
+  /** Some workspace had a full batch: more may be due than one run purged. */
+  more: boolean;
 }
 
 export async function runRetention(env: Env, now = Date.now()): Promise<RetentionReport> {
   const db = getDb(env.DB);
   let purged = 0;
   let touched = 0;
+  let more = false;
   for (const { workspaceId, days } of await workspaceRetention(db)) {
     try {
       // Cached LLM answers are message content too (masked and encrypted, but content): same clock.
       await purgeLlmCache(db, workspaceId, now - days * DAY_MS);
       const expired = await findExpiredBodies(db, workspaceId, now - days * DAY_MS, BATCH);
       if (expired.length === 0) continue;
+      if (expired.length === BATCH) more = true;
       // R2 first: if this fails the rows stay unpurged and the next run tries again.
       const keys = expired.flatMap((m) => [...(m.bodyR2Key ? [m.bodyR2Key] : []), `rendered/${workspaceId}/${m.id}`]);
       for (let i = 0; i < keys.length; i += 1000) await env.BODIES.delete(keys.slice(i, i + 1000));
@@ -50,5 +55,5 @@ export async function runRetention(env: Env, now = Date.now()): Promise<Retentio
     }
   }
   if (purged > 0) log.info("retention_ran", { workspaces: touched, purged });
-  return { workspaces: touched, purged };
+  return { workspaces: touched, purged, more };
 }
