@@ -43,16 +43,16 @@ function shape(config: ReturnType<typeof sqliteConfig> | ReturnType<typeof mysql
   const indexes: Shape["indexes"] = {};
   for (const i of config.indexes) {
     const name = i.config.name;
-    indexes[name] = { unique: i.config.unique, columns: INDEX_COLUMNS[name] ?? i.config.columns.map((c) => columnName(c as Column | SQL)) };
+    indexes[name] = { unique: i.config.unique ?? false, columns: INDEX_COLUMNS[name] ?? i.config.columns.map((c) => columnName(c as Column | SQL)) };
   }
   return { columns, primaryKey, foreignKeys, indexes };
 }
 
 const getName = (t: SQLiteTable | MySqlTable): string => (is(t, SQLiteTable) ? sqliteConfig(t).name : mysqlConfig(t as MySqlTable).name);
 
-const d1Tables = Object.values(d1).filter((v): v is SQLiteTable => is(v, SQLiteTable));
+const d1Tables = Object.values(d1 as Record<string, unknown>).filter((v): v is SQLiteTable => is(v, SQLiteTable));
 const mysqlTables = new Map(
-  Object.values(mysql)
+  Object.values(mysql as Record<string, unknown>)
     .filter((v): v is MySqlTable => is(v, MySqlTable))
     .map((t) => [mysqlConfig(t).name, t]),
 );
