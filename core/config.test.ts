@@ -14,7 +14,7 @@ describe("readConfig", () => {
   });
 
   it("refuses a bad value by name, in every section, instead of defaulting it", () => {
-    for (const [name, value] of [
+    for (const [name, value] of <[string, string][]>[
       ["GLOBAL_DAILY_LIMIT", "lots"],
       ["GLOBAL_LIMIT_SHARDS", "0"],
       ["HEALTH_CHECK_INTERVAL_SECONDS", "1"],
