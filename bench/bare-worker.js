@@ -3,7 +3,7 @@
 // (bench/lib/relay.mjs: buildBare), so it can call the relay's own storage code.
 //   GET  /health  a trivial route (no bindings)
 //   GET  /limiter one rate-limit decision in the relay's WorkspaceLimiter Durable Object
-//   POST /write   the bare durable write: the accept path's own D1 batch (db/messages.ts:
+//   POST /write   the bare durable write: the accept path's own D1 batch (db/messages/accept.ts:
 //                 insertMessage, the very statements, suppression check included) and one queue
 //                 send of the same job, with no auth, validation, limits, settings or encryption
 //   queue         the minimal consumer: read the job's row, one Mailgun call, mark it sent
@@ -13,7 +13,7 @@
 // so the write does no work the relay does not do.
 import { newId } from "../core/ids";
 import { deliveryJob } from "../core/jobs";
-import { insertMessage } from "../db/messages";
+import { insertMessage } from "../db/messages/accept";
 
 async function write(env, input) {
   const now = Date.now();

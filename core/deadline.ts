@@ -3,7 +3,7 @@
 // store) is abandoned when its total deadline passes: its signal aborts (fetches are cancelled,
 // sockets closed) and the caller gets a timeout, whatever the provider is still doing.
 //
-// The recipient claim (db/messages.ts, `lease_until`) rests on this: a call can only be alive
+// The recipient claim (db/messages/delivery.ts, `lease_until`) rests on this: a call can only be alive
 // until its deadline, so a claim renewed right before the call to now + deadline + margin is
 // never free while a call it covers is in flight, and is free again soon after a consumer dies.
 

@@ -1,5 +1,5 @@
 // Message status is derived from its recipients' statuses, never stored independently of them.
-// The lists are the domain's; db/schema.ts takes its column enums from here.
+// The lists are the domain's; db/schema/ takes its column enums from here.
 
 export const MESSAGE_STATUSES = ["queued", "sending", "deferred", "sent", "partially_failed", "failed", "cancelled"] as const;
 

@@ -18,13 +18,15 @@ export async function insertCampaign(db: Db, row: typeof campaigns.$inferInsert)
 export const getCampaign = (db: Db, workspaceId: string, id: string): Promise<CampaignRow | undefined> =>
   db.select().from(campaigns).where(and(eq(campaigns.workspaceId, workspaceId), eq(campaigns.id, id))).get();
 
-/** The accept path's precondition (batched with the others): the campaign's status, if it is this workspace's. */
-export const campaignStatusQuery = (db: Db, workspaceId: string, id: string) =>
-  db
+/** The accept path's precondition: the campaign's status, if it is this workspace's (undefined otherwise). */
+export async function campaignStatus(db: Db, workspaceId: string, id: string): Promise<CampaignStatus | undefined> {
+  const rows = await db
     .select({ status: campaigns.status })
     .from(campaigns)
     .where(and(eq(campaigns.workspaceId, workspaceId), eq(campaigns.id, id)))
     .limit(1);
+  return rows[0]?.status;
+}
 
 export async function listCampaigns(
   db: Db,

@@ -68,3 +68,10 @@ export function byShape<R extends object>(rows: R[]): R[][] {
   }
   return [...groups.values()];
 }
+
+/** Splits items into runs of at most `size` (D1 caps bound parameters per statement at 100). */
+export function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -8,10 +8,21 @@ import { circuitBreakers, healthChecks, providers } from "./schema";
 export type HealthCheckRow = typeof healthChecks.$inferSelect;
 export type NewHealthCheck = typeof healthChecks.$inferInsert;
 
-export const insertHealthCheckQuery = (db: Db, row: NewHealthCheck) => db.insert(healthChecks).values(row);
+const insertHealthCheckQuery = (db: Db, row: NewHealthCheck) => db.insert(healthChecks).values(row);
 
 export async function insertHealthCheck(db: Db, row: NewHealthCheck): Promise<void> {
   await insertHealthCheckQuery(db, row).run();
+}
+
+/**
+ * Records probe results and prunes each probed provider's checks older than `before`, insert and
+ * prune side by side: one batch per 50 results (D1 batches are transactions, so each stays small).
+ */
+export async function recordHealthChecks(db: Db, rows: NewHealthCheck[], before: number): Promise<void> {
+  for (let i = 0; i < rows.length; i += 50) {
+    const [first, ...rest] = rows.slice(i, i + 50).flatMap((r) => [insertHealthCheckQuery(db, r), pruneHealthChecksQuery(db, r.providerId, before)]);
+    if (first) await db.batch([first, ...rest]);
+  }
 }
 
 const latestHealthQuery = (db: Db, workspaceId: string, providerIds: readonly string[]) =>
@@ -63,7 +74,7 @@ export async function routingHealth(db: Db, workspaceId: string, providerIds: re
 }
 
 /** Deletes one provider's checks older than `before` (uses the provider index, no table scan). */
-export const pruneHealthChecksQuery = (db: Db, providerId: string, before: number) =>
+const pruneHealthChecksQuery = (db: Db, providerId: string, before: number) =>
   db.delete(healthChecks).where(and(eq(healthChecks.providerId, providerId), lt(healthChecks.checkedAt, before)));
 
 /** Every enabled provider of every workspace (the health-check job's work list). */

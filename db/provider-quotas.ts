@@ -4,13 +4,16 @@ import { and, eq } from "drizzle-orm";
 import type { Db } from "./client";
 import { rateLimits } from "./schema";
 
-export const providerQuotaQuery = (db: Db, workspaceId: string) =>
+const providerQuotaQuery = (db: Db, workspaceId: string) =>
   db
     .select({ providerId: rateLimits.providerId, period: rateLimits.period, maxCount: rateLimits.maxCount, burst: rateLimits.burst })
     .from(rateLimits)
     .where(and(eq(rateLimits.workspaceId, workspaceId), eq(rateLimits.scope, "provider")));
 
 export type QuotaRow = Awaited<ReturnType<typeof providerQuotaQuery>>[number];
+
+/** The workspace's provider quota rows (every provider's). */
+export const listProviderQuotas = (db: Db, workspaceId: string): Promise<QuotaRow[]> => providerQuotaQuery(db, workspaceId).all();
 
 /** Replaces a provider's quota rows (null removes a limit, falling back to the type default). */
 export async function setProviderQuota(

@@ -37,11 +37,3 @@ export async function deleteProvider(db: Db, workspaceId: string, id: string): P
     .returning({ id: providers.id });
   return rows.length > 0;
 }
-
-/** Enabled providers in routing order; the accept path batches this to refuse "no provider". */
-export const enabledProvidersQuery = (db: Db, workspaceId: string) =>
-  db
-    .select()
-    .from(providers)
-    .where(and(eq(providers.workspaceId, workspaceId), eq(providers.status, "enabled")))
-    .orderBy(asc(providers.priority), asc(providers.createdAt));

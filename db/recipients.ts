@@ -137,21 +137,24 @@ export async function deleteRecipient(db: Db, workspaceId: string, id: string): 
   return deleted.length > 0;
 }
 
+/** A delivery outcome as a recipient event: the message recipient it is about, its address and what happened. */
+export interface DeliveryEvent {
+  messageRecipientId: string;
+  email: string;
+  /** `delivery.<status>` */
+  type: string;
+  detail: Record<string, unknown>;
+}
+
 /**
  * One recipient_events row per delivery outcome, linked to the workspace's recipient record
  * (found by address in the same statement, so no extra round trip per recipient). Returned as
- * statements for the delivery record's own batch: written with the outcome, atomically.
+ * statements for the delivery record's own batch (db/messages/delivery.ts recordDelivery):
+ * written with the outcome, atomically.
  */
-export function deliveryEventInserts(
-  db: Db,
-  workspaceId: string,
-  messageId: string,
-  at: number,
-  events: { messageRecipientId: string; email: string; type: string; detail: Record<string, unknown> }[],
-): D1PreparedStatement[] {
+export function deliveryEventInserts(d1: D1Database, workspaceId: string, messageId: string, at: number, events: DeliveryEvent[]): D1PreparedStatement[] {
   // Plain SQL (db/raw-rows.ts): this runs for every delivered recipient. 9 parameters a row:
   // ten rows stay under D1's 100 bound parameters per statement.
-  const d1 = db.$client;
   const out: D1PreparedStatement[] = [];
   for (let i = 0; i < events.length; i += 10) {
     const chunk = events.slice(i, i + 10);

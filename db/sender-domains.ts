@@ -28,14 +28,6 @@ export const listSenderDomains = (db: Db, workspaceId: string): Promise<SenderDo
 export const getSenderDomain = (db: Db, workspaceId: string, id: string): Promise<SenderDomainRow | undefined> =>
   db.select().from(senderDomains).where(and(eq(senderDomains.workspaceId, workspaceId), eq(senderDomains.id, id))).get();
 
-/** Every verified domain of a workspace (the accept path caches this set per isolate). */
-export const verifiedDomainsQuery = (db: Db, workspaceId: string) =>
-  db
-    .select({ domain: senderDomains.domain })
-    .from(senderDomains)
-    .where(and(eq(senderDomains.workspaceId, workspaceId), isNotNull(senderDomains.verifiedAt)))
-    .limit(5000);
-
 /** Another workspace's verified claim on this domain or a parent of it (the owner of its name space), if any. */
 export const verifiedClaimElsewhere = (db: Db, workspaceId: string, domain: string): Promise<{ domain: string } | undefined> =>
   db

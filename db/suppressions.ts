@@ -3,7 +3,7 @@ import type { Db } from "./client";
 import { recipients } from "./schema";
 
 /** The accept path's suppression lookup: which of these addresses may not be mailed, and why. */
-export const suppressedQuery = (db: Db, workspaceId: string, emails: string[]) =>
+export const findSuppressed = (db: Db, workspaceId: string, emails: string[]): Promise<Pick<typeof recipients.$inferSelect, "email" | "status">[]> =>
   db
     .select({ email: recipients.email, status: recipients.status })
     .from(recipients)
@@ -13,4 +13,5 @@ export const suppressedQuery = (db: Db, workspaceId: string, emails: string[]) =
         ne(recipients.status, "active"),
         inArray(sql`lower(${recipients.email})`, emails.length ? emails.map((e) => e.toLowerCase()) : [""]),
       ),
-    );
+    )
+    .all();

@@ -203,13 +203,6 @@ export async function useToken(db: Db, providerId: string, token: string, at: nu
   return inserted.length > 0;
 }
 
-/** The accept path batches this to learn, without another round trip, whether anyone wants message.queued. */
-export const endpointEventsQuery = (db: Db, workspaceId: string) =>
-  db
-    .select({ events: webhookEndpoints.events })
-    .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.workspaceId, workspaceId), eq(webhookEndpoints.enabled, true)));
-
 /** What a delivery event names beside the outcome: each recipient's attempt number and the provider's type, in one round trip. */
 export async function eventFacts(
   db: Db,

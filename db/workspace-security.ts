@@ -69,7 +69,3 @@ export async function findOrCreateJwtUser(
     .returning({ id: users.id });
   return fallback!;
 }
-
-/** The DLP policy column, as a query to put in the accept path's batch. */
-export const dlpPolicyQuery = (db: Db, workspaceId: string) =>
-  db.select({ dlp: workspaceSecurity.dlp }).from(workspaceSecurity).where(eq(workspaceSecurity.workspaceId, workspaceId)).limit(1);

@@ -19,7 +19,3 @@ export async function updateWorkspaceConfiguration(db: Db, id: string, configura
   const [row] = await db.update(workspaces).set({ configuration, updatedAt: at }).where(eq(workspaces.id, id)).returning();
   return row;
 }
-
-/** The settings query the accept path batches with its other preconditions. */
-export const workspaceConfigQuery = (db: Db, id: string) =>
-  db.select({ configuration: workspaces.configuration }).from(workspaces).where(eq(workspaces.id, id)).limit(1);

@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { CLAIM_MARGIN_MS, defaultDeadlineMs } from "../core/deadline";
 import { getDb } from "../db/client";
-import { loadAndClaim } from "../db/messages";
+import { loadAndClaim } from "../db/messages/delivery";
 import { getSweeper, type Sweeper } from "../durable-objects/sweeper";
 import { createWorkspace, waitForStatus } from "./helpers";
 import { accept, addProvider, FAST_RETRY, gmailProvider, mailgunProvider, setRetryPolicy, sim, smtpProvider, uniq, workspaceWith } from "./simulators/delivery-fixtures";

@@ -8,7 +8,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import worker from "../workers/index";
 import { getDb } from "../db/client";
-import { getMessageDetail, loadAndClaim, recordDelivery, releaseClaim } from "../db/messages";
+import { getMessageDetail } from "../db/messages/read";
+import { loadAndClaim, recordDelivery, releaseClaim } from "../db/messages/delivery";
 import { acceptDirect, capturingQueue } from "./accept-direct";
 import { api, createWorkspace, json, message } from "./helpers";
 

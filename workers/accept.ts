@@ -19,15 +19,15 @@ import { discardBody, storeBody } from "../db/body-store";
 import { actorOf, recordAudit } from "./audit";
 import type { Db } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
-import { findIdempotencyRecord, insertMessage, type InsertedMessage, type NewMessage } from "../db/messages";
-import { suppressedQuery } from "../db/suppressions";
+import { findIdempotencyRecord, insertMessage, type InsertedMessage, type NewMessage } from "../db/messages/accept";
+import { findSuppressed } from "../db/suppressions";
 import { queueEvents } from "./webhooks/events";
 import { userRules } from "../core/limits/config";
 import { consumeUserLimit } from "./user-limit";
 import type { Defer } from "./defer";
 import { unclaimedDomains } from "../db/sender-domains";
-import { assertCampaignOpen, utcDay, type CampaignStatus } from "../core/campaigns";
-import { campaignStatusQuery } from "../db/campaigns";
+import { assertCampaignOpen, utcDay } from "../core/campaigns";
+import { campaignStatus } from "../db/campaigns";
 import { log } from "./log";
 import { sendSettings, subscribes } from "./send-settings";
 import { enforceStrictVariables } from "./template-variables";
@@ -179,11 +179,11 @@ export async function commit(ctx: AcceptContext, messageId: string, p: Prepared,
 
   // Workspace facts (provider, verified domains, DLP, settings, webhook subscriptions) come from
   // the isolate's cache (workers/send-settings.ts: one D1 batch per workspace every few
-  // seconds). Suppression is decided inside the insert batch (db/messages.ts), so a message
+  // seconds). Suppression is decided inside the insert batch (db/messages/accept.ts), so a message
   // costs one D1 round trip before the answer; a named campaign adds its status read.
-  const [workspace, campaignRows] = await Promise.all([
+  const [workspace, campaign] = await Promise.all([
     sendSettings(db, ws, now),
-    p.campaignId !== undefined ? (campaignStatusQuery(db, ws, p.campaignId) as Promise<{ status: CampaignStatus }[]>) : undefined,
+    p.campaignId !== undefined ? campaignStatus(db, ws, p.campaignId) : undefined,
   ]);
   const unverified = p.senderDomains.filter((s) => !workspace.verifiedDomains.has(s.domain));
   // The default workspace's inbound mail may also use a domain nobody verified (see AcceptContext).
@@ -192,7 +192,7 @@ export async function commit(ctx: AcceptContext, messageId: string, p: Prepared,
   for (const s of unverified) {
     if (!unclaimed.has(s.domain)) throw new RelayError("sender_domain_not_verified", `sender domain ${s.domain} is not verified for this workspace (${s.field})`);
   }
-  if (p.campaignId !== undefined) assertCampaignOpen(p.campaignId, campaignRows?.[0]?.status);
+  if (p.campaignId !== undefined) assertCampaignOpen(p.campaignId, campaign);
   if (!workspace.hasProvider) {
     throw new RelayError("no_provider", "this workspace has no enabled provider; add one with POST /v1/providers");
   }
@@ -206,7 +206,7 @@ export async function commit(ctx: AcceptContext, messageId: string, p: Prepared,
   const owner = principal.userId ?? principal.keyId ?? principal.kind;
   if (p.content.kind === "structured" && (p.strictVariables ?? settings.strict_variables)) {
     // Strict mode checks the recipients who will get a copy: it reads the suppressions itself.
-    const suppressed = new Set((await suppressedQuery(db, ws, p.recipients.map((r) => r.email))).map((r) => r.email.toLowerCase()));
+    const suppressed = new Set((await findSuppressed(db, ws, p.recipients.map((r) => r.email))).map((r) => r.email.toLowerCase()));
     const emails = p.recipients.filter((r) => !suppressed.has(r.email.toLowerCase())).map((r) => r.email);
     await enforceStrictVariables(db, await loadKeyring(env.DATA_KEYS, config.dataKeyId), ws, p.content, settings.variables, emails, settings.trending_questions);
   }
@@ -291,7 +291,7 @@ export async function commit(ctx: AcceptContext, messageId: string, p: Prepared,
     if (replay) return replay;
     throw e;
   }
-  // The same shape the idempotency record stored in the batch (db/messages.ts).
+  // The same shape the idempotency record stored in the batch (db/messages/accept.ts).
   const body: AcceptedBody = {
     id: messageId,
     status: inserted.status,

@@ -6,7 +6,7 @@
 // already `sent`, and the job the deferral sent earlier finds nothing left to do.
 import { deliveryJob } from "../core/jobs";
 import { getDb } from "../db/client";
-import { releaseDeferredOn as releaseRows } from "../db/messages";
+import { releaseDeferredOn as releaseRows } from "../db/messages/outbox";
 import { log } from "./log";
 
 /** Releases up to `limit` messages; returns how many. If the queue send fails they are still due: the outbox sends them. */

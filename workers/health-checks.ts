@@ -8,7 +8,7 @@ import { readConfig } from "../core/config";
 import { loadKeyring, type Keyring } from "../core/crypto";
 import { newId } from "../core/ids";
 import { getDb, type Db } from "../db/client";
-import { enabledProvidersEverywhere, insertHealthCheckQuery, pruneHealthChecksQuery, routingHealth, type HealthCheckRow } from "../db/health-checks";
+import { enabledProvidersEverywhere, recordHealthChecks, routingHealth, type HealthCheckRow } from "../db/health-checks";
 import { probeExcludes } from "../core/routing/health";
 import type { ProviderRow } from "../db/providers";
 import { buildProvider } from "./dispatcher/build-provider";
@@ -72,7 +72,7 @@ export async function checkProviderNow(env: Env, db: Db, row: ProviderRow, now: 
   const ring = await loadKeyring(env.DATA_KEYS, readConfig(env).dataKeyId);
   const result = await probeProvider(env, ring, row);
   const rec = toRow(row, result, now());
-  await db.batch([insertHealthCheckQuery(db, rec), pruneHealthChecksQuery(db, row.id, rec.checkedAt - HEALTH_RETENTION_MS)]);
+  await recordHealthChecks(db, [rec], rec.checkedAt - HEALTH_RETENTION_MS);
   return rec;
 }
 
@@ -105,13 +105,7 @@ export async function runHealthChecks(env: Env, now: number): Promise<HealthRunS
   };
   await Promise.all(Array.from({ length: Math.min(HEALTH_CONCURRENCY, providers.length) }, worker));
   summary.checked = rows.length;
-  const before = now - HEALTH_RETENTION_MS;
-  // Insert and prune together; D1 batches are transactions, so keep each one small.
-  for (let i = 0; i < rows.length; i += 50) {
-    const chunk = rows.slice(i, i + 50);
-    const [first, ...rest] = chunk.flatMap((r) => [insertHealthCheckQuery(db, r), pruneHealthChecksQuery(db, r.providerId, before)]);
-    if (first) await db.batch([first, ...rest]);
-  }
+  await recordHealthChecks(db, rows, now - HEALTH_RETENTION_MS);
   return summary;
 }
 

@@ -8,7 +8,7 @@
 import { readConfig } from "../core/config";
 import { deliveryJob } from "../core/jobs";
 import { getDb, type Db } from "../db/client";
-import { findLapsedClaims, findOutboxDue, markEnqueued, nextClaimLapse } from "../db/messages";
+import { findLapsedClaims, findOutboxDue, markEnqueued, nextClaimLapse } from "../db/messages/outbox";
 import { log } from "./log";
 
 const SWEEP_LIMIT = 500;

@@ -4,11 +4,7 @@
 // burst of messages from one workspace costs one read, not one per message.
 import { parseWorkspaceConfig, type WorkspaceConfig } from "../core/workspace-config";
 import type { Db } from "../db/client";
-import { enabledProvidersQuery } from "../db/providers";
-import { verifiedDomainsQuery } from "../db/sender-domains";
-import { endpointEventsQuery } from "../db/webhooks";
-import { dlpPolicyQuery } from "../db/workspace-security";
-import { workspaceConfigQuery } from "../db/workspaces";
+import { readSendSettings } from "../db/send-settings";
 import { IsolateCache } from "./isolate-cache";
 
 export interface SendSettings {
@@ -24,19 +20,13 @@ const cache = new IsolateCache<SendSettings>(5_000, 1_000);
 
 export function sendSettings(db: Db, workspaceId: string, now: number): Promise<SendSettings> {
   return cache.read(workspaceId, now, async () => {
-    const [providerRows, dlpRows, settingsRows, endpointRows, domainRows] = await db.batch([
-      enabledProvidersQuery(db, workspaceId).limit(1),
-      dlpPolicyQuery(db, workspaceId),
-      workspaceConfigQuery(db, workspaceId),
-      endpointEventsQuery(db, workspaceId),
-      verifiedDomainsQuery(db, workspaceId),
-    ]);
+    const rows = await readSendSettings(db, workspaceId);
     return {
-      hasProvider: providerRows.length > 0,
-      verifiedDomains: new Set(domainRows.map((d) => d.domain.toLowerCase())),
-      dlp: dlpRows[0]?.dlp,
-      config: parseWorkspaceConfig(settingsRows[0]?.configuration),
-      subscribedEvents: new Set(endpointRows.flatMap((e) => e.events)),
+      hasProvider: rows.hasProvider,
+      verifiedDomains: new Set(rows.verifiedDomains.map((d) => d.toLowerCase())),
+      dlp: rows.dlp,
+      config: parseWorkspaceConfig(rows.configuration),
+      subscribedEvents: new Set(rows.endpointEvents.flat()),
     };
   });
 }

@@ -5,7 +5,7 @@
 //
 // A lease that ends early while its call is still alive (a provider slower than its timeout
 // says) costs at most one extra trial or one miscounted load: these leases bound the breaker's
-// parallelism, not a recipient's sends (that is the recipient claim in db/messages.ts).
+// parallelism, not a recipient's sends (that is the recipient claim in db/messages/delivery.ts).
 
 import { callDeadlineMs } from "../deadline";
 

@@ -8,7 +8,7 @@ import type { Principal } from "../../core/scopes";
 import type { Db } from "../../db/client";
 import { newId } from "../../core/ids";
 import { latestHealth, type HealthCheckRow } from "../../db/health-checks";
-import { providerQuotaQuery, setProviderQuota } from "../../db/provider-quotas";
+import { listProviderQuotas, setProviderQuota } from "../../db/provider-quotas";
 import { quotaFor } from "../../core/limits/quota";
 import { deleteProvider, getProvider, insertProvider, listProviders, updateProvider, type ProviderRow } from "../../db/providers";
 import { getProviderState } from "../../durable-objects/provider-state";
@@ -196,7 +196,7 @@ providersApp.openapi(
   async (c) => {
     const ws = c.var.workspaceId;
     const rows = await listProviders(c.var.db, ws);
-    const [checks, quotas] = await Promise.all([latestHealth(c.var.db, ws, rows.map((p) => p.id)), providerQuotaQuery(c.var.db, ws)]);
+    const [checks, quotas] = await Promise.all([latestHealth(c.var.db, ws, rows.map((p) => p.id)), listProviderQuotas(c.var.db, ws)]);
     return c.json(
       {
         data: await Promise.all(

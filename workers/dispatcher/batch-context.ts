@@ -8,7 +8,7 @@
 // (sockets) and promises must not be settled from another request's context, so nothing is kept
 // between invocations.
 import { getCoalescingDb, getDb, type Db } from "../../db/client";
-import { loadWorkspaceForDelivery } from "../../db/messages";
+import { loadWorkspaceForDelivery } from "../../db/messages/delivery";
 import { parseWorkspaceConfig } from "../../core/workspace-config";
 import { coalescedDoCalls, directDoCalls, type DoCalls } from "../do-calls";
 import { SmtpSessionPool } from "./providers/smtp-sessions";

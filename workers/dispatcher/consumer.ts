@@ -4,7 +4,7 @@
 import { deliveryJob, deliveryJobSchema } from "../../core/jobs";
 import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
-import { failPending } from "../../db/messages";
+import { failPending } from "../../db/messages/end-pending";
 import { readConfig } from "../../core/config";
 import { MemoryBudget } from "../../core/memory-budget";
 import { log } from "../log";

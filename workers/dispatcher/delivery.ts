@@ -6,7 +6,7 @@ import type { MessageContent } from "../../core/content";
 import type { Keyring } from "../../core/crypto";
 import type { GroupResult } from "../../core/delivery/outcome";
 import type { RecipientStatus } from "../../core/status";
-import type { MessageRecipientRow, MessageRow } from "../../db/messages";
+import type { MessageRecipientRow, MessageRow } from "../../db/messages/types";
 import type { WorkspaceFacts } from "./batch-context";
 import type { Grant } from "../../durable-objects/provider-state";
 import type { ProviderRow } from "../../db/providers";

@@ -2,7 +2,7 @@
 // with the job: acknowledge it, or run it again after a delay. A job that throws instead is
 // retried by the queue and, after its retries, dead-lettered (consumer.ts).
 import { queueDelaySeconds } from "../../core/retry-policy";
-import { markDueAt } from "../../db/messages";
+import { markDueAt } from "../../db/messages/delivery";
 import type { BatchContext } from "./batch-context";
 import type { JobOutcome, Stop } from "./delivery";
 import { recordLimitHold } from "./steps/limit";

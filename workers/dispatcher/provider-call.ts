@@ -5,7 +5,7 @@ import { readConfig } from "../../core/config";
 import type { MessageContent } from "../../core/content";
 import { callDeadlineMs, withDeadline } from "../../core/deadline";
 import { encodeVerp } from "../../core/verp";
-import type { MessageRecipientRow, MessageRow } from "../../db/messages";
+import type { MessageRecipientRow, MessageRow } from "../../db/messages/types";
 import type { ProviderRow } from "../../db/providers";
 import { readRawHeaders } from "../mime-parse";
 import { providerFetch } from "./providers/transport";

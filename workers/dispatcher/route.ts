@@ -6,7 +6,7 @@ import { domainOf } from "../../core/address";
 import { byPriority, domainBased, leastLoaded, roundRobin, weighted, type Load } from "../../core/routing/strategies";
 import type { RoutingConfig } from "../../core/workspace-config";
 import type { Db } from "../../db/client";
-import type { MessageRecipientRow } from "../../db/messages";
+import type { MessageRecipientRow } from "../../db/messages/types";
 import type { ProviderRow } from "../../db/providers";
 import { getProviderState, type Grant } from "../../durable-objects/provider-state";
 import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";

@@ -15,7 +15,7 @@ import type { TenantRegex } from "../../core/tenant-regex";
 import { linksPreserved, validateAnswer } from "../../core/llm/validate";
 import type { Db } from "../../db/client";
 import { adjustTokens, getCachedAnswer, getLlmApiKeyEnc, putCachedAnswer, recordPersonalization, reserveTokens } from "../../db/llm";
-import type { MessageRow } from "../../db/messages";
+import type { MessageRow } from "../../db/messages/types";
 import { loadRe2 } from "../lazy-libs";
 import { log } from "../log";
 import { loadRecipientVariables } from "../template-variables";

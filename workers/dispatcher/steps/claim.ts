@@ -5,7 +5,7 @@
 // to a quick second send.
 import { queueDelaySeconds } from "../../../core/retry-policy";
 import { isPending } from "../../../core/status";
-import { claimLapsesAt, releaseClaim } from "../../../db/messages";
+import { claimLapsesAt, releaseClaim } from "../../../db/messages/delivery";
 import type { BatchContext } from "../batch-context";
 import type { Claimed, Loaded, Stop } from "../delivery";
 import { DUE_SLACK_MS } from "./load";

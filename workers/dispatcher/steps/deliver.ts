@@ -9,7 +9,8 @@
 import { attemptRow, providerFault, type GroupResult } from "../../../core/delivery/outcome";
 import { CLAIM_MARGIN_MS, callDeadlineMs, needsRenewal } from "../../../core/deadline";
 import { mapLimit } from "../../../core/map-limit";
-import { insertAttempt, renewClaim, type MessageRecipientRow } from "../../../db/messages";
+import type { MessageRecipientRow } from "../../../db/messages/types";
+import { insertAttempt, renewClaim } from "../../../db/messages/delivery";
 import type { ProviderRow } from "../../../db/providers";
 import { log } from "../../log";
 import type { BatchContext } from "../batch-context";

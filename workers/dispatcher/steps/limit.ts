@@ -11,7 +11,7 @@ import { readConfig } from "../../../core/config";
 import { globalShardRules, workspaceRules, type WorkspaceLimits } from "../../../core/limits/config";
 import { queueDelaySeconds } from "../../../core/retry-policy";
 import { pinnedProvider } from "../../../core/routing/release";
-import { recordDelivery } from "../../../db/messages";
+import { recordDelivery } from "../../../db/messages/delivery";
 import { getGlobalLimiter } from "../../../durable-objects/global-limiter";
 import { getWorkspaceLimiter } from "../../../durable-objects/workspace-limiter";
 import type { DoCalls } from "../../do-calls";

@@ -2,7 +2,7 @@
 // pending recipients taken in the same round trip (db loadAndClaim): a recipient already `sent`
 // is never claimed again, and nothing is claimed for a job that arrived before its message is due.
 import { CLAIM_MARGIN_MS, defaultDeadlineMs } from "../../../core/deadline";
-import { loadAndClaim } from "../../../db/messages";
+import { loadAndClaim } from "../../../db/messages/delivery";
 import type { BatchContext } from "../batch-context";
 import type { Job, Loaded, Stop } from "../delivery";
 

@@ -4,7 +4,7 @@
 // after-record, beside the hooks.
 import { recordJob } from "../../../core/delivery/outcome";
 import type { RecipientStatus } from "../../../core/status";
-import { recordDelivery } from "../../../db/messages";
+import { recordDelivery } from "../../../db/messages/delivery";
 import { deliveryEventStatements } from "../../recipient-events";
 import type { BatchContext } from "../batch-context";
 import type { Delivered, Stop } from "../delivery";

@@ -3,7 +3,7 @@
 // in memory 500 times over).
 import type { MessageContent } from "../../../core/content";
 import { renderMime } from "../../../core/mime-render";
-import type { MessageRow } from "../../../db/messages";
+import type { MessageRow } from "../../../db/messages/types";
 import { loadRecipientVariables, personalCopy } from "../../template-variables";
 import type { BatchContext } from "../batch-context";
 import type { Permitted, Rendered } from "../delivery";

@@ -17,7 +17,7 @@ import { loadKeyring } from "../../../core/crypto";
 import { callDeadlineMs, withDeadline } from "../../../core/deadline";
 import type { GroupResult } from "../../../core/delivery/outcome";
 import { orphanedOn, planTakeover } from "../../../core/routing/takeover";
-import type { MessageRecipientRow } from "../../../db/messages";
+import type { MessageRecipientRow } from "../../../db/messages/types";
 import type { ProviderRow } from "../../../db/providers";
 import { getProviderState } from "../../../durable-objects/provider-state";
 import { log } from "../../log";
