@@ -2,8 +2,7 @@
 // failed, suppressed, ...), handed to recordDelivery as `events` and written in the same batch
 // as the outcome itself (db/messages/delivery.ts). Bounces and complaints are recorded by
 // email-ingest.
-import type { Db } from "../db/client";
-import { deliveryEventInserts, type DeliveryEvent } from "../db/recipients";
+import type { DeliveryEvent } from "../db/recipients";
 import type { RecordedOutcome } from "./dispatcher/hooks";
 
 export const deliveryEvents = (recipients: RecordedOutcome["recipients"]): DeliveryEvent[] =>
@@ -13,10 +12,3 @@ export const deliveryEvents = (recipients: RecordedOutcome["recipients"]): Deliv
     type: `delivery.${r.status}`,
     detail: { provider_id: r.providerId, provider_message_id: r.providerMessageId, reason: r.reason },
   }));
-
-/**
- * @deprecated Statements built outside db/: pass `events: deliveryEvents(recipients)` to
- * recordDelivery instead. Kept only until workers/dispatcher/pipeline.ts (being rewritten) does.
- */
-export const deliveryEventStatements = (db: Db, workspaceId: string, messageId: string, at: number, recipients: RecordedOutcome["recipients"]) =>
-  deliveryEventInserts(db.$client, workspaceId, messageId, at, deliveryEvents(recipients));

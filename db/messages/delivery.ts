@@ -11,6 +11,7 @@ import { deriveMessageStatus, PENDING_STATUSES, type MessageStatus, type Recipie
 import { countTransitions } from "../campaigns";
 import { deliveryEventInserts, type DeliveryEvent } from "../recipients";
 import { utcDay } from "../../core/campaigns";
+import type { RecipientOutcome } from "../../core/delivery/outcome";
 import type { MessageRecipientRow, NewAttempt } from "./types";
 
 /**
@@ -179,15 +180,6 @@ export async function markDueAt(db: Db, workspaceId: string, id: string, at: num
   await db.update(messages).set({ enqueuedAt: at }).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, id)));
 }
 
-export interface RecipientOutcome {
-  id: string;
-  status: RecipientStatus;
-  providerId?: string | null;
-  providerMessageId?: string | null;
-  lastError?: string | null;
-  /** The claim counted an attempt that never happened (a limit deferral): take it back. */
-  uncountAttempt?: boolean;
-}
 
 export interface DeliveryRecord {
   workspaceId: string;
@@ -208,11 +200,6 @@ export interface DeliveryRecord {
   campaignId?: string | null;
   /** The recipient events of this outcome (delivery.sent, …), written in the same batch. */
   events?: DeliveryEvent[];
-  /**
-   * @deprecated Statements built outside db/; pass `events` instead. Kept only until
-   * workers/dispatcher/pipeline.ts, being rewritten, passes `events` (then delete it).
-   */
-  also?: D1PreparedStatement[];
 }
 
 /** Writes an attempt's outcome (recipients, attempt row, message status) as one batch, in plain SQL (once per delivery). */
@@ -276,7 +263,6 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
   if (status === "sent" || status === "failed" || status === "partially_failed") put("processed_at", r.at);
   stmts.push(d1.prepare(`UPDATE "messages" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "id" = ?`).bind(...values, r.workspaceId, r.messageId));
   if (r.events?.length) stmts.push(...deliveryEventInserts(d1, r.workspaceId, r.messageId, r.at, r.events));
-  if (r.also) stmts.push(...r.also);
   await d1.batch(stmts);
   return status;
 }

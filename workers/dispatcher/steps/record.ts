@@ -5,7 +5,7 @@
 import { recordJob } from "../../../core/delivery/outcome";
 import type { RecipientStatus } from "../../../core/status";
 import { recordDelivery } from "../../../db/messages/delivery";
-import { deliveryEventStatements } from "../../recipient-events";
+import { deliveryEvents } from "../../recipient-events";
 import type { BatchContext } from "../batch-context";
 import type { Delivered, Stop } from "../delivery";
 
@@ -41,7 +41,7 @@ export async function record(ctx: BatchContext, d: Delivered): Promise<Stop> {
     lastError: job.lastError,
     countAttempt: job.called,
     campaignId: message.campaignId,
-    also: deliveryEventStatements(ctx.db, message.workspaceId, message.id, at, recipients),
+    events: deliveryEvents(recipients),
   });
   const outcome = { workspaceId: message.workspaceId, messageId: message.id, requestId: message.requestId ?? null, status, at, providerId: job.providerId, recipients };
   return { stop: "recorded", outcome, ...(job.notBefore !== undefined ? { notBefore: job.notBefore } : {}), reason: job.lastError ?? "retry" };
