@@ -15,6 +15,8 @@ const flagVar = (def: "true" | "false") => z.enum(["true", "false"]).default(def
 const optionalSecret = z.string().optional().transform((v) => (v ? v : undefined));
 
 const configSchema = z.object({
+  /** Where state lives: D1 (the default, embedded) or MySQL/MariaDB through the HYPERDRIVE binding. */
+  STORE: z.enum(["d1", "mysql"]).default("d1"),
   MAX_MESSAGE_BYTES: intVar(25 * 1024 * 1024, 1024, 100 * 1024 * 1024),
   INLINE_BODY_MAX_BYTES: intVar(64 * 1024, 0, 1024 * 1024),
   OUTBOX_GRACE_SECONDS: intVar(60, 1, 86_400),
@@ -78,6 +80,7 @@ export interface InboundConfig {
 }
 
 export interface RelayConfig {
+  store: "d1" | "mysql";
   maxMessageBytes: number;
   inlineBodyMaxBytes: number;
   outboxGraceMs: number;
@@ -107,6 +110,7 @@ export function readConfig(env: object): RelayConfig {
   }
   const v = parsed.data;
   const config: RelayConfig = {
+    store: v.STORE,
     maxMessageBytes: v.MAX_MESSAGE_BYTES,
     inlineBodyMaxBytes: v.INLINE_BODY_MAX_BYTES,
     outboxGraceMs: v.OUTBOX_GRACE_SECONDS * 1000,

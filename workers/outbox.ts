@@ -7,21 +7,24 @@
 // on the queue, and a lapsed claim's job is gone with its consumer (or waits for exactly this).
 import { readConfig } from "../core/config";
 import { deliveryJob } from "../core/jobs";
-import { getDb, type Db } from "../db/client";
-import { findLapsedClaims, findOutboxDue, markEnqueued, nextClaimLapse } from "../db/messages/outbox";
+import { openStore } from "../db/store/open";
+import type { DueMessage, OutboxStore } from "../db/store/store";
 import { log } from "./log";
 
 const SWEEP_LIMIT = 500;
 
-type Due = { id: string; workspaceId: string; sizeBytes: number };
-
 export async function sweepOutbox(env: Env, now = Date.now()): Promise<number> {
-  const db = getDb(env.DB);
-  const [due, lapsed] = await Promise.all([findOutboxDue(db, now, readConfig(env).outboxGraceMs, SWEEP_LIMIT), findLapsedClaims(db, now, SWEEP_LIMIT)]);
-  const all = [...new Map([...lapsed, ...due].map((m) => [m.id, m])).values()];
-  await enqueue(env, db, all, now);
-  if (all.length > 0) log.info("outbox_swept", { enqueued: all.length, lapsed_claims: lapsed.length });
-  return all.length;
+  const store = openStore(env);
+  try {
+    const outbox = store.outbox;
+    const [due, lapsed] = await Promise.all([outbox.due(now, readConfig(env).outboxGraceMs, SWEEP_LIMIT), outbox.lapsedClaims(now, SWEEP_LIMIT)]);
+    const all = [...new Map([...lapsed, ...due].map((m) => [m.id, m])).values()];
+    await enqueue(env, outbox, all, now);
+    if (all.length > 0) log.info("outbox_swept", { enqueued: all.length, lapsed_claims: lapsed.length });
+    return all.length;
+  } finally {
+    await store.close();
+  }
 }
 
 /**
@@ -29,17 +32,21 @@ export async function sweepOutbox(env: Env, now = Date.now()): Promise<number> {
  * sweeps). Returns how many were enqueued and when the next live claim lapses (null: none held).
  */
 export async function sweepLapsedClaims(env: Env, now = Date.now()): Promise<{ enqueued: number; nextLapse: number | null }> {
-  const db = getDb(env.DB);
-  const [lapsed, nextLapse] = await Promise.all([findLapsedClaims(db, now, SWEEP_LIMIT), nextClaimLapse(db, now)]);
-  await enqueue(env, db, lapsed, now);
-  if (lapsed.length > 0) log.info("outbox_swept", { enqueued: lapsed.length, lapsed_claims: lapsed.length });
-  return { enqueued: lapsed.length, nextLapse };
+  const store = openStore(env);
+  try {
+    const [lapsed, nextLapse] = await Promise.all([store.outbox.lapsedClaims(now, SWEEP_LIMIT), store.outbox.nextClaimLapse(now)]);
+    await enqueue(env, store.outbox, lapsed, now);
+    if (lapsed.length > 0) log.info("outbox_swept", { enqueued: lapsed.length, lapsed_claims: lapsed.length });
+    return { enqueued: lapsed.length, nextLapse };
+  } finally {
+    await store.close();
+  }
 }
 
-async function enqueue(env: Env, db: Db, due: Due[], now: number): Promise<void> {
+async function enqueue(env: Env, outbox: OutboxStore, due: DueMessage[], now: number): Promise<void> {
   for (let i = 0; i < due.length; i += 100) {
     const chunk = due.slice(i, i + 100);
     await env.DELIVERY_QUEUE.sendBatch(chunk.map((m) => ({ body: deliveryJob(m.workspaceId, m.id, m.sizeBytes) })));
-    await markEnqueued(db, chunk.map((m) => m.id), now);
+    await outbox.markEnqueued(chunk.map((m) => m.id), now);
   }
 }

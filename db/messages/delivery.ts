@@ -6,6 +6,7 @@ import type { Db } from "../client";
 import { deliveryAttempts, messageRecipients, messages, providers } from "../schema";
 import { byShape, chunks, insertRows } from "../fast-insert";
 import type { QuotaRow } from "../provider-quotas";
+import type { ProviderRow } from "../providers";
 import { columnList, mapRows, toStatement } from "../raw-rows";
 import { deriveMessageStatus, PENDING_STATUSES, type MessageStatus, type RecipientStatus } from "../../core/status";
 import { countTransitions } from "../campaigns";
@@ -18,7 +19,14 @@ import type { MessageRecipientRow, NewAttempt } from "./types";
  * What delivery needs from the workspace: its settings, enabled providers (in priority order)
  * and their quotas. The consumer reads it once per workspace per queue batch.
  */
-export async function loadWorkspaceForDelivery(db: Db, workspaceId: string) {
+export interface WorkspaceDeliveryFacts {
+  /** workspaces.configuration, parsed JSON but not validated ({} when absent). */
+  workspaceConfig: unknown;
+  providers: ProviderRow[];
+  quotas: QuotaRow[];
+}
+
+export async function loadWorkspaceForDelivery(db: Db, workspaceId: string): Promise<WorkspaceDeliveryFacts> {
   const d1 = db.$client;
   const [ws, provs, quotas] = await d1.batch([
     d1.prepare(`SELECT "configuration" FROM "workspaces" WHERE "id" = ?`).bind(workspaceId),

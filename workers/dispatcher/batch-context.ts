@@ -1,5 +1,5 @@
-// What one queue invocation's deliveries share, passed to every step explicitly: a Db whose
-// batches coalesce (db/coalescing-d1.ts), Durable Object calls that coalesce (workers/do-calls.ts),
+// What one queue invocation's deliveries share, passed to every step explicitly: the store
+// (db/store: claims and records; on D1 over a Db whose batches coalesce, db/coalescing-d1.ts), Durable Object calls that coalesce (workers/do-calls.ts),
 // the SMTP sessions to each smarthost (providers/smtp-sessions.ts), and each workspace's delivery
 // facts read once. A batch's jobs run side by side and reach each step together, so their D1
 // writes and object calls go as one round trip per step (bench/profile.mjs showed it).
@@ -8,13 +8,17 @@
 // (sockets) and promises must not be settled from another request's context, so nothing is kept
 // between invocations.
 import { getCoalescingDb, getDb, type Db } from "../../db/client";
-import { loadWorkspaceForDelivery } from "../../db/messages/delivery";
+import { openStore } from "../../db/store/open";
+import type { Store } from "../../db/store/store";
 import { parseWorkspaceConfig } from "../../core/workspace-config";
 import { coalescedDoCalls, directDoCalls, type DoCalls } from "../do-calls";
 import { SmtpSessionPool } from "./providers/smtp-sessions";
 
 export interface BatchContext {
   env: Env;
+  /** Claims, records, the outbox: the configured backend (STORE). */
+  store: Store;
+  /** D1, for what has not moved to the store yet (LLM usage, recipient profiles, webhooks, health). */
   db: Db;
   now: () => number;
   calls: DoCalls;
@@ -26,16 +30,16 @@ export interface BatchContext {
 
 export type WorkspaceFacts = Awaited<ReturnType<typeof loadWorkspaceFacts>>;
 
-async function loadWorkspaceFacts(db: Db, workspaceId: string) {
-  const facts = await loadWorkspaceForDelivery(db, workspaceId);
+async function loadWorkspaceFacts(store: Store, workspaceId: string) {
+  const facts = await store.delivery.loadWorkspace(workspaceId);
   return { ...facts, settings: parseWorkspaceConfig(facts.workspaceConfig) };
 }
 
-function memoized(db: Db): BatchContext["workspaceFacts"] {
+function memoized(store: Store): BatchContext["workspaceFacts"] {
   const facts = new Map<string, Promise<WorkspaceFacts>>();
   return (workspaceId) => {
     let p = facts.get(workspaceId);
-    if (!p) facts.set(workspaceId, (p = loadWorkspaceFacts(db, workspaceId)));
+    if (!p) facts.set(workspaceId, (p = loadWorkspaceFacts(store, workspaceId)));
     return p;
   };
 }
@@ -43,16 +47,18 @@ function memoized(db: Db): BatchContext["workspaceFacts"] {
 /** Runs `fn` with a queue invocation's shared context; its idle SMTP sessions are closed after. */
 export async function withBatch<T>(env: Env, fn: (ctx: BatchContext) => Promise<T>): Promise<T> {
   const db = getCoalescingDb(env.DB);
+  const store = openStore(env, { db });
   const smtpSessions = new SmtpSessionPool();
   try {
-    return await fn({ env, db, now: Date.now, calls: coalescedDoCalls(env), smtpSessions, workspaceFacts: memoized(db) });
+    return await fn({ env, store, db, now: Date.now, calls: coalescedDoCalls(env), smtpSessions, workspaceFacts: memoized(store) });
   } finally {
-    await smtpSessions.close();
+    await Promise.all([smtpSessions.close(), store.close()]);
   }
 }
 
 /** One delivery on its own (tests, a one-off run): nothing coalesced or pooled. */
 export function soloContext(env: Env, now: () => number = Date.now): BatchContext {
   const db = getDb(env.DB);
-  return { env, db, now, calls: directDoCalls(env), workspaceFacts: memoized(db) };
+  const store = openStore(env, { db });
+  return { env, store, db, now, calls: directDoCalls(env), workspaceFacts: memoized(store) };
 }

@@ -2,9 +2,8 @@
 // A job is acknowledged once its outcome is recorded; a later retry is a NEW job sent with a
 // delay (so the queue's own retry budget is kept for crashes, which end in the DLQ).
 import { deliveryJob, deliveryJobSchema } from "../../core/jobs";
-import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
-import { failPending } from "../../db/messages/end-pending";
+import { openStore } from "../../db/store/open";
 import { readConfig } from "../../core/config";
 import { MemoryBudget } from "../../core/memory-budget";
 import { log } from "../log";
@@ -52,13 +51,17 @@ async function deliverAll(batch: MessageBatch<unknown>, ctx: BatchContext): Prom
 
 /** What lands in the DLQ crashed on every try: fail what is still pending, so nothing vanishes. */
 async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const db = getDb(env.DB);
-  for (const msg of batch.messages) {
-    const job = deliveryJobSchema.safeParse(msg.body);
-    if (job.success) {
-      const n = await failPending(db, job.data.workspaceId, job.data.messageId, "delivery failed repeatedly (dead-lettered); see logs", Date.now());
-      log.error("dead_lettered", { message_id: job.data.messageId, recipients_failed: n });
+  const store = openStore(env);
+  try {
+    for (const msg of batch.messages) {
+      const job = deliveryJobSchema.safeParse(msg.body);
+      if (job.success) {
+        const n = await store.delivery.failPending(job.data.workspaceId, job.data.messageId, "delivery failed repeatedly (dead-lettered); see logs", Date.now());
+        log.error("dead_lettered", { message_id: job.data.messageId, recipients_failed: n });
+      }
+      msg.ack();
     }
-    msg.ack();
+  } finally {
+    await store.close();
   }
 }

@@ -2,7 +2,6 @@
 // with the job: acknowledge it, or run it again after a delay. A job that throws instead is
 // retried by the queue and, after its retries, dead-lettered (consumer.ts).
 import { queueDelaySeconds } from "../../core/retry-policy";
-import { markDueAt } from "../../db/messages/delivery";
 import type { BatchContext } from "./batch-context";
 import type { JobOutcome, Stop } from "./delivery";
 import { recordLimitHold } from "./steps/limit";
@@ -12,7 +11,7 @@ export async function finish(ctx: BatchContext, s: Stop): Promise<JobOutcome> {
     case "done":
       return { kind: "done", status: s.status };
     case "wait": // marked due then, so the outbox does not add a second job meanwhile
-      await markDueAt(ctx.db, s.message.workspaceId, s.message.id, ctx.now() + s.delaySeconds * 1000);
+      await ctx.store.delivery.markDueAt(s.message.workspaceId, s.message.id, ctx.now() + s.delaySeconds * 1000);
       return { kind: "later", delaySeconds: s.delaySeconds, reason: s.reason };
     case "limited":
       return recordLimitHold(ctx, s.d, s.hold);

@@ -5,7 +5,7 @@
 // to a quick second send.
 import { queueDelaySeconds } from "../../../core/retry-policy";
 import { isPending } from "../../../core/status";
-import { claimLapsesAt, releaseClaim } from "../../../db/messages/delivery";
+import { claimLapsesAt } from "../../../db/messages/delivery";
 import type { BatchContext } from "../batch-context";
 import type { Claimed, Loaded, Stop } from "../delivery";
 import { DUE_SLACK_MS } from "./load";
@@ -43,5 +43,5 @@ export async function handBack(ctx: BatchContext, d: Claimed): Promise<void> {
   if (d.call.started) return;
   const before = new Map(d.recipients.map((r) => [r.id, r.status]));
   const rows = d.claimed.map((r) => ({ id: r.id, status: before.get(r.id) ?? "queued" }));
-  await releaseClaim(ctx.db, d.message.workspaceId, d.message.id, rows, d.message.status, d.now).catch(() => {});
+  await ctx.store.delivery.releaseClaim(d.message.workspaceId, d.message.id, rows, d.message.status, d.now).catch(() => {});
 }

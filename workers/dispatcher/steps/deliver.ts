@@ -10,7 +10,6 @@ import { attemptRow, providerFault, type GroupResult } from "../../../core/deliv
 import { CLAIM_MARGIN_MS, callDeadlineMs, needsRenewal } from "../../../core/deadline";
 import { mapLimit } from "../../../core/map-limit";
 import type { MessageRecipientRow } from "../../../db/messages/types";
-import { insertAttempt, renewClaim } from "../../../db/messages/delivery";
 import type { ProviderRow } from "../../../db/providers";
 import { log } from "../../log";
 import type { BatchContext } from "../batch-context";
@@ -50,7 +49,7 @@ export async function deliver(ctx: BatchContext, d: Ready): Promise<Delivered> {
       const result = providerFault(await sendSafely(provider, built, envelopeFor(ctx.env, provider, outbound, message, group.recipients), { now: ctx.now, ...(ctx.smtpSessions ? { sessions: ctx.smtpSessions } : {}) }));
       if (result.status === "transient") {
         log.warn("provider_transient", { message_id: messageId, provider_id: provider.id, reason: result.reason });
-        await insertAttempt(ctx.db, attemptRow(message, provider, group.recipients, deliveryId, result, started, ctx.now()));
+        await ctx.store.delivery.insertAttempt(attemptRow(message, provider, group.recipients, deliveryId, result, started, ctx.now()));
       }
       return result;
     };
@@ -77,7 +76,7 @@ async function holdClaim(ctx: BatchContext, d: Claimed, provider: ProviderRow, r
   const at = ctx.now();
   if (!needsRenewal(d.claim.leaseUntil, at, deadline)) return true;
   const until = at + deadline + CLAIM_MARGIN_MS;
-  const held = await renewClaim(ctx.db, d.message.workspaceId, d.message.id, d.claim.claimedAt, until);
+  const held = await ctx.store.delivery.renewClaim(d.message.workspaceId, d.message.id, d.claim.claimedAt, until);
   d.claim.leaseUntil = Math.max(d.claim.leaseUntil, until);
   if (recipients.every((r) => held.has(r.id))) return true;
   log.warn("claim_lost", { message_id: d.message.id, provider_id: provider.id });

@@ -11,7 +11,6 @@ import { readConfig } from "../../../core/config";
 import { globalShardRules, workspaceRules, type WorkspaceLimits } from "../../../core/limits/config";
 import { queueDelaySeconds } from "../../../core/retry-policy";
 import { pinnedProvider } from "../../../core/routing/release";
-import { recordDelivery } from "../../../db/messages/delivery";
 import { getGlobalLimiter } from "../../../durable-objects/global-limiter";
 import { getWorkspaceLimiter } from "../../../durable-objects/workspace-limiter";
 import type { DoCalls } from "../../do-calls";
@@ -80,7 +79,7 @@ export async function recordLimitHold(ctx: BatchContext, d: Claimed, hold: Limit
   const waiting = d.pending.filter((r) => r.status !== "sending" || mine.has(r.id));
   const reason = describeHold(hold);
   const { outcomes, attempt } = limitDeferral(message, waiting, mine, reason, d.job.deliveryId, at);
-  await recordDelivery(ctx.db, {
+  await ctx.store.delivery.recordDelivery({
     workspaceId: message.workspaceId,
     messageId: message.id,
     at,

@@ -1,10 +1,9 @@
-// record: the job's outcome in one write (db recordDelivery: recipients, attempts, recipient
+// record: the job's outcome in one write (store.delivery.recordDelivery: recipients, attempts, recipient
 // events, the message's status and next due time). What each group comes to is decided in
 // core/delivery/outcome.ts. The breaker reports still in flight are awaited after, by
 // after-record, beside the hooks.
 import { recordJob } from "../../../core/delivery/outcome";
 import type { RecipientStatus } from "../../../core/status";
-import { recordDelivery } from "../../../db/messages/delivery";
 import { deliveryEvents } from "../../recipient-events";
 import type { BatchContext } from "../batch-context";
 import type { Delivered, Stop } from "../delivery";
@@ -29,7 +28,7 @@ export async function record(ctx: BatchContext, d: Delivered): Promise<Stop> {
     reason: o.lastError ?? null,
     providerId: job.providerOf.get(o.id) ?? null,
   }));
-  const status = await recordDelivery(ctx.db, {
+  const status = await ctx.store.delivery.recordDelivery({
     workspaceId: message.workspaceId,
     messageId: message.id,
     at,
