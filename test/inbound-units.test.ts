@@ -1,9 +1,9 @@
 // Pure pieces of inbound handling: VERP, Authentication-Results, Mailgun and Standard Webhooks signatures.
+// (The bounce reader's pieces: test/bounce-reader.test.ts.)
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { decodeVerp, encodeVerp } from "../core/verp";
 import { checkMailgunSignature, signStandardWebhook, verifyStandardWebhook } from "../core/webhook-signature";
-import { recipientKind } from "../core/bounce/recipient-kind";
 import { authorizeSender, parseAuthResults } from "../workers/email-ingest/auth-results";
 
 describe("VERP", () => {
@@ -36,18 +36,6 @@ describe("Authentication-Results", () => {
     expect(authorizeSender(parseAuthResults(["mx.cloudflare.net; spf=pass smtp.mailfrom=a@clinic.example"], "mx.cloudflare.net"), "clinic.example")).toEqual({ ok: true, by: "spf" });
     expect(authorizeSender(parseAuthResults(["mx.cloudflare.net; dkim=pass header.d=other.example; spf=pass smtp.mailfrom=a@other.example"], "mx.cloudflare.net"), "clinic.example").ok).toBe(false);
     expect(authorizeSender(parseAuthResults(["mx.cloudflare.net; dkim=pass header.d=clinic.example; dmarc=fail header.from=clinic.example"], "mx.cloudflare.net"), "clinic.example")).toEqual({ ok: false, reason: "DMARC fail" });
-  });
-});
-
-describe("bounce kinds", () => {
-  it("5.x.x hard, 4.x.x and delayed soft, full mailbox soft, success not a bounce", () => {
-    expect(recipientKind("failed", "5.1.1", null)).toBe("hard");
-    expect(recipientKind("failed", "4.4.7", null)).toBe("soft");
-    expect(recipientKind("delayed", "5.0.0", null)).toBe("soft");
-    expect(recipientKind("failed", "5.2.2", null)).toBe("soft");
-    expect(recipientKind("delivered", "2.0.0", null)).toBe("delivered");
-    expect(recipientKind("failed", null, "smtp; 550 no such user")).toBe("hard");
-    expect(recipientKind(null, null, "421 try later")).toBe("soft");
   });
 });
 

@@ -4,6 +4,8 @@
 
 export type FieldBlock = Map<string, string>;
 
+export { addressField } from "./address";
+
 export function parseFieldBlocks(text: string): FieldBlock[] {
   const blocks: FieldBlock[] = [];
   let current: FieldBlock = new Map();
@@ -25,20 +27,17 @@ export function parseFieldBlocks(text: string): FieldBlock[] {
       continue;
     }
     const key = m[1]!.toLowerCase();
+    // Some MTAs run recipients' blocks together without the blank line between them.
+    if (key === "final-recipient" && current.has(key)) {
+      blocks.push(current);
+      current = new Map();
+    }
     lastKey = key;
     // The first occurrence wins (later ones are usually repeats or comments).
     if (!current.has(key)) current.set(key, m[2]!.trim());
   }
   if (current.size > 0) blocks.push(current);
   return blocks;
-}
-
-/** `rfc822; user@example.org` → `user@example.org` (address-type prefix and brackets removed). */
-export function addressField(value: string | undefined): string | null {
-  if (!value) return null;
-  const v = value.includes(";") ? value.slice(value.indexOf(";") + 1) : value;
-  const m = /<?([^\s<>;"]+@[^\s<>;"]+?)>?(?:\s|$)/.exec(v.trim() + " ");
-  return m ? m[1]!.replace(/[.,]+$/, "").toLowerCase() : null;
 }
 
 /** The enhanced status code (RFC 3463) in a Status field or a diagnostic text, e.g. "5.1.1". */
@@ -79,14 +78,20 @@ export function failureReplyCode(text: string | undefined): string | null {
 }
 
 /**
- * A DSN recipient's status: the Status field, unless it is only a class (x.0.0) and the
- * diagnostic names a specific status of the same class. The diagnostic's last one is the remote
- * server's own (Amazon SES writes its generic code first: "5.1.0 - Unknown address error
- * 550-'5.2.2 ... Mailbox Full'").
+ * A DSN recipient's status. The remote server's own code, as its reply gives it right after the
+ * reply code (`550 5.7.1 ...`, `550-'5.2.2 ...`), is the most specific witness, so it is taken when
+ * it is of the Status field's class (Amazon SES writes its generic `5.1.0 - Unknown address error`
+ * before quoting the server; Sendmail's Status 5.1.1 may sit over a `550 5.7.1` reply). Then the
+ * Status field, unless it is only a class (x.0.0); then any specific code the diagnostic names.
  */
 export function dsnStatus(statusField: string | undefined, diagnostic: string | undefined): string | null {
   const field = enhancedStatus(statusField);
-  const specific = enhancedStatuses(diagnostic).filter((s) => !/^\d\.0\.0$/.test(s) && (!field || s[0] === field[0]));
-  if (field && !/^\d\.0\.0$/.test(field)) return field;
+  const sameClass = (s: string) => !field || s[0] === field[0];
+  const generic = (s: string) => /^\d\.0\.0$/.test(s);
+  const replied = [...(diagnostic ?? "").matchAll(/(?:^|[^\d.])[245]\d\d[ -]['"]?([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)/g)].map((m) => m[1]!);
+  const fromReply = replied.find((s) => sameClass(s) && !generic(s));
+  if (fromReply) return fromReply;
+  if (field && !generic(field)) return field;
+  const specific = enhancedStatuses(diagnostic).filter((s) => !generic(s) && sameClass(s));
   return specific.at(-1) ?? field ?? enhancedStatus(diagnostic);
 }
