@@ -3,6 +3,7 @@
 // recipient event, in one batch.
 import { and, eq, isNotNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import type { BounceSummary } from "../core/bounce/policy";
 import { deriveMessageStatus, type MessageStatus, type RecipientStatus } from "../core/status";
 import { newId } from "../core/ids";
 import type { Db } from "./client";
@@ -98,6 +99,8 @@ export interface OutcomeInput {
   hardBounce?: { suppressAfter: number };
   /** Suppresses the address at once. */
   suppress?: Suppression;
+  /** A bounce's reason and detail, kept on the message recipient (the API returns it, /metrics counts it). */
+  bounce?: BounceSummary;
   at: number;
 }
 
@@ -142,13 +145,14 @@ export async function applyOutcome(db: Db, o: OutcomeInput): Promise<OutcomeResu
     stmts.push(db.update(recipients).set({ status: o.suppress, updatedAt: at }).where(eq(recipients.id, rcp.id)));
   }
   const moves = o.status !== undefined && o.status !== ref.status && MOVABLE.includes(ref.status);
-  if (moves || o.lastError !== undefined) {
+  if (moves || o.lastError !== undefined || o.bounce) {
     stmts.push(
       db
         .update(messageRecipients)
         .set({
           ...(moves ? { status: o.status } : {}),
           ...(o.lastError !== undefined ? { lastError: o.lastError?.slice(0, 1000) ?? null } : {}),
+          ...(o.bounce ? { bounce: o.bounce } : {}),
           recipientId: rcp.id,
           updatedAt: at,
         })

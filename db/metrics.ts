@@ -15,11 +15,15 @@ export interface MetricsSnapshot {
   purged: { workspace: string; n: number }[];
   /** Deliveries held back by a limit (global/workspace window or provider quota), per workspace and layer. */
   limited: { workspace: string; layer: string; n: number }[];
+  /** Message recipients by the reason of their last bounce (core/bounce/reasons.ts), per workspace and provider. */
+  bounces: { workspace: string; provider: string; reason: string; cause: string; type: string; n: number }[];
+  /** Of those, the sender-side ones (blocked, spam, policy, ...) by sending domain: the relay's reputation, not the recipients. */
+  senderSide: { workspace: string; provider: string; domain: string; reason: string; n: number }[];
 }
 
 export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
   const bucketCols = LATENCY_BUCKETS_MS.map((b) => `SUM(CASE WHEN latency_ms <= ${b} THEN 1 ELSE 0 END) AS le_${b}`).join(", ");
-  const [accepted, recipients, attempts, latency, breakers, oldest, purged, limited] = await db.batch([
+  const [accepted, recipients, attempts, latency, breakers, oldest, purged, limited, bounces, senderSide] = await db.batch([
     db.all<{ workspace: string; n: number }>(sql`SELECT workspace_id AS workspace, COUNT(*) AS n FROM messages GROUP BY workspace_id`),
     db.all<{ workspace: string; provider: string; status: string; n: number }>(
       sql`SELECT workspace_id AS workspace, COALESCE(provider_id, '') AS provider, status, COUNT(*) AS n FROM message_recipients GROUP BY workspace_id, provider_id, status`,
@@ -44,6 +48,19 @@ export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
           WHERE outcome = 'deferred' AND (detail LIKE '%limit is reached%' OR detail LIKE '%quota used up%')
           GROUP BY workspace_id, layer`,
     ),
+    // Only bounced rows are read (the partial index message_recipients_bounced).
+    db.all<{ workspace: string; provider: string; reason: string; cause: string; type: string; n: number }>(
+      sql`SELECT workspace_id AS workspace, COALESCE(provider_id, '') AS provider, json_extract(bounce, '$.reason') AS reason,
+            json_extract(bounce, '$.cause') AS cause, json_extract(bounce, '$.type') AS type, COUNT(*) AS n
+          FROM message_recipients WHERE bounce IS NOT NULL GROUP BY workspace_id, provider_id, reason, cause, type`,
+    ),
+    db.all<{ workspace: string; provider: string; domain: string; reason: string; n: number }>(
+      sql`SELECT mr.workspace_id AS workspace, COALESCE(mr.provider_id, '') AS provider,
+            lower(substr(m.from_email, instr(m.from_email, '@') + 1)) AS domain, json_extract(mr.bounce, '$.reason') AS reason, COUNT(*) AS n
+          FROM message_recipients mr JOIN messages m ON m.id = mr.message_id
+          WHERE mr.bounce IS NOT NULL AND json_extract(mr.bounce, '$.cause') = 'sender'
+          GROUP BY mr.workspace_id, mr.provider_id, domain, reason`,
+    ),
   ]);
   return {
     accepted,
@@ -60,5 +77,7 @@ export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
     oldestQueuedAt: oldest[0]?.t ?? null,
     purged,
     limited,
+    bounces,
+    senderSide,
   };
 }

@@ -55,7 +55,7 @@ describe("Mailgun webhooks", { timeout: 20_000 }, () => {
         status: "bounced",
         provider: { id: ws.providerId, type: "mailgun" },
         source: "mailgun",
-        bounce: { type: "hard", status: "550" },
+        bounce: { type: "hard", reason: "userunknown", status: "5.1.1", suppress: true },
       });
     } finally {
       hooks.restore();

@@ -2,6 +2,7 @@
 // (db/mysql/schema/messages.ts is the MySQL twin).
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { BounceSummary } from "../../core/bounce/policy";
 import { MESSAGE_STATUSES, RECIPIENT_DELIVERY_STATUSES } from "../../core/status";
 import { createdAt, now, updatedAt } from "./columns";
 import { workspaces } from "./workspaces";
@@ -88,9 +89,13 @@ export const messageRecipients = sqliteTable(
      * before each call). Null on rows claimed before this column existed: updated_at + 2 minutes.
      */
     leaseUntil: integer("lease_until"),
+    /** The last bounce reported for this delivery: its reason, cause, status, diagnostic, remote MTA (core/bounce/policy.ts). */
+    bounce: text("bounce", { mode: "json" }).$type<BounceSummary>(),
   },
   (t) => [
     uniqueIndex("message_recipients_message_email").on(t.messageId, t.email),
+    // /metrics counts bounces by reason per provider without reading the rows that never bounced.
+    index("message_recipients_bounced").on(t.workspaceId, t.providerId).where(sql`${t.bounce} IS NOT NULL`),
     // The outbox finds lapsed claims (its consumer died mid-call) without scanning every recipient.
     index("message_recipients_sending_lease").on(t.leaseUntil).where(sql`${t.status} = 'sending'`),
     index("message_recipients_workspace_email").on(t.workspaceId, t.email),

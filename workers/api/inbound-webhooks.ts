@@ -4,6 +4,9 @@
 // seen before, then apply the event to the recipient it names (by Mailgun's message id).
 // The signing key is set per provider with PUT /v1/providers/{id}/webhook-signing-key and
 // stored encrypted.
+import { enhancedStatus } from "../../core/bounce/fields";
+import { bounceRecord, type BounceRecord } from "../../core/bounce/policy";
+import { verdict } from "../../core/bounce/verdict";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { readConfig } from "../../core/config";
 import { decryptText, encryptText, loadKeyring } from "../../core/crypto";
@@ -138,12 +141,39 @@ inboundWebhooksApp.openapi(
       log.info("mailgun_event_unmatched", { provider_id: providerId, event: ev.event });
       return c.json({ status: "ignored" }, 200);
     }
+    if (report.kind === "hard" || report.kind === "soft") report.bounce = mailgunBounce(ev, ref.email);
     await recordReport(c.env, c.var.db, ref, report, now);
     return c.json({ status: "processed" }, 200);
   },
 );
 
 type MailgunEvent = z.infer<typeof mailgunBody>["event-data"];
+
+/**
+ * A Mailgun failure read like a bounce report (core/bounce/): its reason from the remote server's
+ * reply, so a permanent failure for a sender-side reason (Mailgun's IP on a blocklist) does not
+ * suppress the recipient.
+ */
+function mailgunBounce(ev: MailgunEvent, sentTo: string): BounceRecord {
+  const ds = ev["delivery-status"];
+  const code = ds?.code !== undefined ? String(ds.code) : null;
+  const reply = [code, ds?.message, ds?.description].filter(Boolean).join(" ");
+  // Mailgun's own word for some failures: "espblock" is the receiving provider blocking Mailgun.
+  const hint = ev.reason === "espblock" ? "blocked" : "";
+  const temporary = ev.severity === "temporary";
+  const r = verdict({
+    email: ev.recipient ?? sentTo,
+    action: temporary ? "delayed" : "failed",
+    status: enhancedStatus(reply),
+    replyCode: code && /^[245]\d\d$/.test(code) ? code : null,
+    command: null,
+    text: [reply, hint].join("\n"),
+    delayed: temporary,
+    diagnostic: reply || ev.reason || null,
+    remoteMta: null,
+  });
+  return bounceRecord(r, sentTo);
+}
 
 function mailgunReport(ev: MailgunEvent): Report | null {
   const ds = ev["delivery-status"];

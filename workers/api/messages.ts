@@ -295,6 +295,7 @@ messagesApp.openapi(
           attempts: r.attempts,
           last_error: r.lastError,
           sent_at: iso(r.sentAt),
+          bounce: r.bounce ?? null,
         })),
         attempts: detail.attempts.map((a) => ({
           id: a.id,

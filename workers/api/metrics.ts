@@ -58,6 +58,18 @@ export function families(s: MetricsSnapshot, now: number): Family[] {
       samples: s.limited.map((r) => ({ labels: { workspace: r.workspace, layer: r.layer }, value: r.n })),
     },
     {
+      name: "relay_bounces",
+      help: "Message recipients by the reason of their last bounce (sisimai's names; cause recipient, mailbox, sender, transient, unknown; type hard or soft).",
+      type: "gauge",
+      samples: s.bounces.map((r) => ({ labels: { workspace: r.workspace, provider: r.provider, reason: r.reason, cause: r.cause, type: r.type }, value: r.n })),
+    },
+    {
+      name: "relay_sender_side_bounces",
+      help: "Bounces caused by the sender, not the recipient (blocked, spamdetected, policyviolation, securityerror, toomanyconn, rejected, ...), per provider and sending domain: the relay's reputation or content. Never suppress a recipient; alert on growth.",
+      type: "gauge",
+      samples: s.senderSide.map((r) => ({ labels: { workspace: r.workspace, provider: r.provider, sender_domain: r.domain, reason: r.reason }, value: r.n })),
+    },
+    {
       name: "relay_bodies_purged_total",
       help: "Messages whose content retention has deleted.",
       type: "counter",

@@ -1,6 +1,7 @@
 // Response and shared request schemas for the OpenAPI document. Request bodies that are
 // domain input (the send request) live in core/.
 import { z } from "@hono/zod-openapi";
+import { REASONS } from "../../core/bounce/reasons";
 import { ERROR_CODE_LIST } from "../../core/errors";
 import { MESSAGE_STATUSES, RECIPIENT_DELIVERY_STATUSES } from "../../core/status";
 import { personalizationSchema } from "../../core/llm/record";
@@ -55,6 +56,18 @@ export const messageSummarySchema = z
   })
   .openapi("MessageSummary");
 
+export const bounceSchema = z
+  .object({
+    type: z.enum(["hard", "soft"]).openapi({ description: "hard: the address is bad (counts toward suppression); soft: it is not, or not only, the address" }),
+    reason: z.enum(REASONS).openapi({ description: "Why, in sisimai's reason names (README: Bounces)" }),
+    cause: z.enum(["recipient", "mailbox", "sender", "transient", "unknown", "none"]).openapi({ description: "Who the bounce says is at fault; sender-side bounces never suppress" }),
+    status: z.string().nullable().openapi({ description: "Enhanced status code (RFC 3463), e.g. 5.1.1" }),
+    status_inferred: z.boolean().openapi({ description: "True when the report gave no status and it was inferred from the reason" }),
+    diagnostic: z.string().nullable(),
+    remote_mta: z.string().nullable(),
+  })
+  .openapi("Bounce");
+
 export const messageDetailSchema = messageSummarySchema
   .extend({
     recipients: z.array(
@@ -67,6 +80,7 @@ export const messageDetailSchema = messageSummarySchema
         attempts: z.number(),
         last_error: z.string().nullable(),
         sent_at: z.string().nullable(),
+        bounce: bounceSchema.nullable().openapi({ description: "The last bounce reported for this recipient (null when none): why, and whether it counted toward suppression" }),
       }),
     ),
     attempts: z.array(

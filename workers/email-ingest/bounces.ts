@@ -1,6 +1,8 @@
 // The bounce mailbox: classify the report, find the delivery it is about (by VERP id, else by
 // the original Message-ID and the failed address), and record it.
-import type { Classification } from "../../core/bounce/classify";
+import { addressKey } from "../../core/bounce/address";
+import type { Classification, ReportedRecipient } from "../../core/bounce/classify";
+import { bounceRecord, type BounceRecord } from "../../core/bounce/policy";
 import { RelayError } from "../../core/errors";
 import { classifyMail, UnparseableMail } from "../mime-parse";
 import type { VerpMatch } from "../../core/verp";
@@ -25,7 +27,7 @@ export async function processBounce(env: Env, db: Db, raw: Uint8Array, verp: Exc
     throw new RelayError("not_found", "report does not match any message sent by this relay");
   }
   const at = Date.now();
-  for (const { ref, kind, status, diagnostic } of targets) {
+  for (const { ref, kind, status, diagnostic, bounce } of targets) {
     await recordReport(
       env,
       db,
@@ -36,11 +38,12 @@ export async function processBounce(env: Env, db: Db, raw: Uint8Array, verp: Exc
         status,
         diagnostic,
         extra: c.feedbackType ? { feedback_type: c.feedbackType } : {},
+        ...(bounce ? { bounce } : {}),
       },
       at,
     );
   }
-  log.info("inbound_report", { kind: c.kind, format: c.format, deliveries: targets.length });
+  log.info("inbound_report", { kind: c.kind, format: c.format, reason: c.reason, deliveries: targets.length });
   return c;
 }
 
@@ -49,30 +52,59 @@ interface Target {
   kind: ReportKind;
   status: string | null;
   diagnostic: string | null;
+  bounce?: BounceRecord;
 }
 
 async function findTargets(db: Db, c: Classification, verp: Exclude<VerpMatch, { kind: "plain" } | null> | null): Promise<Target[]> {
   const kind = c.kind as ReportKind;
-  const whole = (ref: DeliveryRef): Target => ({ ref, kind, status: c.status, diagnostic: c.diagnostic });
+  const isBounce = c.kind === "hard" || c.kind === "soft";
+  // One reported recipient applied to a delivery: its own kind, status and reason, and whether
+  // the address it names is the one the delivery went to.
+  const target = (ref: DeliveryRef, r: ReportedRecipient | undefined): Target => {
+    if (!isBounce || !r) return { ref, kind, status: c.status, diagnostic: c.diagnostic };
+    const bounce = bounceRecord(r, ref.email);
+    return { ref, kind: bounce.type, status: r.status, diagnostic: r.diagnostic, bounce };
+  };
+  const failed = c.recipients.filter((r) => r.kind !== "delivered");
+  const worst = failed.find((r) => r.kind === "hard") ?? failed.find((r) => r.final) ?? failed[0] ?? anonymous(c);
   if (verp?.kind === "recipient") {
-    // The envelope names the delivery; the report's own recipient may be an alias of it.
+    // The envelope names the delivery; the report's own recipient may be an alias of it, or an
+    // address the relay never sent to (flagged, never suppressed: bounceRecord).
     const ref = await findDeliveryById(db, verp.messageRecipientId);
-    return ref ? [whole(ref)] : [];
+    if (!ref) return [];
+    return [target(ref, failed.find((r) => addressKey(r.email) === addressKey(ref.email)) ?? worst)];
   }
   const candidates = verp?.kind === "message" ? await findDeliveriesOfMessage(db, verp.messageId) : null;
   const lookup = async (email: string | null): Promise<DeliveryRef | undefined> => {
-    if (candidates) return candidates.find((r) => email !== null && r.email.toLowerCase() === email) ?? (candidates.length === 1 ? candidates[0] : undefined);
+    if (candidates) return candidates.find((r) => email !== null && addressKey(r.email) === addressKey(email)) ?? (candidates.length === 1 ? candidates[0] : undefined);
     return c.originalMessageId ? findDeliveryByMessageIdHeader(db, c.originalMessageId, email) : undefined;
   };
-  const failed = c.recipients.filter((r) => r.kind !== "delivered");
   if (failed.length > 0) {
     const out: Target[] = [];
     for (const r of failed) {
       const ref = await lookup(r.email);
-      if (ref && !out.some((t) => t.ref.messageRecipientId === ref.messageRecipientId)) out.push({ ref, kind: r.kind as ReportKind, status: r.status, diagnostic: r.diagnostic });
+      if (ref && !out.some((t) => t.ref.messageRecipientId === ref.messageRecipientId)) out.push(target(ref, r));
     }
     return out;
   }
   const ref = await lookup(c.recipient);
-  return ref ? [whole(ref)] : [];
+  return ref ? [target(ref, worst)] : [];
+}
+
+/** A bounce that names no recipient (the address is only in the VERP envelope): the report as a whole. */
+function anonymous(c: Classification): ReportedRecipient | undefined {
+  if ((c.kind !== "hard" && c.kind !== "soft") || !c.reason) return undefined;
+  return {
+    email: "",
+    kind: c.kind,
+    final: c.final,
+    reason: c.reason,
+    action: null,
+    status: c.status,
+    statusInferred: c.statusInferred,
+    replyCode: null,
+    command: null,
+    diagnostic: c.diagnostic,
+    remoteMta: c.remoteMta,
+  };
 }

@@ -6,6 +6,8 @@ import { applyOutcome, providerTypeOf, type DeliveryRef, type OutcomeInput } fro
 import { deliverNow } from "../webhooks/deliver";
 import { queueEvents, type NewEvent } from "../webhooks/events";
 import { readConfig } from "../../core/config";
+import { bounceSummary, countsAgainstSender, type BounceRecord } from "../../core/bounce/policy";
+import { log } from "../log";
 
 export type ReportKind = "hard" | "soft" | "complaint" | "auto_reply" | "delivered" | "unsubscribed" | "opened" | "clicked";
 
@@ -16,7 +18,28 @@ export interface Report {
   status?: string | null;
   diagnostic?: string | null;
   extra?: Record<string, unknown>;
+  /**
+   * What a bounce report says about this delivery (core/bounce/policy.ts): its reason, whether
+   * it was given up or only delayed, and whether it counts toward suppression. Without it (a
+   * provider's event), hard means given up and counted, soft means delayed.
+   */
+  bounce?: BounceRecord;
 }
+
+/** The bounce record's fields as the recipient event and the webhooks carry them. */
+const bounceFields = (b: BounceRecord) => ({
+  type: b.type,
+  reason: b.reason,
+  cause: b.cause,
+  status: b.status,
+  status_inferred: b.status_inferred,
+  diagnostic: b.diagnostic,
+  remote_mta: b.remote_mta,
+  final: b.final,
+  suppress: b.suppress,
+  reported_recipient: b.reported_recipient,
+  recipient_matched: b.recipient_matched,
+});
 
 export async function recordReport(env: Env, db: Db, ref: DeliveryRef, report: Report, at: number): Promise<void> {
   const detail: Record<string, unknown> = {
@@ -25,15 +48,25 @@ export async function recordReport(env: Env, db: Db, ref: DeliveryRef, report: R
     ...(report.diagnostic ? { diagnostic: report.diagnostic.slice(0, 500) } : {}),
     ...report.extra,
   };
+  const b = report.bounce;
+  if (b) Object.assign(detail, bounceFields(b), { diagnostic: b.diagnostic?.slice(0, 500) ?? null });
   const input: OutcomeInput = { ref, eventType: report.kind, detail, at };
   const reason = report.diagnostic ?? report.status ?? null;
+  // Given up: the recipient is bounced. Counted toward suppression only when the address itself
+  // is the problem (hard) and is the one this delivery was sent to.
+  const givenUp = b ? b.final : report.kind === "hard";
+  const counted = b ? b.suppress : report.kind === "hard";
   switch (report.kind) {
     case "hard":
-      Object.assign(input, { status: "bounced", lastError: reason ?? "hard bounce", eventType: "bounce_hard", hardBounce: { suppressAfter: readConfig(env).inbound.suppressAfter } });
-      break;
     case "soft":
-      // The remote server keeps trying; the relay's part is done, so the status stays.
-      Object.assign(input, { eventType: "bounce_soft" });
+      input.eventType = b ? (b.type === "hard" ? "bounce_hard" : "bounce_soft") : `bounce_${report.kind}`;
+      if (givenUp) {
+        input.status = "bounced";
+        input.lastError = b ? `${b.reason}: ${b.diagnostic ?? b.status ?? "bounced"}` : (reason ?? "hard bounce");
+      }
+      // Otherwise the remote server keeps trying; the relay's part is done, so the status stays.
+      if (counted) input.hardBounce = { suppressAfter: readConfig(env).inbound.suppressAfter };
+      if (b) input.bounce = bounceSummary(b);
       break;
     case "complaint":
       Object.assign(input, { status: "complained", suppress: "complained" });
@@ -55,14 +88,19 @@ export async function recordReport(env: Env, db: Db, ref: DeliveryRef, report: R
     source: report.source,
     ...(result.messageStatus ? { message_status: result.messageStatus } : {}),
   };
-  const bounce = { status: report.status ?? null, diagnostic: report.diagnostic ?? null };
+  const bounce = b ? bounceFields(b) : { type: report.kind, status: report.status ?? null, diagnostic: report.diagnostic ?? null };
   const events: NewEvent[] = [];
   switch (report.kind) {
     case "hard":
-      events.push({ type: "message.bounced", data: { ...base, status: "bounced", bounce: { type: "hard", ...bounce }, reason } });
-      break;
     case "soft":
-      events.push({ type: "message.deferred", data: { ...base, status: ref.status, bounce: { type: "soft", ...bounce }, reason } });
+      if (givenUp) events.push({ type: "message.bounced", data: { ...base, status: "bounced", bounce, reason: b?.reason ?? reason } });
+      else events.push({ type: "message.deferred", data: { ...base, status: ref.status, bounce, reason: b?.reason ?? reason } });
+      if (b && countsAgainstSender(b)) {
+        // The relay's reputation, authentication or content: the provider's and the sending
+        // domain's problem, never the recipient's (relay_sender_side_bounces in /metrics).
+        log.warn("bounce_sender_side", { workspace_id: ref.workspaceId, provider_id: ref.providerId, reason: b.reason, status: b.status, remote_mta: b.remote_mta });
+      }
+      if (b && !b.recipient_matched) log.warn("bounce_recipient_unmatched", { workspace_id: ref.workspaceId, message_recipient_id: ref.messageRecipientId, reason: b.reason });
       break;
     case "complaint":
       events.push({ type: "message.complained", data: { ...base, status: "complained", ...report.extra } });

@@ -1,5 +1,6 @@
 // Messages, their recipients, headers, attachments, delivery attempts and idempotency records:
 // the MySQL twins of the D1 tables (db/schema), column for column.
+import type { BounceSummary } from "../../../core/bounce/policy";
 import { bigint, boolean, index, int, longtext, mysqlTable, primaryKey, text, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
 import { MESSAGE_STATUSES, RECIPIENT_DELIVERY_STATUSES } from "../../../core/status";
 import { choice, createdAt, email, id, idempotencyKey, json, jsonDefault, messageIdHeader, ms, NOW_MS, updatedAt } from "../columns";
@@ -69,9 +70,12 @@ export const messageRecipients = mysqlTable(
     sentAt: ms("sent_at"),
     updatedAt: updatedAt(),
     leaseUntil: ms("lease_until"),
+    bounce: json<BounceSummary>("bounce"),
   },
   (t) => [
     uniqueIndex("message_recipients_message_email").on(t.messageId, t.email),
+    // SQLite's is partial (WHERE bounce IS NOT NULL); MySQL has none, the prefix serves the same scan.
+    index("message_recipients_bounced").on(t.workspaceId, t.providerId),
     // SQLite's is partial (lease_until WHERE status = 'sending'); the lapsed-claim scan reads
     // status = 'sending' AND lease_until <= ?, which this prefix serves the same way.
     index("message_recipients_sending_lease").on(t.status, t.leaseUntil),

@@ -1,0 +1,2 @@
+ALTER TABLE `message_recipients` ADD `bounce` text;--> statement-breakpoint
+CREATE INDEX `message_recipients_bounced` ON `message_recipients` (`workspace_id`,`provider_id`) WHERE "message_recipients"."bounce" IS NOT NULL;
