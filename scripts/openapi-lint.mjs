@@ -56,7 +56,7 @@ const redocly = path.join(root, "node_modules", ".bin", "redocly");
 const run = spawnSync(redocly, ["lint", docFile, "--config", path.join(root, "redocly.yaml"), "--format", "json"], {
   cwd: root,
   encoding: "utf8",
-  env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true", NO_UPDATE_NOTIFIER: "1" },
+  env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_NOTIFICATIONS: "true", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
 });
 let report;
 try {

@@ -75,6 +75,7 @@ apiKeysApp.openapi(
   route({
     method: "post",
     path: "/api-keys",
+    operationId: "apiKeys.create",
     summary: "Create an API key for this workspace",
     auth: "admin",
     request: { body: { content: { "application/json": { schema: createKeyInput } }, required: true } },
@@ -87,6 +88,7 @@ apiKeysApp.openapi(
   route({
     method: "get",
     path: "/api-keys",
+    operationId: "apiKeys.list",
     summary: "List this workspace's API keys (never the keys themselves)",
     auth: "admin",
     responses: { 200: { description: "Keys", content: { "application/json": { schema: z.object({ data: z.array(keySchema) }) } } }, ...errorResponses },
@@ -98,6 +100,7 @@ apiKeysApp.openapi(
   route({
     method: "delete",
     path: "/api-keys/{id}",
+    operationId: "apiKeys.revoke",
     summary: "Revoke an API key",
     auth: "admin",
     request: { params: idParam },

@@ -31,6 +31,7 @@ import { workspaceSettingsApp } from "./workspace-settings";
 import { workspacesApp } from "./workspaces";
 import { webhooksApp } from "./webhooks";
 import { inboundWebhooksApp, providerWebhookKeysApp } from "./inbound-webhooks";
+import { apiTags, SIGNATURE_SCHEMES } from "./route";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -64,10 +65,22 @@ app.route("/v1", recipientListsApp);
 
 app.doc31("/openapi.json", {
   openapi: "3.1.0",
-  info: { title: "Relay", version: "1.0.0", description: "Email relay for medical applications" },
+  info: {
+    title: "Relay",
+    version: "1.0.0",
+    description: "Email relay for medical applications",
+    // package.json is `private` and names no license: no license is granted.
+    license: { name: "UNLICENSED (proprietary, all rights reserved)" },
+  },
   servers: [{ url: "/" }],
+  tags: apiTags(),
 });
-app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+  type: "http",
+  scheme: "bearer",
+  description: "A workspace API key, a JWT from the workspace's trusted issuer, or the platform admin token. The scopes listed on an operation are the ones it needs.",
+});
+for (const [name, scheme] of Object.entries(SIGNATURE_SCHEMES)) app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
 
 app.notFound(notFoundHandler);
 app.onError(errorHandler);

@@ -49,6 +49,7 @@ auditLogsApp.openapi(
   route({
     method: "get",
     path: "/audit-logs",
+    operationId: "auditLogs.list",
     summary: "This workspace's audit trail, newest first (read-only: rows are never changed or removed)",
     auth: "admin",
     request: {

@@ -61,6 +61,7 @@ campaignsApp.openapi(
   route({
     method: "post",
     path: "/campaigns",
+    operationId: "campaigns.create",
     summary: "Create a campaign; messages join it with campaign_id (only while it is active)",
     auth: "admin",
     request: {
@@ -84,6 +85,7 @@ campaignsApp.openapi(
   route({
     method: "get",
     path: "/campaigns",
+    operationId: "campaigns.list",
     summary: "List campaigns with their totals, newest first",
     auth: "read",
     request: {
@@ -112,6 +114,7 @@ campaignsApp.openapi(
   route({
     method: "get",
     path: "/campaigns/{id}",
+    operationId: "campaigns.get",
     summary: "A campaign's totals and its counters per UTC day (oldest first; `since`/`until` bound the days)",
     auth: "read",
     request: { params: idParam, query: z.object({ since: day.optional(), until: day.optional() }) },
@@ -145,6 +148,7 @@ campaignsApp.openapi(
   route({
     method: "patch",
     path: "/campaigns/{id}",
+    operationId: "campaigns.update",
     summary: "Rename a campaign or change its status (draft, active, completed, cancelled; cancelled is final). Only active campaigns take new messages; messages already accepted are still delivered and counted.",
     auth: "admin",
     request: {

@@ -85,6 +85,7 @@ domainsApp.openapi(
   route({
     method: "post",
     path: "/domains",
+    operationId: "domains.create",
     summary: "Register a sender domain (returns the TXT record that verifies it)",
     description:
       "Any workspace may register any domain; the claim is exclusive only once verified. An unverified registration never blocks another workspace. Refused (409) when the domain or a parent of it is verified by another workspace: a verified domain reserves every name under it.",
@@ -103,6 +104,7 @@ domainsApp.openapi(
   route({
     method: "get",
     path: "/domains",
+    operationId: "domains.list",
     summary: "List sender domains",
     auth: "read",
     responses: { 200: { description: "Domains", content: { "application/json": { schema: z.object({ data: z.array(domainSchema) }) } } }, ...errorResponses },
@@ -114,6 +116,7 @@ domainsApp.openapi(
   route({
     method: "post",
     path: "/domains/{id}/verify",
+    operationId: "domains.verify",
     summary: "Check the domain's TXT record and mark it verified",
     auth: "admin",
     request: { params: idParam },
@@ -153,6 +156,7 @@ domainsApp.openapi(
   route({
     method: "delete",
     path: "/domains/{id}",
+    operationId: "domains.delete",
     summary: "Remove a sender domain",
     auth: "admin",
     request: { params: idParam },

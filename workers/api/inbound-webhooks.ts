@@ -7,7 +7,7 @@
 import { enhancedStatus } from "../../core/bounce/fields";
 import { bounceRecord, type BounceRecord } from "../../core/bounce/policy";
 import { verdict } from "../../core/bounce/verdict";
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { readConfig } from "../../core/config";
 import { decryptText, encryptText, loadKeyring } from "../../core/crypto";
 import { RelayError, notFound } from "../../core/errors";
@@ -18,7 +18,7 @@ import { deleteSigningKey, getSigningKey, putSigningKey, useToken } from "../../
 import { recordReport, type Report } from "../email-ingest/outcomes";
 import { log } from "../log";
 import type { AppEnv } from "./context";
-import { route } from "./route";
+import { route, signedRoute } from "./route";
 import { errorResponses, errorSchema, idParam, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -31,6 +31,7 @@ providerWebhookKeysApp.openapi(
   route({
     method: "put",
     path: "/providers/{id}/webhook-signing-key",
+    operationId: "providers.setWebhookSigningKey",
     summary: "Set the provider's webhook signing key (write-only, encrypted at rest)",
     auth: "admin",
     request: {
@@ -59,6 +60,7 @@ providerWebhookKeysApp.openapi(
   route({
     method: "delete",
     path: "/providers/{id}/webhook-signing-key",
+    operationId: "providers.deleteWebhookSigningKey",
     summary: "Remove the provider's webhook signing key (its webhooks are refused from then on)",
     auth: "admin",
     request: { params: idParam },
@@ -96,9 +98,11 @@ const okSchema = z.object({ status: z.string() });
 export const inboundWebhooksApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 inboundWebhooksApp.openapi(
-  createRoute({
+  signedRoute({
     method: "post",
     path: "/webhooks/mailgun/{providerId}",
+    operationId: "inboundWebhooks.mailgun",
+    signedBy: "mailgunSignature",
     summary: "Mailgun event webhook (signed with the provider's webhook signing key)",
     request: {
       params: z.object({ providerId: z.string().min(1).max(64).openapi({ param: { name: "providerId", in: "path" } }) }),

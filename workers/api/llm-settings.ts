@@ -46,7 +46,7 @@ async function view(db: AppEnv["Variables"]["db"], workspaceId: string, settings
 }
 
 llmSettingsApp.openapi(
-  route({ method: "get", path: "/workspace/llm", summary: "LLM personalization settings and today's token use", auth: "read", responses: ok }),
+  route({ method: "get", path: "/workspace/llm", operationId: "workspace.getLlm", summary: "LLM personalization settings and today's token use", auth: "read", responses: ok }),
   async (c) => {
     const id = c.var.workspaceId;
     const ws = await getWorkspace(c.var.db, id);
@@ -59,6 +59,7 @@ llmSettingsApp.openapi(
   route({
     method: "put",
     path: "/workspace/llm",
+    operationId: "workspace.setLlm",
     summary: "Replace the LLM personalization settings (and optionally set or remove the API key)",
     description:
       "Off by default. `baa_covered: true` declares that the endpoint is covered by a Business Associate Agreement; without it, PHI-flagged messages never go to the LLM. Enabling needs an API key (stored or given here).",
@@ -105,6 +106,7 @@ llmSettingsApp.openapi(
   route({
     method: "delete",
     path: "/workspace/llm/api-key",
+    operationId: "workspace.deleteLlmApiKey",
     summary: "Remove the LLM API key (personalization falls back to the unpersonalized content until a new one is set)",
     auth: "admin",
     responses: ok,

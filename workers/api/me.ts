@@ -11,6 +11,7 @@ meApp.openapi(
   route({
     method: "get",
     path: "/me",
+    operationId: "me.get",
     summary: "The calling API key's workspace and scopes",
     auth: "any_credential",
     responses: {

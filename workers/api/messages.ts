@@ -64,6 +64,7 @@ messagesApp.openapi(
   route({
     method: "post",
     path: "/messages",
+    operationId: "messages.send",
     summary: "Send a message",
     auth: "send",
     request: {
@@ -96,6 +97,7 @@ messagesApp.openapi(
   route({
     method: "post",
     path: "/messages/batch",
+    operationId: "messages.sendBatch",
     auth: "send",
     summary: "Send up to 100 messages; one result per item",
     request: {
@@ -150,6 +152,7 @@ messagesApp.openapi(
   route({
     method: "post",
     path: "/messages/mime",
+    operationId: "messages.sendMime",
     auth: "send",
     summary: "Send a raw RFC 5322 message with its envelope (the SMTP bridge's path)",
     description:
@@ -235,6 +238,7 @@ messagesApp.openapi(
   route({
     method: "get",
     path: "/messages",
+    operationId: "messages.list",
     summary: "List messages, newest first",
     auth: "read",
     request: {
@@ -271,6 +275,7 @@ messagesApp.openapi(
   route({
     method: "get",
     path: "/messages/{id}",
+    operationId: "messages.get",
     auth: "read",
     summary: "A message's status, per-recipient status and delivery attempts",
     request: { params: idParam },
@@ -322,6 +327,7 @@ messagesApp.openapi(
   route({
     method: "get",
     path: "/messages/{id}/rendered",
+    operationId: "messages.getRendered",
     auth: "read_bodies",
     summary: "The exact RFC 5322 message the sandbox provider 'delivered' (message content: needs `read_bodies`)",
     request: { params: idParam },
@@ -344,6 +350,7 @@ messagesApp.openapi(
   route({
     method: "post",
     path: "/messages/{id}/cancel",
+    operationId: "messages.cancel",
     auth: "send",
     summary: "Cancel the recipients not yet handed to a provider",
     request: { params: idParam },

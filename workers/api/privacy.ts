@@ -27,6 +27,7 @@ privacyApp.openapi(
   route({
     method: "post",
     path: "/privacy/erasure",
+    operationId: "privacy.erase",
     summary: "Erase a recipient's personal data (address in delivery records, content sent to them, profile)",
     auth: "admin",
     request: { body: { content: { "application/json": { schema: z.object({ email: z.string().max(320) }).strict().openapi("ErasureRequest") } }, required: true } },

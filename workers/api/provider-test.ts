@@ -54,6 +54,7 @@ providerTestApp.openapi(
   route({
     method: "post",
     path: "/providers/{id}/test",
+    operationId: "providers.sendTest",
     summary: "Send a test message through this provider now and report its answer",
     auth: "admin",
     request: { params: idParam, body: { content: { "application/json": { schema: testInput } }, required: true } },

@@ -156,6 +156,7 @@ providersApp.openapi(
   route({
     method: "post",
     path: "/providers",
+    operationId: "providers.create",
     summary: "Add a delivery provider",
     auth: "admin",
     request: { body: { content: { "application/json": { schema: createProviderInput } }, required: true } },
@@ -189,6 +190,7 @@ providersApp.openapi(
   route({
     method: "get",
     path: "/providers",
+    operationId: "providers.list",
     summary: "List providers in priority order, with breaker state, recent success rate and latency",
     auth: "admin",
     responses: { 200: { description: "Providers", content: { "application/json": { schema: z.object({ data: z.array(providerWithHealthSchema) }) } } }, ...errorResponses },
@@ -215,6 +217,7 @@ providersApp.openapi(
   route({
     method: "post",
     path: "/providers/{id}/breaker/reset",
+    operationId: "providers.resetBreaker",
     summary: "Close a provider's circuit breaker now (after fixing what tripped it)",
     auth: "admin",
     request: { params: idParam },
@@ -234,6 +237,7 @@ providersApp.openapi(
   route({
     method: "post",
     path: "/providers/{id}/health-check",
+    operationId: "providers.checkHealth",
     summary: "Probe a provider now (also a disabled one), record the result and return it",
     auth: "admin",
     request: { params: idParam },
@@ -250,6 +254,7 @@ providersApp.openapi(
   route({
     method: "patch",
     path: "/providers/{id}",
+    operationId: "providers.update",
     summary: "Change a provider (credentials are replaced whole when given)",
     auth: "admin",
     request: { params: idParam, body: { content: { "application/json": { schema: updateProviderInput } }, required: true } },
@@ -289,6 +294,7 @@ providersApp.openapi(
   route({
     method: "delete",
     path: "/providers/{id}",
+    operationId: "providers.delete",
     summary: "Remove a provider",
     auth: "admin",
     request: { params: idParam },

@@ -78,6 +78,7 @@ recipientListsApp.openapi(
   route({
     method: "post",
     path: "/lists",
+    operationId: "lists.create",
     summary: "Create a recipient list (names are unique in the workspace)",
     auth: "admin",
     request: { body: { content: { "application/json": { schema: listInput } }, required: true } },
@@ -104,6 +105,7 @@ recipientListsApp.openapi(
   route({
     method: "get",
     path: "/lists",
+    operationId: "lists.list",
     summary: "List recipient lists, newest first",
     auth: "read",
     request: { query: pageQuery() },
@@ -125,6 +127,7 @@ recipientListsApp.openapi(
   route({
     method: "get",
     path: "/lists/{id}",
+    operationId: "lists.get",
     summary: "Read a list",
     auth: "read",
     request: { params: idParam },
@@ -141,6 +144,7 @@ recipientListsApp.openapi(
   route({
     method: "patch",
     path: "/lists/{id}",
+    operationId: "lists.update",
     summary: "Rename a list",
     auth: "admin",
     request: { params: idParam, body: { content: { "application/json": { schema: listInput } }, required: true } },
@@ -171,6 +175,7 @@ recipientListsApp.openapi(
   route({
     method: "delete",
     path: "/lists/{id}",
+    operationId: "lists.delete",
     summary: "Delete a list and its memberships (the recipients stay)",
     auth: "admin",
     request: { params: idParam },
@@ -186,6 +191,7 @@ recipientListsApp.openapi(
   route({
     method: "post",
     path: "/lists/{id}/members",
+    operationId: "lists.addMembers",
     summary: `Add up to ${MAX_MEMBERS_PER_CALL} members by recipient id or address (a recipient record is created for an unknown address); one result per row, in order`,
     auth: "admin",
     request: {
@@ -289,6 +295,7 @@ recipientListsApp.openapi(
   route({
     method: "get",
     path: "/lists/{id}/members",
+    operationId: "lists.listMembers",
     summary: "A page of the list's members (ordered by recipient id)",
     auth: "read",
     request: { params: idParam, query: pageQuery() },
@@ -312,6 +319,7 @@ recipientListsApp.openapi(
   route({
     method: "delete",
     path: "/lists/{id}/members/{recipient_id}",
+    operationId: "lists.removeMember",
     summary: "Remove a member from the list (the recipient stays)",
     auth: "admin",
     request: {

@@ -20,6 +20,7 @@ recipientsApp.openapi(
   route({
     method: "post",
     path: "/recipients",
+    operationId: "recipients.upsert",
     summary: "Create or update one recipient (by address)",
     auth: "admin",
     request: { body: { content: { "application/json": { schema: recipientInput } }, required: true } },
@@ -42,6 +43,7 @@ recipientsApp.openapi(
   route({
     method: "post",
     path: "/recipients/import",
+    operationId: "recipients.import",
     summary: `Import up to ${MAX_IMPORT} recipients: a JSON array, or CSV (text/csv) with a header row email,first_name,last_name,<fields...>`,
     auth: "admin",
     request: {
@@ -81,6 +83,7 @@ recipientsApp.openapi(
   route({
     method: "get",
     path: "/recipients",
+    operationId: "recipients.list",
     summary: "List recipients, newest first",
     auth: "read",
     request: { query: pageQuery().extend({ status: z.enum(STATUSES).optional() }) },
@@ -101,6 +104,7 @@ recipientsApp.openapi(
   route({
     method: "get",
     path: "/recipients/{id}",
+    operationId: "recipients.get",
     summary: "Read one recipient",
     auth: "read",
     request: { params: idParam },
@@ -118,6 +122,7 @@ recipientsApp.openapi(
   route({
     method: "patch",
     path: "/recipients/{id}",
+    operationId: "recipients.update",
     summary: "Update a recipient's name, fields or metadata (null clears a name)",
     auth: "admin",
     request: { params: idParam, body: { content: { "application/json": { schema: updateInput } }, required: true } },
@@ -137,6 +142,7 @@ recipientsApp.openapi(
   route({
     method: "delete",
     path: "/recipients/{id}",
+    operationId: "recipients.delete",
     summary: "Delete a recipient: the profile, its events and list memberships are removed",
     auth: "admin",
     request: { params: idParam },

@@ -31,7 +31,7 @@ const ok = { 200: { description: "The workspace's security settings", content: {
 export const securitySettingsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 securitySettingsApp.openapi(
-  route({ method: "get", path: "/workspace/security", summary: "JWT issuer, body retention and DLP policy", auth: "admin", responses: ok }),
+  route({ method: "get", path: "/workspace/security", operationId: "workspace.getSecurity", summary: "JWT issuer, body retention and DLP policy", auth: "admin", responses: ok }),
   async (c) => c.json(view(await getWorkspaceSecurity(c.var.db, c.var.workspaceId)), 200),
 );
 
@@ -39,6 +39,7 @@ securitySettingsApp.openapi(
   route({
     method: "put",
     path: "/workspace/jwt",
+    operationId: "workspace.setJwtIssuer",
     summary: "Trust bearer JWTs from an identity provider (replaces any previous issuer)",
     auth: "admin",
     request: { body: { content: { "application/json": { schema: jwtConfigSchema } }, required: true } },
@@ -63,7 +64,7 @@ securitySettingsApp.openapi(
 );
 
 securitySettingsApp.openapi(
-  route({ method: "delete", path: "/workspace/jwt", summary: "Stop trusting JWTs", auth: "admin", responses: ok }),
+  route({ method: "delete", path: "/workspace/jwt", operationId: "workspace.deleteJwtIssuer", summary: "Stop trusting JWTs", auth: "admin", responses: ok }),
   async (c) => c.json(view(await upsertWorkspaceSecurity(c.var.db, c.var.workspaceId, { jwt: null, jwtIssuer: null }, Date.now())), 200),
 );
 
@@ -71,6 +72,7 @@ securitySettingsApp.openapi(
   route({
     method: "put",
     path: "/workspace/retention",
+    operationId: "workspace.setRetention",
     summary: "How long message bodies, attachments and rendered copies are kept (metadata stays)",
     auth: "admin",
     request: {
@@ -91,6 +93,7 @@ securitySettingsApp.openapi(
   route({
     method: "put",
     path: "/workspace/dlp",
+    operationId: "workspace.setDlp",
     summary: "Forbidden identifiers in outgoing mail and what to do when one is found",
     auth: "admin",
     request: { body: { content: { "application/json": { schema: dlpPolicySchema } }, required: true } },

@@ -18,6 +18,7 @@ suppressionsApp.openapi(
   route({
     method: "get",
     path: "/suppressions",
+    operationId: "suppressions.list",
     summary: "List suppressed recipients (bounced, complained, unsubscribed), newest first",
     auth: "read",
     request: { query: pageQuery().extend({ status: z.enum(SUPPRESSED).optional() }) },
@@ -38,6 +39,7 @@ suppressionsApp.openapi(
   route({
     method: "put",
     path: "/recipients/{id}/suppression",
+    operationId: "suppressions.suppress",
     summary: "Suppress a recipient (mail to the address is dropped at accept)",
     auth: "admin",
     request: {
@@ -58,6 +60,7 @@ suppressionsApp.openapi(
   route({
     method: "delete",
     path: "/recipients/{id}/suppression",
+    operationId: "suppressions.reactivate",
     summary: "Reactivate a suppressed recipient",
     auth: "admin",
     request: { params: idParam },

@@ -18,6 +18,7 @@ trendingQuestionsApp.openapi(
   route({
     method: "get",
     path: "/workspace/trending-questions",
+    operationId: "workspace.getTrendingQuestions",
     summary: "The trending questions and their selection rule",
     auth: "read",
     responses: { 200: ok, ...errorResponses },
@@ -33,6 +34,7 @@ trendingQuestionsApp.openapi(
   route({
     method: "put",
     path: "/workspace/trending-questions",
+    operationId: "workspace.setTrendingQuestions",
     summary: "Replace the trending questions (newest first) and the rule: latest, rotating (daily) or random (per message)",
     auth: "admin",
     request: { body: { content: { "application/json": { schema: trendingQuestionsSchema } }, required: true } },

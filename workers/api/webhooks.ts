@@ -113,6 +113,7 @@ webhooksApp.openapi(
   route({
     method: "post",
     path: "/webhooks",
+    operationId: "webhooks.create",
     summary: "Add a webhook endpoint (the signing secret is returned once)",
     auth: "admin",
     request: { body: { content: { "application/json": { schema: createInput } }, required: true } },
@@ -140,6 +141,7 @@ webhooksApp.openapi(
   route({
     method: "get",
     path: "/webhooks",
+    operationId: "webhooks.list",
     summary: "List webhook endpoints",
     auth: "admin",
     responses: { 200: { description: "Endpoints", content: { "application/json": { schema: z.object({ data: z.array(endpointSchema) }) } } }, ...errorResponses },
@@ -151,6 +153,7 @@ webhooksApp.openapi(
   route({
     method: "get",
     path: "/webhooks/{id}",
+    operationId: "webhooks.get",
     summary: "One webhook endpoint",
     auth: "admin",
     request: { params: idParam },
@@ -167,6 +170,7 @@ webhooksApp.openapi(
   route({
     method: "patch",
     path: "/webhooks/{id}",
+    operationId: "webhooks.update",
     summary: "Change an endpoint; re-enabling clears the disabled state; rotate_secret returns a new secret once",
     auth: "admin",
     request: { params: idParam, body: { content: { "application/json": { schema: updateInput } }, required: true } },
@@ -201,6 +205,7 @@ webhooksApp.openapi(
   route({
     method: "delete",
     path: "/webhooks/{id}",
+    operationId: "webhooks.delete",
     summary: "Remove a webhook endpoint",
     auth: "admin",
     request: { params: idParam },
@@ -216,6 +221,7 @@ webhooksApp.openapi(
   route({
     method: "get",
     path: "/webhooks/{id}/events",
+    operationId: "webhooks.listEvents",
     summary: "Events queued for an endpoint, newest first, each with its delivery attempts",
     auth: "admin",
     request: { params: idParam, query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }) },
@@ -254,6 +260,7 @@ webhooksApp.openapi(
   route({
     method: "post",
     path: "/webhook-events/{id}/replay",
+    operationId: "webhooks.replayEvent",
     summary: "Deliver an event again now (same webhook-id, fresh signature)",
     auth: "admin",
     request: { params: idParam },

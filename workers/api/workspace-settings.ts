@@ -38,6 +38,7 @@ workspaceSettingsApp.openapi(
   route({
     method: "get",
     path: "/workspace",
+    operationId: "workspace.get",
     summary: "This workspace and its effective settings",
     auth: "read",
     responses: { 200: { description: "Workspace", content: { "application/json": { schema: settingsSchema } } }, ...errorResponses },
@@ -53,6 +54,7 @@ workspaceSettingsApp.openapi(
   route({
     method: "patch",
     path: "/workspace",
+    operationId: "workspace.update",
     summary: "Change settings: only the keys sent change",
     description:
       'Merge semantics: a key not sent keeps its stored value. Nested objects merge key by key, so `{"limits":{"user_daily":5}}` changes the per-user limit and keeps `daily`, `hourly`, `time_zone` and `user_overrides`. Arrays (`routing.domain_rules`, `llm.phi_patterns`, `trending_questions.questions`) are replaced whole. An explicit `null` resets a key to its default (`{"limits":null}` resets all limits; `{"variables":{"CLINIC":null}}` removes one variable). The result is validated as a whole; a refusal changes nothing.',

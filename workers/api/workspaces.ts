@@ -33,6 +33,7 @@ workspacesApp.openapi(
   route({
     method: "post",
     path: "/workspaces",
+    operationId: "workspaces.create",
     summary: "Create a workspace (platform admin)",
     auth: "platform_admin",
     request: { body: { content: { "application/json": { schema: workspaceInput } }, required: true } },
@@ -58,6 +59,7 @@ workspacesApp.openapi(
   route({
     method: "get",
     path: "/workspaces",
+    operationId: "workspaces.list",
     summary: "List workspaces (platform admin)",
     auth: "platform_admin",
     responses: { 200: { description: "Workspaces", content: { "application/json": { schema: z.object({ data: z.array(workspaceSchema) }) } } }, ...errorResponses },
@@ -75,6 +77,7 @@ workspacesApp.openapi(
   route({
     method: "get",
     path: "/workspaces/{id}",
+    operationId: "workspaces.get",
     summary: "A workspace (platform admin)",
     auth: "platform_admin",
     request: { params: idParam },
@@ -87,6 +90,7 @@ workspacesApp.openapi(
   route({
     method: "post",
     path: "/workspaces/{id}/api-keys",
+    operationId: "workspaces.createApiKey",
     summary: "Mint an API key for a workspace (platform admin bootstrap)",
     auth: "platform_admin",
     request: { params: idParam, body: { content: { "application/json": { schema: createKeyInput } }, required: true } },
@@ -102,6 +106,7 @@ workspacesApp.openapi(
   route({
     method: "post",
     path: "/workspaces/{id}/domains",
+    operationId: "workspaces.createDomain",
     summary: "Register a sender domain for a workspace, optionally already verified (platform admin)",
     auth: "platform_admin",
     request: {
