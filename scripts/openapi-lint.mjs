@@ -4,10 +4,12 @@
 // asked for /openapi.json in-process, so no server, no Miniflare and no network.
 // Fails on any error and on any warning, except those listed with a reason in
 // .redocly.lint-ignore.yaml (Redocly reads that file itself; ignored problems are not reported).
-// `--keep` leaves the document at .wrangler/openapi/openapi.json for a look.
+// The document stays at .wrangler/openapi/openapi.json for a look (the ignore file names that
+// path). Runs at once in one tree are safe: the bundle is per process, the document is renamed
+// into place whole and nothing is deleted that another run may be reading.
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -17,7 +19,7 @@ const docFile = path.join(outDir, "openapi.json");
 const started = Date.now();
 
 mkdirSync(outDir, { recursive: true });
-const bundle = path.join(outDir, "app.mjs");
+const bundle = path.join(outDir, `app.${process.pid}.mjs`);
 await build({
   entryPoints: [path.join(root, "workers", "api", "app.ts")],
   bundle: true,
@@ -40,6 +42,7 @@ await build({
   ],
 });
 const { app } = await import(pathToFileURL(bundle).href);
+rmSync(bundle, { force: true });
 // Quiet the access log line this request writes.
 const write = process.stdout.write.bind(process.stdout);
 process.stdout.write = () => true;
@@ -50,7 +53,8 @@ if (res.status !== 200) {
   console.error(`openapi-lint: /openapi.json answered ${res.status}: ${await res.text()}`);
   process.exit(1);
 }
-writeFileSync(docFile, JSON.stringify(await res.json(), null, 2));
+writeFileSync(`${docFile}.${process.pid}`, JSON.stringify(await res.json(), null, 2));
+renameSync(`${docFile}.${process.pid}`, docFile);
 
 const redocly = path.join(root, "node_modules", ".bin", "redocly");
 const run = spawnSync(redocly, ["lint", docFile, "--config", path.join(root, "redocly.yaml"), "--format", "json"], {
@@ -75,7 +79,6 @@ const byRule = {};
 for (const p of problems) byRule[p.ruleId] = (byRule[p.ruleId] ?? 0) + 1;
 const t = report.totals ?? {};
 const ms = Date.now() - started;
-if (!process.argv.includes("--keep")) rmSync(outDir, { recursive: true, force: true });
 if (problems.length > 0) {
   console.error(`openapi-lint: ${t.errors ?? 0} errors, ${t.warnings ?? 0} warnings (${JSON.stringify(byRule)}), ${t.ignored ?? 0} ignored; ${ms} ms`);
   process.exit(1);
