@@ -4,6 +4,7 @@
 import { readConfig } from "../../core/config";
 import { RelayError } from "../../core/errors";
 import { getDb, type Db } from "../client";
+import { mysqlStore } from "../mysql/store";
 import { d1Store } from "./d1";
 import type { Store } from "./store";
 
@@ -15,5 +16,5 @@ export function openStore(env: Env, opts: { db?: Db } = {}): Store {
     return d1Store(opts.db ?? getDb(env.DB));
   }
   if (!bindings.HYPERDRIVE) throw new RelayError("internal_error", "configuration STORE: mysql needs the Hyperdrive binding HYPERDRIVE ([[hyperdrive]] in wrangler.toml)");
-  throw new RelayError("internal_error", "configuration STORE: mysql is not available in this build");
+  return mysqlStore(env.HYPERDRIVE);
 }

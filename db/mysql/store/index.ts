@@ -1,0 +1,121 @@
+// The store on MySQL 8 / MariaDB 10.11+ through Hyperdrive: the Store interface (db/store/store.ts)
+// with exactly the D1 adapter's meaning, in delivery.ts and outbox.ts.
+//
+// Connections. A mysql2 connection runs one command at a time, and a transaction belongs to the
+// connection: two operations interleaving their statements on one connection would run inside
+// each other's transactions (and a second START TRANSACTION commits the first). So every
+// operation holds a connection of its own from its first statement to its last, and waits for
+// one when all are busy. Given a connection (tests, scripts), the store uses only that one and
+// leaves it open; given a Hyperdrive binding, it opens its connections on first use, up to
+// `maxConnections` (default 1: a request or a queue batch, whose operations then run one after
+// the other; a Worker invocation has only six outgoing connections for everything it does), and
+// close() ends them. A connection that failed (lost, or a broken protocol state) is dropped and
+// the next operation opens a new one.
+import type { MysqlConnection } from "../connection";
+import type { Store } from "../../store/store";
+import { mysqlDelivery } from "./delivery";
+import { mysqlOutbox } from "./outbox";
+import { sqlOn, transaction, type Runner } from "./sql";
+
+export interface MysqlStoreOptions {
+  /** How many connections the store may open at once (a binding only; default 1). */
+  maxConnections?: number;
+}
+
+/** The MySQL store over a Hyperdrive binding (`env.HYPERDRIVE`); connects on first use. Synchronous and cheap, like openStore. */
+export function mysqlStore(source: Hyperdrive | MysqlConnection, opts: MysqlStoreOptions = {}): Store {
+  const pool = isConnection(source)
+    ? new Connections(async () => source, 1, false)
+    : // Imported when first used: a D1 deployment bundles mysql2 but never evaluates it.
+      new Connections(async () => (await import("../connection")).connectMysql(source), Math.max(1, opts.maxConnections ?? 1), true);
+  const db: Runner = {
+    run: (fn) => pool.with((conn) => fn(sqlOn(conn))),
+    tx: (fn) => pool.with((conn) => transaction(conn, fn)),
+  };
+  return {
+    backend: "mysql",
+    delivery: mysqlDelivery(db),
+    outbox: mysqlOutbox(db),
+    close: () => pool.close(),
+  };
+}
+
+const isConnection = (s: Hyperdrive | MysqlConnection): s is MysqlConnection => typeof (s as Partial<MysqlConnection>).query === "function";
+
+interface Waiter {
+  resolve(c: MysqlConnection): void;
+  reject(e: unknown): void;
+}
+
+/** At most `max` connections, each held by one operation at a time. */
+class Connections {
+  private readonly idle: MysqlConnection[] = [];
+  private readonly open = new Set<MysqlConnection>();
+  private readonly waiters: Waiter[] = [];
+  /** Busy when close() was called: ended as soon as their operation is done. */
+  private readonly ending = new Set<MysqlConnection>();
+  private opening = 0;
+
+  constructor(
+    private readonly connect: () => Promise<MysqlConnection>,
+    private readonly max: number,
+    /** Whether the store opened its connections (and so ends them). */
+    private readonly owned: boolean,
+  ) {}
+
+  async with<T>(fn: (conn: MysqlConnection) => Promise<T>): Promise<T> {
+    const conn = await this.acquire();
+    let broken = false;
+    try {
+      return await fn(conn);
+    } catch (e) {
+      // mysql2 marks errors after which the connection is unusable as fatal.
+      broken = (e as { fatal?: boolean }).fatal === true;
+      throw e;
+    } finally {
+      this.release(conn, broken);
+    }
+  }
+
+  private acquire(): Promise<MysqlConnection> {
+    const conn = this.idle.pop();
+    if (conn) return Promise.resolve(conn);
+    if (this.open.size + this.opening < this.max) return this.openOne();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private async openOne(): Promise<MysqlConnection> {
+    this.opening++;
+    try {
+      const conn = await this.connect();
+      this.open.add(conn);
+      return conn;
+    } finally {
+      this.opening--;
+    }
+  }
+
+  private release(conn: MysqlConnection, broken: boolean): void {
+    if (broken || this.ending.has(conn)) {
+      this.open.delete(conn);
+      this.ending.delete(conn);
+      if (this.owned) void (broken ? Promise.resolve(conn.destroy()) : conn.end()).catch(() => {});
+      // A waiter gets a new connection instead (or the error of opening one).
+      const next = this.waiters.shift();
+      if (next) this.openOne().then(next.resolve, next.reject);
+      return;
+    }
+    const next = this.waiters.shift();
+    if (next) next.resolve(conn);
+    else this.idle.push(conn);
+  }
+
+  /** Ends the idle connections now and the busy ones when their operation is done; the store opens new ones if used again. */
+  async close(): Promise<void> {
+    if (!this.owned) return;
+    const idle = this.idle.splice(0);
+    for (const conn of this.open) if (!idle.includes(conn)) this.ending.add(conn);
+    for (const conn of idle) this.open.delete(conn);
+    await Promise.all(idle.map((conn) => conn.end().catch(() => {})));
+  }
+}
