@@ -5,12 +5,12 @@
 // were deferred. Re-enqueueing is safe: the consumer claims only pending recipients, never one
 // already `sent`, and the job the deferral sent earlier finds nothing left to do.
 import { deliveryJob } from "../core/jobs";
-import { openStore } from "../db/store/open";
+import { openRelayStore } from "./store";
 import { log } from "./log";
 
 /** Releases up to `limit` messages; returns how many. If the queue send fails they are still due: the outbox sends them. */
 export async function releaseDeferredOn(env: Env, workspaceId: string, providerId: string, now: number, limit: number): Promise<number> {
-  const store = openStore(env);
+  const store = openRelayStore(env);
   const released = await store.outbox.releaseDeferredOn(workspaceId, providerId, now, limit).finally(() => store.close());
   for (let i = 0; i < released.length; i += 100) {
     const chunk = released.slice(i, i + 100);

@@ -23,3 +23,6 @@ export const loadOpenAI = once(() => import("./vendor/openai.js"));
  * those settings, accept for a workspace with DLP rules, personalization with phi_patterns.
  */
 export const loadRe2 = once(async () => (await import("./vendor/re2js.js")).RE2JS);
+
+/** The MySQL store and its driver (mysql2), for STORE = "mysql" only. */
+export const loadMysqlStore = once(() => import("./vendor/mysql-store.js"));

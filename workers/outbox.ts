@@ -7,14 +7,14 @@
 // on the queue, and a lapsed claim's job is gone with its consumer (or waits for exactly this).
 import { readConfig } from "../core/config";
 import { deliveryJob } from "../core/jobs";
-import { openStore } from "../db/store/open";
+import { openRelayStore } from "./store";
 import type { DueMessage, OutboxStore } from "../db/store/store";
 import { log } from "./log";
 
 const SWEEP_LIMIT = 500;
 
 export async function sweepOutbox(env: Env, now = Date.now()): Promise<number> {
-  const store = openStore(env);
+  const store = openRelayStore(env);
   try {
     const outbox = store.outbox;
     const [due, lapsed] = await Promise.all([outbox.due(now, readConfig(env).outboxGraceMs, SWEEP_LIMIT), outbox.lapsedClaims(now, SWEEP_LIMIT)]);
@@ -32,7 +32,7 @@ export async function sweepOutbox(env: Env, now = Date.now()): Promise<number> {
  * sweeps). Returns how many were enqueued and when the next live claim lapses (null: none held).
  */
 export async function sweepLapsedClaims(env: Env, now = Date.now()): Promise<{ enqueued: number; nextLapse: number | null }> {
-  const store = openStore(env);
+  const store = openRelayStore(env);
   try {
     const [lapsed, nextLapse] = await Promise.all([store.outbox.lapsedClaims(now, SWEEP_LIMIT), store.outbox.nextClaimLapse(now)]);
     await enqueue(env, store.outbox, lapsed, now);

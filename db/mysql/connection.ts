@@ -1,25 +1,16 @@
-// A MySQL connection through the Hyperdrive binding, and drizzle over it. Hyperdrive keeps the
+// A MySQL connection through the Hyperdrive binding with the mysql2 package, and drizzle over it:
+// for tests and scripts (the Worker's store connects through connect.ts with a lazily loaded driver). Hyperdrive keeps the
 // pool near the database, so a connection per request (or per queue batch) is cheap; close it
 // when the work is done (ctx.waitUntil(conn.end())).
 import { drizzle } from "drizzle-orm/mysql2";
-import { createConnection, type Connection } from "mysql2/promise";
+import { createConnection } from "mysql2/promise";
+import { connectThrough, type MysqlConnection } from "./connect";
 import * as schema from "./schema";
 
-export type MysqlConnection = Connection;
+export type { MysqlConnection };
 
-export function connectMysql(hyperdrive: Hyperdrive): Promise<MysqlConnection> {
-  return createConnection({
-    host: hyperdrive.host,
-    port: hyperdrive.port,
-    user: hyperdrive.user,
-    password: hyperdrive.password,
-    database: hyperdrive.database,
-    // Workers refuse eval/new Function, which mysql2 uses by default to build row parsers.
-    disableEval: true,
-    // Several statements in one query are never needed, and refusing them keeps injection small.
-    multipleStatements: false,
-  });
-}
+/** A connection with the mysql2 package itself (tests, scripts; the Worker loads it lazily: connect.ts). */
+export const connectMysql = (hyperdrive: Hyperdrive): Promise<MysqlConnection> => connectThrough(hyperdrive, { createConnection });
 
 export const mysqlDb = (conn: MysqlConnection) => drizzle(conn, { schema, mode: "default" });
 export type MysqlDb = ReturnType<typeof mysqlDb>;

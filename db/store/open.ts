@@ -1,14 +1,29 @@
 // The store STORE names (core/config.ts), refused at the first use with a clear error when its
 // binding is missing. D1 by default; a caller that already holds a Db (a queue batch's coalescing
-// view) passes it.
+// view) passes it. The MySQL store is a module of its own with its driver (workers/vendor/
+// mysql-store.js, loaded through workers/store.ts): a D1 deployment never evaluates it, and the
+// main bundle stays within its budget.
 import { readConfig } from "../../core/config";
 import { RelayError } from "../../core/errors";
 import { getDb, type Db } from "../client";
-import { mysqlStore } from "../mysql/store";
+import type { MysqlDriver } from "../mysql/connect";
+import type { MysqlStoreOptions } from "../mysql/store";
 import { d1Store } from "./d1";
-import type { Store } from "./store";
+import type { DeliveryStore, OutboxStore, Store } from "./store";
 
-export function openStore(env: Env, opts: { db?: Db } = {}): Store {
+/** What the MySQL store's module gives: the store over a binding, and its driver. */
+export interface MysqlStoreModule extends MysqlDriver {
+  mysqlStore(source: Hyperdrive, opts: MysqlStoreOptions): Store;
+}
+
+export interface OpenOptions {
+  /** A Db to use on D1 (a queue batch's coalescing view); the binding's own otherwise. */
+  db?: Db;
+  /** Loads the MySQL store's module (workers/store.ts passes it). */
+  mysql?: () => Promise<MysqlStoreModule>;
+}
+
+export function openStore(env: Env, opts: OpenOptions = {}): Store {
   const { store } = readConfig(env);
   const bindings = env as unknown as Record<string, unknown>;
   if (store === "d1") {
@@ -16,5 +31,26 @@ export function openStore(env: Env, opts: { db?: Db } = {}): Store {
     return d1Store(opts.db ?? getDb(env.DB));
   }
   if (!bindings.HYPERDRIVE) throw new RelayError("internal_error", "configuration STORE: mysql needs the Hyperdrive binding HYPERDRIVE ([[hyperdrive]] in wrangler.toml)");
-  return mysqlStore(env.HYPERDRIVE);
+  const load = opts.mysql;
+  if (!load) throw new RelayError("internal_error", "configuration STORE: mysql needs the MySQL store's module (open the store through workers/store.ts)");
+  let opened: Promise<Store> | undefined;
+  const real = () => (opened ??= load().then((m) => m.mysqlStore(env.HYPERDRIVE, { driver: async () => m })));
+  return {
+    backend: "mysql",
+    delivery: forward<DeliveryStore>(() => real().then((s) => s.delivery)),
+    outbox: forward<OutboxStore>(() => real().then((s) => s.outbox)),
+    // Nothing to end when no operation ever loaded the module.
+    close: async () => (opened ? (await opened).close() : undefined),
+  };
+}
+
+/** A group whose every method waits for the real group, then calls it. */
+function forward<T extends object>(group: () => Promise<T>): T {
+  return new Proxy({} as T, {
+    // Not a thenable: awaiting or returning the group from an async function must not call it.
+    get: (_, name) => name === "then" ? undefined : async (...args: unknown[]) => {
+      const g = (await group()) as Record<PropertyKey, (...a: unknown[]) => unknown>;
+      return g[name]!(...args);
+    },
+  });
 }

@@ -11,7 +11,8 @@ import { newId } from "../../core/ids";
 import type { MysqlDb } from "../../db/mysql/connection";
 import { campaigns, campaignStats, providers, rateLimits, recipients } from "../../db/mysql/schema";
 import { mysqlStore } from "../../db/mysql/store";
-import { openStore } from "../../db/store/open";
+import { openRelayStore } from "../../workers/store";
+import { createConnection } from "mysql2/promise";
 import { transaction } from "../../db/mysql/store/sql";
 import type { Store } from "../../db/store/store";
 import { connect, connectDb, createWorkspace, queuedMessage, rows, write } from "./helpers";
@@ -312,7 +313,7 @@ describe("mysqlStore: outbox", { timeout: 30_000 }, () => {
     const { db } = await connectDb();
     const ws = await createWorkspace(db);
     const messages = await Promise.all(Array.from({ length: 4 }, () => queuedMessage(db, ws, ["x@example.net", "y@example.net"])));
-    const s = mysqlStore(env.HYPERDRIVE);
+    const s = mysqlStore(env.HYPERDRIVE, { driver: async () => ({ createConnection }) });
     onTestFinished(() => s.close());
     const at = Date.now();
     const claims = await Promise.all(messages.map((m) => s.delivery.loadAndClaim(ws, m.id, at, LEASE, at)));
@@ -322,10 +323,10 @@ describe("mysqlStore: outbox", { timeout: 30_000 }, () => {
     await s.close();
   });
 
-  it("openStore with STORE = mysql is this store, over the HYPERDRIVE binding", async () => {
+  it("the Worker's store with STORE = mysql is this store, loaded as its own module, over the HYPERDRIVE binding", async () => {
     const { db } = await connectDb();
     const ws = await createWorkspace(db);
-    const s = openStore({ ...env, STORE: "mysql" } as Env);
+    const s = openRelayStore({ ...env, STORE: "mysql" } as Env);
     onTestFinished(() => s.close());
     expect(s.backend).toBe("mysql");
     expect(await s.delivery.loadWorkspace(ws)).toEqual({ workspaceConfig: {}, providers: [], quotas: [] });

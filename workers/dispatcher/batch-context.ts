@@ -8,7 +8,7 @@
 // (sockets) and promises must not be settled from another request's context, so nothing is kept
 // between invocations.
 import { getCoalescingDb, getDb, type Db } from "../../db/client";
-import { openStore } from "../../db/store/open";
+import { openRelayStore } from "../store";
 import type { Store } from "../../db/store/store";
 import { parseWorkspaceConfig } from "../../core/workspace-config";
 import { coalescedDoCalls, directDoCalls, type DoCalls } from "../do-calls";
@@ -47,7 +47,7 @@ function memoized(store: Store): BatchContext["workspaceFacts"] {
 /** Runs `fn` with a queue invocation's shared context; its idle SMTP sessions are closed after. */
 export async function withBatch<T>(env: Env, fn: (ctx: BatchContext) => Promise<T>): Promise<T> {
   const db = getCoalescingDb(env.DB);
-  const store = openStore(env, { db });
+  const store = openRelayStore(env, { db });
   const smtpSessions = new SmtpSessionPool();
   try {
     return await fn({ env, store, db, now: Date.now, calls: coalescedDoCalls(env), smtpSessions, workspaceFacts: memoized(store) });
@@ -59,6 +59,6 @@ export async function withBatch<T>(env: Env, fn: (ctx: BatchContext) => Promise<
 /** One delivery on its own (tests, a one-off run): nothing coalesced or pooled. */
 export function soloContext(env: Env, now: () => number = Date.now): BatchContext {
   const db = getDb(env.DB);
-  const store = openStore(env, { db });
+  const store = openRelayStore(env, { db });
   return { env, store, db, now, calls: directDoCalls(env), workspaceFacts: memoized(store) };
 }

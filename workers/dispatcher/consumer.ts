@@ -3,7 +3,7 @@
 // delay (so the queue's own retry budget is kept for crashes, which end in the DLQ).
 import { deliveryJob, deliveryJobSchema } from "../../core/jobs";
 import { safeErrorMessage } from "../../db/errors";
-import { openStore } from "../../db/store/open";
+import { openRelayStore } from "../store";
 import { readConfig } from "../../core/config";
 import { MemoryBudget } from "../../core/memory-budget";
 import { log } from "../log";
@@ -51,7 +51,7 @@ async function deliverAll(batch: MessageBatch<unknown>, ctx: BatchContext): Prom
 
 /** What lands in the DLQ crashed on every try: fail what is still pending, so nothing vanishes. */
 async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const store = openStore(env);
+  const store = openRelayStore(env);
   try {
     for (const msg of batch.messages) {
       const job = deliveryJobSchema.safeParse(msg.body);

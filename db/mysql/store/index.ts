@@ -11,13 +11,15 @@
 // the other; a Worker invocation has only six outgoing connections for everything it does), and
 // close() ends them. A connection that failed (lost, or a broken protocol state) is dropped and
 // the next operation opens a new one.
-import type { MysqlConnection } from "../connection";
+import { connectThrough, type MysqlConnection, type MysqlDriver } from "../connect";
 import type { Store } from "../../store/store";
 import { mysqlDelivery } from "./delivery";
 import { mysqlOutbox } from "./outbox";
 import { sqlOn, transaction, type Runner } from "./sql";
 
 export interface MysqlStoreOptions {
+  /** The driver, for a binding: mysql2, loaded lazily by the Worker (workers/lazy-libs.ts loadMysql2). */
+  driver?: () => Promise<MysqlDriver>;
   /** How many connections the store may open at once (a binding only; default 1). */
   maxConnections?: number;
 }
@@ -26,8 +28,7 @@ export interface MysqlStoreOptions {
 export function mysqlStore(source: Hyperdrive | MysqlConnection, opts: MysqlStoreOptions = {}): Store {
   const pool = isConnection(source)
     ? new Connections(async () => source, 1, false)
-    : // Imported when first used: a D1 deployment bundles mysql2 but never evaluates it.
-      new Connections(async () => (await import("../connection")).connectMysql(source), Math.max(1, opts.maxConnections ?? 1), true);
+    : new Connections(async () => connectThrough(source, await driverOf(opts)), Math.max(1, opts.maxConnections ?? 1), true);
   const db: Runner = {
     run: (fn) => pool.with((conn) => fn(sqlOn(conn))),
     tx: (fn) => pool.with((conn) => transaction(conn, fn)),
@@ -38,6 +39,11 @@ export function mysqlStore(source: Hyperdrive | MysqlConnection, opts: MysqlStor
     outbox: mysqlOutbox(db),
     close: () => pool.close(),
   };
+}
+
+async function driverOf(opts: MysqlStoreOptions): Promise<MysqlDriver> {
+  if (!opts.driver) throw new Error("mysqlStore over a Hyperdrive binding needs its driver (opts.driver)");
+  return opts.driver();
 }
 
 const isConnection = (s: Hyperdrive | MysqlConnection): s is MysqlConnection => typeof (s as Partial<MysqlConnection>).query === "function";

@@ -8,7 +8,7 @@
 // statement. multipleStatements stays off (db/mysql/connection.ts).
 import { getTableColumns, getTableName, type Table } from "drizzle-orm";
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
-import type { MysqlConnection } from "../connection";
+import type { MysqlConnection } from "../connect";
 
 /** Statements, in order, on the connection an operation holds. */
 export interface Sql {
