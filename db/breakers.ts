@@ -15,3 +15,14 @@ export async function recordBreakerState(db: Db, workspaceId: string, providerId
   };
   await db.insert(circuitBreakers).values(row).onConflictDoUpdate({ target: circuitBreakers.providerId, set: row });
 }
+
+/** Providers whose breaker is open, across every workspace (the readiness report). */
+export async function countOpenBreakers(db: Db): Promise<number> {
+  const row = await db.$client.prepare(`SELECT COUNT(*) AS n FROM "circuit_breakers" WHERE "state" = 'open'`).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/** Whether the database answers a query (readiness). Throws when it does not. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await db.$client.prepare("SELECT 1").first();
+}

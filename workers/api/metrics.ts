@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { readConfig } from "../../core/config";
 import { timingSafeEqualString } from "../../core/encoding";
 import { RelayError } from "../../core/errors";
+import { countOpenBreakers, pingDatabase } from "../../db/breakers";
 import { safeErrorMessage } from "../../db/errors";
 import { LATENCY_BUCKETS_MS, metricsSnapshot, type MetricsSnapshot } from "../../db/metrics";
 import type { AppEnv } from "./context";
@@ -92,7 +93,7 @@ export async function metricsHandler(c: Context<AppEnv>): Promise<Response> {
 export async function readyHandler(c: Context<AppEnv>): Promise<Response> {
   const checks: Record<string, "ok" | "fail"> = {};
   try {
-    await c.env.DB.prepare("SELECT 1").first();
+    await pingDatabase(c.var.db);
     checks["d1"] = "ok";
   } catch (e) {
     log.error("ready_d1_failed", { error: safeErrorMessage(e) });
@@ -103,8 +104,8 @@ export async function readyHandler(c: Context<AppEnv>): Promise<Response> {
   // Providers belong to tenants, so their state informs but never fails readiness.
   let providers: { open_breakers: number } | null = null;
   if (checks["d1"] === "ok") {
-    const row = await c.env.DB.prepare("SELECT COUNT(*) AS n FROM circuit_breakers WHERE state = 'open'").first<{ n: number }>().catch(() => null);
-    providers = row ? { open_breakers: row.n } : null;
+    const open = await countOpenBreakers(c.var.db).catch(() => null);
+    providers = open === null ? null : { open_breakers: open };
   }
   return c.json({ status: ready ? "ready" : "not_ready", checks, providers }, ready ? 200 : 503);
 }
