@@ -1,5 +1,5 @@
 // Customer webhook endpoints, the events queued for them, and every delivery attempt.
-import { and, asc, desc, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { messageRecipients, providers, providerWebhookKeys, providerWebhookTokens, webhookAttempts, webhookEndpoints, webhookEvents } from "./schema";
 
@@ -142,13 +142,29 @@ export async function failPendingEvents(db: Db, endpointId: string, reason: stri
 
 export const getEndpointById = (db: Db, id: string) => db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)).get();
 
-export const listEvents = (db: Db, workspaceId: string, endpointId: string, limit: number) =>
+export interface EventQuery {
+  status?: "pending" | "delivered" | "failed";
+  before?: { createdAt: number; id: string };
+  limit: number;
+}
+
+/** An endpoint's events, newest first; `before` is the (created_at, id) of the last row of the previous page. */
+export const listEvents = (db: Db, workspaceId: string, endpointId: string, q: EventQuery) =>
   db
     .select()
     .from(webhookEvents)
-    .where(and(eq(webhookEvents.workspaceId, workspaceId), eq(webhookEvents.endpointId, endpointId)))
+    .where(
+      and(
+        eq(webhookEvents.workspaceId, workspaceId),
+        eq(webhookEvents.endpointId, endpointId),
+        q.status ? eq(webhookEvents.status, q.status) : undefined,
+        q.before
+          ? or(lt(webhookEvents.createdAt, q.before.createdAt), and(eq(webhookEvents.createdAt, q.before.createdAt), lt(webhookEvents.id, q.before.id)))
+          : undefined,
+      ),
+    )
     .orderBy(desc(webhookEvents.createdAt), desc(webhookEvents.id))
-    .limit(limit)
+    .limit(q.limit)
     .all();
 
 export const getEvent = (db: Db, workspaceId: string, id: string) =>

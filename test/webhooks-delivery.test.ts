@@ -4,6 +4,9 @@
 import { env } from "cloudflare:workers";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { getDb } from "../db/client";
+import { insertEvents } from "../db/webhooks";
+import { newId } from "../core/ids";
 import { checkEndpointUrl } from "../workers/webhooks/url-policy";
 import { backoffMs, sweepWebhooks } from "../workers/webhooks/deliver";
 import { verifyStandardWebhook } from "../core/webhook-signature";
@@ -184,6 +187,62 @@ describe("webhook delivery", { timeout: 20_000 }, () => {
       await send(ws);
       expect(await eventsOf(ws, ep.id)).toHaveLength(0);
       expect(hooks.calls).toHaveLength(0);
+    } finally {
+      hooks.restore();
+    }
+  });
+
+  it("the event list pages by cursor and filters by status: an old failed event is found and replayed", async () => {
+    const ws = await createWorkspace();
+    const ep = await endpoint(ws, ["message.sent"]);
+    const db = getDb(env.DB);
+    const base = Date.now() - 3_600_000;
+    // 120 events, more than one page can hold (100): the oldest one was given up.
+    const rows = Array.from({ length: 120 }, (_, i) => ({
+      id: newId("wev"),
+      workspaceId: ws.id,
+      endpointId: ep.id,
+      messageId: null,
+      type: "message.sent",
+      payload: { type: "message.sent", timestamp: new Date(base + i).toISOString(), data: { n: i } },
+      status: i === 0 ? ("failed" as const) : ("delivered" as const),
+      lastError: i === 0 ? "gave up after 9 attempts: endpoint answered 503" : null,
+      nextAttemptAt: null,
+      // Two events share each millisecond: the cursor's id tiebreak must not skip or repeat one.
+      createdAt: i === 0 ? base - 1 : base + Math.floor(i / 2),
+    }));
+    await insertEvents(db, rows);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const qs: string = cursor ? `?limit=7&cursor=${encodeURIComponent(cursor)}` : "?limit=7";
+      const res = await api(`/v1/webhooks/${ep.id}/events${qs}`, { key: ws.key });
+      expect(res.status, await res.clone().text()).toBe(200);
+      const page: { data: { id: string; created_at: string }[]; next_cursor: string | null } = await json(res);
+      expect(page.data.length).toBeLessThanOrEqual(7);
+      seen.push(...page.data.map((e) => e.id));
+      cursor = page.next_cursor;
+      pages++;
+    } while (cursor && pages < 50);
+    expect(pages).toBe(Math.ceil(120 / 7));
+    expect(new Set(seen).size).toBe(120);
+    expect(seen.at(-1)).toBe(rows[0]!.id); // newest first, the failed one last
+
+    const failed = await json(await api(`/v1/webhooks/${ep.id}/events?status=failed`, { key: ws.key }));
+    expect(failed.data.map((e: { id: string }) => e.id)).toEqual([rows[0]!.id]);
+    expect(failed.next_cursor).toBeNull();
+    expect((await api(`/v1/webhooks/${ep.id}/events?status=lost`, { key: ws.key })).status).toBe(400);
+    expect((await api(`/v1/webhooks/${ep.id}/events?cursor=bm90LWEtY3Vyc29y`, { key: ws.key })).status).toBe(400);
+
+    const hooks = captureWebhooks("https://hooks.test/");
+    try {
+      const replay = await api(`/v1/webhook-events/${rows[0]!.id}/replay`, { method: "POST", key: ws.key });
+      expect(await json(replay)).toEqual({ id: rows[0]!.id, status: "delivered" });
+      expect(hooks.calls.at(-1)!.headers.get("webhook-id")).toBe(rows[0]!.id);
+      const left = await json(await api(`/v1/webhooks/${ep.id}/events?status=failed`, { key: ws.key }));
+      expect(left.data).toHaveLength(0);
     } finally {
       hooks.restore();
     }

@@ -21,6 +21,7 @@ import { deliverNow } from "../webhooks/deliver";
 import { sealSecret, WEBHOOK_EVENT_TYPES } from "../webhooks/events";
 import { checkEndpointUrl } from "../webhooks/url-policy";
 import type { AppEnv } from "./context";
+import { pageQuery, pageSchema, readPage, timeIdCursor } from "./pagination";
 import { route } from "./route";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -87,6 +88,8 @@ const eventSchema = z
     attempt_log: z.array(attemptSchema),
   })
   .openapi("WebhookEvent");
+
+const eventCursor = timeIdCursor("createdAt", "wev");
 
 const view = (e: WebhookEndpointRow, secret?: string) => ({
   id: e.id,
@@ -222,16 +225,33 @@ webhooksApp.openapi(
     method: "get",
     path: "/webhooks/{id}/events",
     operationId: "webhooks.listEvents",
-    summary: "Events queued for an endpoint, newest first, each with its delivery attempts",
+    summary: "Events queued for an endpoint, newest first, each with its delivery attempts; filter by status to find one to replay",
     auth: "admin",
-    request: { params: idParam, query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }) },
-    responses: { 200: { description: "Events", content: { "application/json": { schema: z.object({ data: z.array(eventSchema) }) } } }, ...errorResponses, ...notFoundResponse },
+    request: {
+      params: idParam,
+      query: z
+        .object({
+          status: z
+            .enum(["pending", "delivered", "failed"])
+            .optional()
+            .openapi({ description: "Only events in this delivery state (failed: given up, the ones to replay)" }),
+        })
+        .extend(pageQuery({ max: 100, fallback: 50 }).shape),
+    },
+    responses: {
+      200: { description: "A page of events", content: { "application/json": { schema: pageSchema(eventSchema) } } },
+      ...errorResponses,
+      ...notFoundResponse,
+    },
   }),
   async (c) => {
     const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
+    const q = c.req.valid("query");
     if (!(await getEndpoint(c.var.db, ws, id))) throw notFound("webhook endpoint");
-    const events = await listEvents(c.var.db, ws, id, c.req.valid("query").limit);
+    const { page: events, next_cursor } = await readPage(q, eventCursor, (before, limit) =>
+      listEvents(c.var.db, ws, id, { ...(q.status ? { status: q.status } : {}), ...(before ? { before } : {}), limit }),
+    );
     const attempts = await listAttempts(c.var.db, ws, events.map((e) => e.id));
     return c.json(
       {
@@ -250,6 +270,7 @@ webhooksApp.openapi(
             .filter((a) => a.eventId === e.id)
             .map((a) => ({ attempt: a.attempt, status_code: a.statusCode, latency_ms: a.latencyMs, error: a.error, next_attempt_at: iso(a.nextAttemptAt), at: iso(a.createdAt)! })),
         })),
+        next_cursor,
       },
       200,
     );
