@@ -210,40 +210,73 @@ export interface DeliveryRecord {
   events?: DeliveryEvent[];
 }
 
-/** Writes an attempt's outcome (recipients, attempt row, message status) as one batch, in plain SQL (once per delivery). */
-export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<MessageStatus> {
-  const d1 = db.$client;
-  const status = deriveMessageStatus([...r.otherStatuses, ...r.outcomes.map((o) => o.status)]);
-  // Recipients with the same outcome (the common case: one provider call accepted them all) are
-  // updated by one statement; the ids go in as one JSON parameter, so any number fits D1's
-  // 100-parameter cap.
+/** Recipients with the same outcome, which one statement updates (the common case: one call accepted them all). */
+export function sameOutcomes(outcomes: readonly RecipientOutcome[]): { o: RecipientOutcome; ids: string[] }[] {
   const same = new Map<string, { o: RecipientOutcome; ids: string[] }>();
   const given = (v: string | null | undefined) => (v === undefined ? [0] : [1, v]);
-  for (const o of r.outcomes) {
+  for (const o of outcomes) {
     const key = JSON.stringify([o.status, given(o.providerId), given(o.providerMessageId), given(o.lastError), !!o.uncountAttempt]);
     const group = same.get(key);
     if (group) group.ids.push(o.id);
     else same.set(key, { o, ids: [o.id] });
   }
-  const stmts: D1PreparedStatement[] = [...same.values()].map(({ o, ids }) => {
-    // The outcome ends the claim: lease_until is set only while a recipient is `sending`.
-    const set = ['"status" = ?', '"updated_at" = ?', '"lease_until" = NULL'];
-    const values: unknown[] = [o.status, r.at];
-    const put = (column: string, v: unknown) => {
-      set.push(`"${column}" = ?`);
-      values.push(v);
-    };
-    if (o.providerId !== undefined) put("provider_id", o.providerId);
-    if (o.providerMessageId !== undefined) put("provider_message_id", o.providerMessageId);
-    if (o.lastError !== undefined) put("last_error", o.lastError);
-    if (o.status === "sent") put("sent_at", r.at);
-    if (o.uncountAttempt) set.push('"attempts" = max(0, "attempts" - 1)');
+  return [...same.values()];
+}
+
+/**
+ * A recipient outcome's SET clause (both backends: `quote` quotes a column name, `max` is the
+ * dialect's two-argument maximum). The outcome ends the claim: lease_until is set only while a
+ * recipient is `sending`.
+ */
+export function recipientOutcomeSet(o: RecipientOutcome, at: number, quote: (column: string) => string, max: "max" | "GREATEST"): { set: string; values: unknown[] } {
+  const set = [`${quote("status")} = ?`, `${quote("updated_at")} = ?`, `${quote("lease_until")} = NULL`];
+  const values: unknown[] = [o.status, at];
+  const put = (column: string, v: unknown) => {
+    set.push(`${quote(column)} = ?`);
+    values.push(v);
+  };
+  if (o.providerId !== undefined) put("provider_id", o.providerId);
+  if (o.providerMessageId !== undefined) put("provider_message_id", o.providerMessageId);
+  if (o.lastError !== undefined) put("last_error", o.lastError);
+  if (o.status === "sent") put("sent_at", at);
+  if (o.uncountAttempt) set.push(`${quote("attempts")} = ${max}(0, ${quote("attempts")} - 1)`);
+  return { set: set.join(", "), values };
+}
+
+/**
+ * The message row's SET clause for a record (both backends: `quote` quotes a column name): its
+ * status, the attempt count, and each field the record gives; processed_at once it is final.
+ */
+export function messageRecordSet(r: DeliveryRecord, status: MessageStatus, quote: (column: string) => string): { set: string; values: unknown[] } {
+  const set = [`${quote("status")} = ?`, `${quote("updated_at")} = ?`];
+  const values: unknown[] = [status, r.at];
+  const put = (column: string, v: unknown) => {
+    set.push(`${quote(column)} = ?`);
+    values.push(v);
+  };
+  if (r.countAttempt) set.push(`${quote("attempt_count")} = ${quote("attempt_count")} + 1`);
+  if (r.notBefore !== undefined) put("not_before", r.notBefore);
+  if (r.enqueuedAt !== undefined) put("enqueued_at", r.enqueuedAt);
+  if (r.waitingOn !== undefined) put("waiting_on", r.waitingOn);
+  if (r.lastError !== undefined) put("last_error", r.lastError);
+  if (status === "sent" || status === "failed" || status === "partially_failed") put("processed_at", r.at);
+  return { set: set.join(", "), values };
+}
+
+/** Writes an attempt's outcome (recipients, attempt row, message status) as one batch, in plain SQL (once per delivery). */
+export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<MessageStatus> {
+  const d1 = db.$client;
+  const status = deriveMessageStatus([...r.otherStatuses, ...r.outcomes.map((o) => o.status)]);
+  // One statement per group of recipients with the same outcome; the ids go in as one JSON
+  // parameter, so any number fits D1's 100-parameter cap.
+  const stmts: D1PreparedStatement[] = sameOutcomes(r.outcomes).map(({ o, ids }) => {
+    const { set, values } = recipientOutcomeSet(o, r.at, (c) => `"${c}"`, "max");
     // The message id keeps a grouped update on the (workspace_id, message_id) index: with only
     // the workspace, SQLite walked every recipient row of the workspace.
     return ids.length === 1
-      ? d1.prepare(`UPDATE "message_recipients" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "id" = ?`).bind(...values, r.workspaceId, ids[0])
+      ? d1.prepare(`UPDATE "message_recipients" SET ${set} WHERE "workspace_id" = ? AND "id" = ?`).bind(...values, r.workspaceId, ids[0])
       : d1
-          .prepare(`UPDATE "message_recipients" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "message_id" = ? AND "id" IN (SELECT "value" FROM json_each(?))`)
+          .prepare(`UPDATE "message_recipients" SET ${set} WHERE "workspace_id" = ? AND "message_id" = ? AND "id" IN (SELECT "value" FROM json_each(?))`)
           .bind(...values, r.workspaceId, r.messageId, JSON.stringify(ids));
   });
   if (r.attempts?.length) for (const shaped of byShape(r.attempts)) for (const chunk of chunks(shaped, 7)) stmts.push(insertRows(d1, deliveryAttempts, chunk));
@@ -257,19 +290,8 @@ export async function recordDelivery(db: Db, r: DeliveryRecord): Promise<Message
     );
     if (counted) stmts.unshift(toStatement(d1, counted));
   }
-  const set = ['"status" = ?', '"updated_at" = ?'];
-  const values: unknown[] = [status, r.at];
-  const put = (column: string, v: unknown) => {
-    set.push(`"${column}" = ?`);
-    values.push(v);
-  };
-  if (r.countAttempt) set.push('"attempt_count" = "attempt_count" + 1');
-  if (r.notBefore !== undefined) put("not_before", r.notBefore);
-  if (r.enqueuedAt !== undefined) put("enqueued_at", r.enqueuedAt);
-  if (r.waitingOn !== undefined) put("waiting_on", r.waitingOn);
-  if (r.lastError !== undefined) put("last_error", r.lastError);
-  if (status === "sent" || status === "failed" || status === "partially_failed") put("processed_at", r.at);
-  stmts.push(d1.prepare(`UPDATE "messages" SET ${set.join(", ")} WHERE "workspace_id" = ? AND "id" = ?`).bind(...values, r.workspaceId, r.messageId));
+  const { set, values } = messageRecordSet(r, status, (c) => `"${c}"`);
+  stmts.push(d1.prepare(`UPDATE "messages" SET ${set} WHERE "workspace_id" = ? AND "id" = ?`).bind(...values, r.workspaceId, r.messageId));
   if (r.events?.length) stmts.push(...deliveryEventInserts(d1, r.workspaceId, r.messageId, r.at, r.events));
   await d1.batch(stmts);
   return status;

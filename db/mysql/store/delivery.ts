@@ -9,13 +9,12 @@
 // run again from the start (sql.ts transaction).
 import { deliveryAttempts, messageRecipients, messages, providers } from "../schema";
 import { byShape, chunks } from "../../fast-insert";
-import { claimLapsesAt, LEGACY_CLAIM_LEASE_MS, type ClaimLease, type DeliveryRecord, type WorkspaceDeliveryFacts } from "../../messages/delivery";
+import { claimLapsesAt, LEGACY_CLAIM_LEASE_MS, messageRecordSet, recipientOutcomeSet, sameOutcomes, type ClaimLease, type DeliveryRecord, type WorkspaceDeliveryFacts } from "../../messages/delivery";
 import type { MessageRecipientRow, MessageRow, NewAttempt } from "../../messages/types";
 import type { QuotaRow } from "../../provider-quotas";
 import type { DeliveryEvent } from "../../recipients";
 import type { DeliveryStore, LoadedClaim } from "../../store/store";
 import { utcDay } from "../../../core/campaigns";
-import type { RecipientOutcome } from "../../../core/delivery/outcome";
 import { newId } from "../../../core/ids";
 import { deriveMessageStatus, PENDING_STATUSES, type MessageStatus, type RecipientStatus } from "../../../core/status";
 import { columnList, insertRows, mapRow, mapRows, type Runner, type Sql } from "./sql";
@@ -159,19 +158,8 @@ async function insertAttempts(q: Sql, rows: NewAttempt[]): Promise<void> {
  */
 async function recordDelivery(q: Sql, r: DeliveryRecord): Promise<MessageStatus> {
   const status = deriveMessageStatus([...r.otherStatuses, ...r.outcomes.map((o) => o.status)]);
-  const set = ["`status` = ?", "`updated_at` = ?"];
-  const values: unknown[] = [status, r.at];
-  const put = (column: string, v: unknown) => {
-    set.push(`\`${column}\` = ?`);
-    values.push(v);
-  };
-  if (r.countAttempt) set.push("`attempt_count` = `attempt_count` + 1");
-  if (r.notBefore !== undefined) put("not_before", r.notBefore);
-  if (r.enqueuedAt !== undefined) put("enqueued_at", r.enqueuedAt);
-  if (r.waitingOn !== undefined) put("waiting_on", r.waitingOn);
-  if (r.lastError !== undefined) put("last_error", r.lastError);
-  if (status === "sent" || status === "failed" || status === "partially_failed") put("processed_at", r.at);
-  await q.exec(`UPDATE \`messages\` SET ${set.join(", ")} WHERE \`workspace_id\` = ? AND \`id\` = ?`, [...values, r.workspaceId, r.messageId]);
+  const { set, values } = messageRecordSet(r, status, (c) => `\`${c}\``);
+  await q.exec(`UPDATE \`messages\` SET ${set} WHERE \`workspace_id\` = ? AND \`id\` = ?`, [...values, r.workspaceId, r.messageId]);
 
   if (r.campaignId) {
     await countTransitions(q, { campaignId: r.campaignId, workspaceId: r.workspaceId, day: utcDay(r.at), messageId: r.messageId }, {
@@ -181,30 +169,11 @@ async function recordDelivery(q: Sql, r: DeliveryRecord): Promise<MessageStatus>
   }
 
   // Recipients with the same outcome are updated by one statement (the same grouping as D1's).
-  const same = new Map<string, { o: RecipientOutcome; ids: string[] }>();
-  const given = (v: string | null | undefined) => (v === undefined ? [0] : [1, v]);
-  for (const o of r.outcomes) {
-    const key = JSON.stringify([o.status, given(o.providerId), given(o.providerMessageId), given(o.lastError), !!o.uncountAttempt]);
-    const group = same.get(key);
-    if (group) group.ids.push(o.id);
-    else same.set(key, { o, ids: [o.id] });
-  }
-  for (const { o, ids } of same.values()) {
-    // The outcome ends the claim: lease_until is set only while a recipient is `sending`.
-    const set = ["`status` = ?", "`updated_at` = ?", "`lease_until` = NULL"];
-    const values: unknown[] = [o.status, r.at];
-    const put = (column: string, v: unknown) => {
-      set.push(`\`${column}\` = ?`);
-      values.push(v);
-    };
-    if (o.providerId !== undefined) put("provider_id", o.providerId);
-    if (o.providerMessageId !== undefined) put("provider_message_id", o.providerMessageId);
-    if (o.lastError !== undefined) put("last_error", o.lastError);
-    if (o.status === "sent") put("sent_at", r.at);
-    if (o.uncountAttempt) set.push("`attempts` = GREATEST(0, `attempts` - 1)");
-    if (ids.length === 1) await q.exec(`UPDATE \`message_recipients\` SET ${set.join(", ")} WHERE \`workspace_id\` = ? AND \`id\` = ?`, [...values, r.workspaceId, ids[0]]);
+  for (const { o, ids } of sameOutcomes(r.outcomes)) {
+    const { set, values } = recipientOutcomeSet(o, r.at, (c) => `\`${c}\``, "GREATEST");
+    if (ids.length === 1) await q.exec(`UPDATE \`message_recipients\` SET ${set} WHERE \`workspace_id\` = ? AND \`id\` = ?`, [...values, r.workspaceId, ids[0]]);
     else
-      await q.exec(`UPDATE \`message_recipients\` SET ${set.join(", ")} WHERE \`workspace_id\` = ? AND \`message_id\` = ? AND \`id\` IN (?)`, [
+      await q.exec(`UPDATE \`message_recipients\` SET ${set} WHERE \`workspace_id\` = ? AND \`message_id\` = ? AND \`id\` IN (?)`, [
         ...values,
         r.workspaceId,
         r.messageId,

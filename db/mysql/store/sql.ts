@@ -7,6 +7,7 @@
 // becomes a list). Only identifiers from the schema and fixed SQL text are written into a
 // statement. multipleStatements stays off (db/mysql/connection.ts).
 import { getTableColumns, getTableName, type Table } from "drizzle-orm";
+import { mapRow } from "../../raw-rows";
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import type { MysqlConnection } from "../connect";
 
@@ -93,15 +94,8 @@ export const tableName = (table: Table): string => `\`${shapeOf(table).name}\``;
 /** Every column of `table`, qualified, for a SELECT. */
 export const columnList = (table: Table): string => shapeOf(table).list;
 
-/** A result row (keys are column names) as the row of `table` (JSON parsed, booleans as booleans, numbers). */
-export function mapRow<T extends Table>(table: T, row: Record<string, unknown>): T["$inferSelect"] {
-  const out: Record<string, unknown> = {};
-  for (const [key, column] of shapeOf(table).fields) {
-    const v = row[column.name];
-    out[key] = v === null || v === undefined ? null : column.mapFromDriverValue(v);
-  }
-  return out as T["$inferSelect"];
-}
+/** A result row as the row of `table` (JSON parsed, booleans as booleans, numbers): the D1 mapping, which is the columns' own. */
+export { mapRow };
 
 export const mapRows = <T extends Table>(table: T, rows: Record<string, unknown>[]): T["$inferSelect"][] => rows.map((r) => mapRow(table, r));
 
