@@ -21,7 +21,8 @@ import type { Db } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
 import { findIdempotencyRecord, insertMessage, type InsertedMessage, type NewMessage } from "../db/messages/accept";
 import { findSuppressed } from "../db/suppressions";
-import { queueEvents } from "./webhooks/events";
+import { queueEvents, type NewEvent } from "./webhooks/events";
+import { deliverNow } from "./webhooks/deliver";
 import { userRules } from "../core/limits/config";
 import { consumeUserLimit } from "./user-limit";
 import type { Defer } from "./defer";
@@ -29,7 +30,7 @@ import { unclaimedDomains } from "../db/sender-domains";
 import { assertCampaignOpen, utcDay } from "../core/campaigns";
 import { campaignStatus } from "../db/campaigns";
 import { log } from "./log";
-import { sendSettings, subscribes } from "./send-settings";
+import { sendSettings, subscribes, type SendSettings } from "./send-settings";
 import { enforceStrictVariables } from "./template-variables";
 
 export interface AcceptedRecipient {
@@ -299,11 +300,16 @@ export async function commit(ctx: AcceptContext, messageId: string, p: Prepared,
     recipients: p.recipients.map((r) => ({ email: r.email, status: inserted.recipients.get(r.email)?.status ?? "queued" })),
   };
 
-  if (subscribes(workspace, "message.queued")) {
-    // Delivered by the webhook sweep; a failure here must not turn a stored message into an error.
-    await queueEvents(db, ws, [{ type: "message.queued", data: { message_id: messageId, status: body.status, recipients: body.recipients.length } }], now).catch(
-      (e) => log.error("event_queue_failed", { message_id: messageId, error: safeErrorMessage(e) }),
-    );
+  const events = acceptEvents(workspace, messageId, ctx.requestId ?? null, body, inserted);
+  if (events.length > 0) {
+    // A failure here must not turn a stored message into an error: what was queued is retried by
+    // the webhook sweep. The first try runs after the answer, so `message.queued` usually reaches
+    // the receiver before the dispatcher's `message.sent`; `sequence` orders them when it does not.
+    const queued = await queueEvents(db, ws, events, now).catch((e) => {
+      log.error("event_queue_failed", { message_id: messageId, error: safeErrorMessage(e) });
+      return [];
+    });
+    if (queued.length > 0 && ctx.defer) ctx.defer(deliverNow({ env, db, now: Date.now }, queued).catch(() => {}));
   }
   if (inserted.status === "failed") return { status: 202, body, replayed: false }; // all suppressed: nothing to deliver
   try {
@@ -314,6 +320,43 @@ export async function commit(ctx: AcceptContext, messageId: string, p: Prepared,
     log.error("enqueue_failed", { workspace_id: ws, message_id: messageId, error: safeErrorMessage(e) });
   }
   return { status: 202, body, replayed: false };
+}
+
+/**
+ * What accepting a message tells webhook subscribers: `message.queued` when at least one recipient
+ * was queued for delivery, and `message.suppressed` for each recipient dropped because the address
+ * is on the suppression list. A message whose every recipient is suppressed (status `failed`) was
+ * never queued: it raises only the `message.suppressed` events.
+ */
+function acceptEvents(workspace: SendSettings, messageId: string, requestId: string | null, body: AcceptedBody, inserted: InsertedMessage): NewEvent[] {
+  const events: NewEvent[] = [];
+  const queuedCount = body.recipients.filter((r) => r.status === "queued").length;
+  if (queuedCount > 0 && subscribes(workspace, "message.queued")) {
+    events.push({
+      type: "message.queued",
+      data: { message_id: messageId, request_id: requestId, status: body.status, recipients: body.recipients.length, queued: queuedCount },
+    });
+  }
+  if (queuedCount < body.recipients.length && subscribes(workspace, "message.suppressed")) {
+    for (const r of body.recipients) {
+      if (r.status !== "suppressed") continue;
+      const why = inserted.recipients.get(r.email)?.lastError ?? null;
+      events.push({
+        type: "message.suppressed",
+        data: {
+          message_id: messageId,
+          request_id: requestId,
+          message_status: body.status,
+          recipient: r.email,
+          status: "suppressed",
+          // The address's state on the suppression list: bounced, complained or unsubscribed.
+          reason: why?.replace(/^suppressed: the address /, "") ?? null,
+          source: "accept",
+        },
+      });
+    }
+  }
+  return events;
 }
 
 /**

@@ -52,9 +52,41 @@ export async function openSecret(env: Env, workspaceId: string, endpointId: stri
   return decryptText(ring, sealed, secretAad(workspaceId, endpointId));
 }
 
+/**
+ * The order a message's events happen in when two fall in the same millisecond (the stage rank in
+ * a sequence number): accepted, handed over, retried, delivered, engaged, failed, suppressed.
+ */
+const STAGE: Record<WebhookEventType, number> = {
+  "message.queued": 0,
+  "message.sent": 1,
+  "message.deferred": 2,
+  "message.delivered": 3,
+  "message.opened": 4,
+  "message.clicked": 5,
+  "message.bounced": 6,
+  "message.failed": 7,
+  "message.complained": 8,
+  "recipient.unsubscribed": 9,
+  "message.suppressed": 10,
+  "provider.circuit_opened": 11,
+  "provider.circuit_closed": 12,
+  "endpoint.disabled": 13,
+};
+
+/**
+ * An event's `sequence`: the time its outcome was recorded (ms) × 1000, plus its stage × 64, plus
+ * its place among the events recorded together (capped at 63). Increasing along one message's life
+ * (accept, each delivery attempt, each inbound report are recorded one after another), computed
+ * where the event is queued: no counter, no extra query. Two recipients' events of one stage in the
+ * same batch past the 64th share a number; they are about different recipients.
+ */
+export function eventSequence(type: WebhookEventType, at: number, index = 0): number {
+  return at * 1000 + STAGE[type] * 64 + Math.min(Math.max(index, 0), 63);
+}
+
 /** The JSON body every endpoint receives. */
-export function eventPayload(type: string, at: number, data: EventData): Record<string, unknown> {
-  return { type, timestamp: new Date(at).toISOString(), data };
+export function eventPayload(type: WebhookEventType, at: number, data: EventData, sequence = eventSequence(type, at)): Record<string, unknown> {
+  return { type, timestamp: new Date(at).toISOString(), sequence, data };
 }
 
 /** Queues events for every subscribed endpoint of the workspace; returns the queued rows. */
@@ -63,7 +95,9 @@ export async function queueEvents(db: Db, workspaceId: string, events: NewEvent[
   const endpoints = await subscribedEndpoints(db, workspaceId, events.map((e) => e.type));
   if (endpoints.length === 0) return [];
   const rows = [];
-  for (const e of events) {
+  for (const [i, e] of events.entries()) {
+    // One number per event, the same on every endpoint it is queued for.
+    const payload = eventPayload(e.type, at, e.data, eventSequence(e.type, at, i));
     for (const ep of endpoints) {
       if (!ep.events.includes("*") && !ep.events.includes(e.type)) continue;
       rows.push({
@@ -72,7 +106,7 @@ export async function queueEvents(db: Db, workspaceId: string, events: NewEvent[
         endpointId: ep.id,
         messageId: typeof e.data.message_id === "string" ? e.data.message_id : null,
         type: e.type,
-        payload: eventPayload(e.type, at, e.data),
+        payload,
         status: "pending" as const,
         nextAttemptAt: at,
         createdAt: at,
