@@ -63,7 +63,7 @@ describe("compliance-aware routing: PHI only through BAA-covered providers", { t
     expect(await calls(t.coveredDomain)).toBe(1);
     expect(await calls(t.uncoveredDomain)).toBe(0);
     // Retries (1 s apart) call the covered provider again, never the other one.
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 1500));
     expect((await json(await api(`/v1/messages/${phi.id}`, { key: t.ws.key }))).status).toBe("deferred");
     expect(await calls(t.coveredDomain)).toBeGreaterThan(1);
     expect(await calls(t.uncoveredDomain)).toBe(0);

@@ -30,7 +30,7 @@ describe("routing with circuit breakers", { timeout: 60_000 }, () => {
   it("Mailgun answering 503 opens its breaker after 5 failures; mail fails over to Gmail; trials close it again", async () => {
     const ws = await createWorkspace({ provider: null });
     await setRetryPolicy(ws, FAST_RETRY);
-    await setRouting(ws, { strategy: "priority", breaker: { open_seconds: 4 } });
+    await setRouting(ws, { strategy: "priority", breaker: { open_seconds: 2 } });
     const mgDomain = `${uniq("mg")}.example.org`;
     const sender = `clinic@${ws.domain}`;
     const clientEmail = `${uniq("relay")}@project.iam.gserviceaccount.com`;
@@ -53,7 +53,7 @@ describe("routing with circuit breakers", { timeout: 60_000 }, () => {
 
     // Mailgun recovers; after the open period the breaker lets trials through.
     await sim().clearFaults(mgDomain);
-    await new Promise((r) => setTimeout(r, 4100));
+    await new Promise((r) => setTimeout(r, 2100));
     for (let i = 0; i < 5; i++) {
       const done = await sendOne(ws, sender);
       expect(done.recipients[0].provider_id).toBe(mailgun);
