@@ -3,7 +3,7 @@
 // STARTTLS + AUTH, as a clinic's Postfix would be set up, and splits a message with many
 // recipients into transactions of smtp_destination_recipient_limit (50 by default).
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 
 const POSTFIX = "/usr/sbin/postfix";
 const LOG = "/var/log/relay-test-postfix.log";
@@ -31,6 +31,15 @@ export function startPostfix(bridgePort: number, user: string, password: string)
     execFileSync(POSTFIX, ["stop"], { stdio: "ignore" });
   } catch {
     // it was not running
+  }
+  // Postfix's queue outlives a run: mail an earlier run left deferred (a failed or killed test)
+  // would be relayed to this run's bridge too, counted as sent here and charged to this run's
+  // sending limits.
+  // (postsuper -d cannot open the test's maillog_file as a non-daemon, so the queue directories
+  // are emptied while Postfix is stopped.)
+  for (const dir of ["maildrop", "incoming", "active", "deferred", "defer", "bounce", "hold", "corrupt"]) {
+    const path = `/var/spool/postfix/${dir}`;
+    if (existsSync(path)) for (const entry of readdirSync(path)) rmSync(`${path}/${entry}`, { recursive: true, force: true });
   }
   execFileSync(POSTFIX, ["start"], { stdio: "ignore" });
 }
