@@ -52,15 +52,7 @@ export function bounceRecord(r: ReportedRecipient, sentTo: string): BounceRecord
 export const countsAgainstSender = (b: Pick<BounceRecord, "cause">): boolean => b.cause === "sender";
 
 /** What message_recipients.bounce keeps of the last bounce (returned by the API, counted by /metrics). */
-export interface BounceSummary {
-  type: "hard" | "soft";
-  reason: Reason;
-  cause: Cause;
-  status: string | null;
-  status_inferred: boolean;
-  diagnostic: string | null;
-  remote_mta: string | null;
-}
+export type BounceSummary = Pick<BounceRecord, "type" | "reason" | "cause" | "status" | "status_inferred" | "diagnostic" | "remote_mta">;
 
 export const bounceSummary = (b: BounceRecord): BounceSummary => ({
   type: b.type,

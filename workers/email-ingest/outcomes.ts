@@ -28,13 +28,7 @@ export interface Report {
 
 /** The bounce record's fields as the recipient event and the webhooks carry them. */
 const bounceFields = (b: BounceRecord) => ({
-  type: b.type,
-  reason: b.reason,
-  cause: b.cause,
-  status: b.status,
-  status_inferred: b.status_inferred,
-  diagnostic: b.diagnostic,
-  remote_mta: b.remote_mta,
+  ...bounceSummary(b),
   final: b.final,
   suppress: b.suppress,
   reported_recipient: b.reported_recipient,
