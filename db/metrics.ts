@@ -36,7 +36,11 @@ export async function metricsSnapshot(db: Db): Promise<MetricsSnapshot> {
         `SELECT workspace_id AS workspace, provider_id AS provider, COUNT(*) AS count, SUM(latency_ms) AS sum_ms, ${bucketCols} FROM delivery_attempts WHERE latency_ms IS NOT NULL AND provider_id IS NOT NULL GROUP BY workspace_id, provider_id`,
       ),
     ),
-    db.all<{ workspace: string; provider: string; state: string }>(sql`SELECT workspace_id AS workspace, provider_id AS provider, state FROM circuit_breakers`),
+    // Every provider has a breaker, closed until its first transition writes the mirror row (as
+    // the API reports it), so every provider has a sample.
+    db.all<{ workspace: string; provider: string; state: string }>(
+      sql`SELECT p.workspace_id AS workspace, p.id AS provider, coalesce(b.state, 'closed') AS state FROM providers p LEFT JOIN circuit_breakers b ON b.provider_id = p.id`,
+    ),
     db.all<{ t: number | null }>(sql`SELECT MIN(queued_at) AS t FROM messages WHERE status = 'queued'`),
     db.all<{ workspace: string; n: number }>(sql`SELECT workspace_id AS workspace, COUNT(*) AS n FROM messages WHERE body_purged_at IS NOT NULL GROUP BY workspace_id`),
     // The limit step records each hold as a "deferred" attempt whose detail names the layer.

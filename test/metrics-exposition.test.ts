@@ -201,6 +201,13 @@ describe("/metrics", async () => {
     expect(value(after, "relay_messages_accepted_total", { workspace: ws.id })).toBe(4);
     expect(value(after, "relay_recipients", { workspace: ws.id, provider: ws.providerId, status: "sent" })).toBe(7);
   });
+
+  it("a provider whose breaker never moved has its closed breaker in relay_circuit_breaker_state, as the API reports it", async () => {
+    const fresh = await createWorkspace();
+    const fams = parseExposition(await (await api("/metrics", { key: "test-metrics-token" })).text());
+    const mine = fams.get("relay_circuit_breaker_state")!.series.filter((x) => x.labels.workspace === fresh.id);
+    expect(mine).toEqual([{ name: "relay_circuit_breaker_state", labels: { workspace: fresh.id, provider: fresh.providerId, state: "closed" }, value: 1 }]);
+  });
 });
 
 describe("/health and /ready", () => {
