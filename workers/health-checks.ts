@@ -3,7 +3,6 @@
 // and records the result in health_checks; routing drops providers whose latest check is
 // unhealthy and recent, the same way it skips an open breaker, until the breaker overtakes the
 // check (half-open or closed since it: core/routing/health.ts).
-import { z } from "zod";
 import { readConfig } from "../core/config";
 import { loadKeyring, type Keyring } from "../core/crypto";
 import { newId } from "../core/ids";
@@ -107,22 +106,6 @@ export async function runHealthChecks(env: Env, now: number): Promise<HealthRunS
   summary.checked = rows.length;
   await recordHealthChecks(db, rows, now - HEALTH_RETENTION_MS);
   return summary;
-}
-
-/** Where the last run time lives (the Sweeper Durable Object): one test-and-set, shared by cron and alarm. */
-export interface HealthRunClaim {
-  claimHealthRun(now: number, intervalMs: number): Promise<boolean>;
-}
-
-/** Runs the job if the last run is at least HEALTH_CHECK_INTERVAL_SECONDS old. Never throws. */
-export async function runHealthChecksIfDue(env: Env, now: number, claim: HealthRunClaim): Promise<HealthRunSummary | null> {
-  try {
-    if (!(await claim.claimHealthRun(now, healthCheckIntervalMs(env)))) return null;
-    return await runHealthChecks(env, now);
-  } catch (e) {
-    log.error("health_checks_failed", { error: describeError(e) });
-    return null;
-  }
 }
 
 /**
