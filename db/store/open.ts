@@ -9,7 +9,7 @@ import { getDb, type Db } from "../client";
 import type { MysqlDriver } from "../mysql/connect";
 import type { MysqlStoreOptions } from "../mysql/store";
 import { d1Store } from "./d1";
-import type { DeliveryStore, OutboxStore, Store } from "./store";
+import { STORE_GROUPS, type Store } from "./store";
 
 /** What the MySQL store's module gives: the store over a binding, and its driver. */
 export interface MysqlStoreModule extends MysqlDriver {
@@ -35,10 +35,10 @@ export function openStore(env: Env, opts: OpenOptions = {}): Store {
   if (!load) throw new RelayError("internal_error", "configuration STORE: mysql needs the MySQL store's module (open the store through workers/store.ts)");
   let opened: Promise<Store> | undefined;
   const real = () => (opened ??= load().then((m) => m.mysqlStore(env.HYPERDRIVE, { driver: async () => m })));
+  const groups = Object.fromEntries(STORE_GROUPS.map((g) => [g, forward(() => real().then((s) => s[g]))]));
   return {
+    ...(groups as Pick<Store, (typeof STORE_GROUPS)[number]>),
     backend: "mysql",
-    delivery: forward<DeliveryStore>(() => real().then((s) => s.delivery)),
-    outbox: forward<OutboxStore>(() => real().then((s) => s.outbox)),
     // Nothing to end when no operation ever loaded the module.
     close: async () => (opened ? (await opened).close() : undefined),
   };

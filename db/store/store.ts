@@ -1,9 +1,7 @@
 // The store: what the relay reads and writes, as one interface with one adapter per backend
-// (db/store/d1.ts, db/mysql/store/*.ts), chosen by STORE (db/store/open.ts). docs/storage.md is
-// the design; this is its first part: the delivery path (claim/record), the outbox and the
-// dead-letter path, which a queue batch runs entirely through it. The other groups (accept,
-// reads, admin, webhooks, metrics, retention, audit) still call db/*.ts on D1 directly and move
-// here group by group.
+// (db/store/d1.ts with db/store/d1/*.ts, db/mysql/store/*.ts), chosen by STORE (db/store/open.ts).
+// docs/storage.md is the design. The delivery path (claim/record), the outbox and the dead-letter
+// path are declared here; every other group has a file of its own beside this one.
 //
 // Records are the D1 schema's row shapes (the MySQL schema is checked to have the same columns:
 // db/mysql/schema-parity.test.ts), plain objects to callers: no query builder, statement or
@@ -11,7 +9,21 @@
 import type { ClaimLease, DeliveryRecord, WorkspaceDeliveryFacts } from "../messages/delivery";
 import type { MessageRecipientRow, MessageRow, NewAttempt } from "../messages/types";
 import type { MessageStatus, RecipientStatus } from "../../core/status";
+import type { AcceptStore } from "./accept";
+import type { MessageStore } from "./messages";
+import type { TenantStore } from "./tenants";
+import type { AuditStore } from "./audit";
+import type { RecipientStore } from "./recipients";
+import type { CampaignStore } from "./campaigns";
+import type { ProviderStore } from "./providers";
+import type { HealthStore } from "./health";
+import type { LlmStore } from "./llm";
+import type { WebhookStore } from "./webhooks";
+import type { InboundStore } from "./inbound";
+import type { MetricsStore } from "./metrics";
+import type { RetentionStore } from "./retention";
 
+export type { AcceptStore, MessageStore, TenantStore, AuditStore, RecipientStore, CampaignStore, ProviderStore, HealthStore, LlmStore, WebhookStore, InboundStore, MetricsStore, RetentionStore };
 export type { ClaimLease, DeliveryRecord, WorkspaceDeliveryFacts, MessageRecipientRow, MessageRow, NewAttempt };
 
 /** A message with its recipients as read before the claim, and the recipients the claim took. */
@@ -64,10 +76,27 @@ export interface OutboxStore {
   markEnqueued(ids: string[], at: number): Promise<void>;
 }
 
+/** The groups of a store, by name (every group but `backend` and `close`). */
+export const STORE_GROUPS = ["delivery", "outbox", "accept", "messages", "tenants", "audit", "recipients", "campaigns", "providers", "health", "llm", "webhooks", "inbound", "metrics", "retention"] as const;
+export type StoreGroup = (typeof STORE_GROUPS)[number];
+
 export interface Store {
   readonly backend: "d1" | "mysql";
   readonly delivery: DeliveryStore;
   readonly outbox: OutboxStore;
+  readonly accept: AcceptStore;
+  readonly messages: MessageStore;
+  readonly tenants: TenantStore;
+  readonly audit: AuditStore;
+  readonly recipients: RecipientStore;
+  readonly campaigns: CampaignStore;
+  readonly providers: ProviderStore;
+  readonly health: HealthStore;
+  readonly llm: LlmStore;
+  readonly webhooks: WebhookStore;
+  readonly inbound: InboundStore;
+  readonly metrics: MetricsStore;
+  readonly retention: RetentionStore;
   /** Ends the store's connection, if it holds one (MySQL); call when the request's work is done. */
   close(): Promise<void>;
 }

@@ -3,7 +3,10 @@
 // operations (so the 20 claimers race on 20 open connections) and closed when the test ends.
 import { mysqlStore } from "../../db/mysql/store";
 import { storeConformance } from "../store/conformance";
-import { mysqlSeeder } from "../store/mysql-seeder";
+import { mysqlExec, mysqlSeeder } from "../store/mysql-seeder";
 import { connect } from "./helpers";
 
-storeConformance("mysql", async () => ({ store: mysqlStore(await connect()), seed: mysqlSeeder() }));
+storeConformance("mysql", async () => {
+  const exec = mysqlExec();
+  return { store: mysqlStore(await connect()), seed: mysqlSeeder(exec), exec };
+});

@@ -3,10 +3,16 @@ import { onTestFinished } from "vitest";
 import { newId } from "../../core/ids";
 import type { ClaimLease, NewAttempt, Store } from "../../db/store/store";
 import type { Seeder } from "./seeder";
+import type { SqlExec } from "./sql-seeder";
 
 export interface Backend {
   store: Store;
   seed: Seeder;
+  /**
+   * Plain SQL on the same database (SQL both SQLite and MySQL run as written: unquoted names, `?`
+   * parameters), for what a group's cases write or read behind the store's back.
+   */
+  exec: SqlExec;
   cleanup?: () => Promise<void>;
 }
 

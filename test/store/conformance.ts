@@ -9,6 +9,19 @@ import { outboxConformance } from "./conformance-outbox";
 import { recordConformance } from "./conformance-record";
 import type { Backend, BackendFactory } from "./conformance-support";
 import { tenancyConformance } from "./conformance-tenancy";
+import { acceptConformance } from "./conformance-accept";
+import { messagesConformance } from "./conformance-messages";
+import { tenantsConformance } from "./conformance-tenants";
+import { auditConformance } from "./conformance-audit";
+import { recipientsConformance } from "./conformance-recipients";
+import { campaignsConformance } from "./conformance-campaigns";
+import { providersConformance } from "./conformance-providers";
+import { healthConformance } from "./conformance-health";
+import { llmConformance } from "./conformance-llm";
+import { webhooksConformance } from "./conformance-webhooks";
+import { inboundConformance } from "./conformance-inbound";
+import { metricsConformance } from "./conformance-metrics";
+import { retentionConformance } from "./conformance-retention";
 
 export type { Backend, BackendFactory };
 
@@ -23,5 +36,18 @@ export function storeConformance(name: string, backend: BackendFactory): void {
     recordConformance(backend);
     outboxConformance(backend);
     tenancyConformance(backend);
+    acceptConformance(backend);
+    messagesConformance(backend);
+    tenantsConformance(backend);
+    auditConformance(backend);
+    recipientsConformance(backend);
+    campaignsConformance(backend);
+    providersConformance(backend);
+    healthConformance(backend);
+    llmConformance(backend);
+    webhooksConformance(backend);
+    inboundConformance(backend);
+    metricsConformance(backend);
+    retentionConformance(backend);
   });
 }

@@ -15,6 +15,19 @@ import { connectThrough, type MysqlConnection, type MysqlDriver } from "../conne
 import type { Store } from "../../store/store";
 import { mysqlDelivery } from "./delivery";
 import { mysqlOutbox } from "./outbox";
+import { mysqlAccept } from "./accept";
+import { mysqlMessage } from "./messages";
+import { mysqlTenant } from "./tenants";
+import { mysqlAudit } from "./audit";
+import { mysqlRecipient } from "./recipients";
+import { mysqlCampaign } from "./campaigns";
+import { mysqlProvider } from "./providers";
+import { mysqlHealth } from "./health";
+import { mysqlLlm } from "./llm";
+import { mysqlWebhook } from "./webhooks";
+import { mysqlInbound } from "./inbound";
+import { mysqlMetrics } from "./metrics";
+import { mysqlRetention } from "./retention";
 import { sqlOn, transaction, type Runner } from "./sql";
 
 export interface MysqlStoreOptions {
@@ -37,6 +50,19 @@ export function mysqlStore(source: Hyperdrive | MysqlConnection, opts: MysqlStor
     backend: "mysql",
     delivery: mysqlDelivery(db),
     outbox: mysqlOutbox(db),
+    accept: mysqlAccept(db),
+    messages: mysqlMessage(db),
+    tenants: mysqlTenant(db),
+    audit: mysqlAudit(db),
+    recipients: mysqlRecipient(db),
+    campaigns: mysqlCampaign(db),
+    providers: mysqlProvider(db),
+    health: mysqlHealth(db),
+    llm: mysqlLlm(db),
+    webhooks: mysqlWebhook(db),
+    inbound: mysqlInbound(db),
+    metrics: mysqlMetrics(db),
+    retention: mysqlRetention(db),
     close: () => pool.close(),
   };
 }

@@ -1,4 +1,6 @@
-// What the MySQL store's operations are written with: statements on one connection (`Sql`),
+// What the MySQL store's operations are written with: statements on one connection (`Sql`, as
+// SQL text, or as drizzle's mysql-core builders over the MySQL schema through `q.orm`: both run on
+// the connection the operation holds, so inside `tx` both are part of its transaction),
 // transactions that InnoDB may pick as a deadlock's victim and that are then run again, and
 // rows mapped to the D1 row shapes through the MySQL schema's own column mappings (JSON parsed,
 // TINYINT(1) as booleans, BIGINT and INT as numbers), as db/raw-rows.ts does for D1.
@@ -7,6 +9,7 @@
 // becomes a list). Only identifiers from the schema and fixed SQL text are written into a
 // statement. multipleStatements stays off (db/mysql/connection.ts).
 import { getTableColumns, getTableName, type Table } from "drizzle-orm";
+import { drizzle, type MySql2Database } from "drizzle-orm/mysql2";
 import { mapRow } from "../../raw-rows";
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import type { MysqlConnection } from "../connect";
@@ -16,7 +19,22 @@ export interface Sql {
   rows<T = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<T[]>;
   /** How many rows the write matched (mysql2 connects with FOUND_ROWS: matched, not only changed). */
   exec(sql: string, values?: unknown[]): Promise<number>;
+  /**
+   * drizzle over the same connection, for operations that read best as builders (tables from
+   * db/mysql/schema). MySQL has no RETURNING: read back what a write needs. Never start or end a
+   * transaction through it: `Runner.tx` owns that.
+   */
+  readonly orm: Orm;
 }
+
+/** drizzle's mysql-core over one connection (no relational schema: builders only, so nothing is built per connection). */
+export type Orm = MySql2Database;
+const orms = new WeakMap<MysqlConnection, Orm>();
+const ormOn = (conn: MysqlConnection): Orm => {
+  let orm = orms.get(conn);
+  if (!orm) orms.set(conn, (orm = drizzle(conn)));
+  return orm;
+};
 
 /** How an operation gets a connection (db/mysql/store/index.ts serializes them). */
 export interface Runner {
@@ -31,6 +49,9 @@ export interface Runner {
 
 export function sqlOn(conn: MysqlConnection): Sql {
   return {
+    get orm() {
+      return ormOn(conn);
+    },
     async rows<T>(sql: string, values: unknown[] = []) {
       const [result] = await conn.query<RowDataPacket[]>(sql, values);
       return result as unknown as T[];
