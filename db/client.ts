@@ -23,4 +23,12 @@ export function getDb(d1: D1Database): Db {
  */
 export const getCoalescingDb = (d1: D1Database): Db => drizzle(coalescingD1(d1), { schema });
 
+/**
+ * A Db over one D1 Sessions API session (read replication): every statement through it reads a
+ * copy of the database at least as new as the session's bookmark. Made per request, so it is built
+ * without the relational schema (whose config drizzle builds on construction): the store and db/
+ * use the query builders only, never `db.query`.
+ */
+export const getSessionDb = (session: D1DatabaseSession): Db => drizzle(session as unknown as D1Database) as unknown as Db;
+
 export { schema };

@@ -2,19 +2,39 @@
 // auth, handlers and the audit trail, and closed when the request's work is done (on MySQL that
 // ends its connection; Hyperdrive pools behind it). `db`, the drizzle handle over D1, remains for
 // the callers not yet moved onto the store.
+//
+// On D1 every request runs in a Sessions API session (read replication). Its bookmark comes back
+// in `Relay-Bookmark` on every answer; a client that sends the last bookmark it got may be served
+// by a read replica that is at least that new, so it still sees everything it wrote (a message it
+// just sent, a key it just made). A request without one reads the primary, as D1 without
+// replication does: a client that knows nothing about bookmarks never reads stale data.
 import { createMiddleware } from "hono/factory";
-import { getDb } from "../../../db/client";
+import { getDb, getSessionDb } from "../../../db/client";
+import { RelayError } from "../../../core/errors";
+import { readConfig } from "../../../core/config";
 import { openRelayStore } from "../../store";
 import type { AppEnv } from "../context";
 
+export const BOOKMARK_HEADER = "Relay-Bookmark";
+// D1 bookmarks are dash-separated hex fields; anything else is refused before it reaches D1.
+const BOOKMARK = /^[0-9a-f]{1,64}(-[0-9a-f]{1,64}){1,7}$/i;
+
 export const database = createMiddleware<AppEnv>(async (c, next) => {
-  const db = getDb(c.env.DB);
+  const bookmark = c.req.header(BOOKMARK_HEADER);
+  if (bookmark !== undefined && !BOOKMARK.test(bookmark)) {
+    throw new RelayError("validation_error", `${BOOKMARK_HEADER}: not a bookmark this API returned`);
+  }
+  const session = readConfig(c.env).store === "d1" ? c.env.DB.withSession(bookmark ?? "first-primary") : undefined;
+  // On MySQL there is no session; the D1 handle (when bound) serves only callers not yet on the store.
+  const db = session ? getSessionDb(session) : getDb(c.env.DB);
   const store = openRelayStore(c.env, { db });
   c.set("db", db);
   c.set("store", store);
   try {
     await next();
   } finally {
+    const latest = session?.getBookmark();
+    if (latest) c.header(BOOKMARK_HEADER, latest);
     // After the answer. Work the handler left in waitUntil (webhook fan-out, audit) may still use
     // the store: it then opens a connection again, which ends with the invocation.
     const closing = store.close().catch(() => {});
