@@ -5,6 +5,10 @@
 //   4. a dev workspace with a verified domain, a sandbox provider and an API key (printed);
 //   5. the outbox sweeper armed (cron triggers do not fire under wrangler dev; a DO alarm does);
 //   6. the SMTP bridge on localhost:2525, forwarding to the local relay.
+// `npm run start:mysql` (`--store=mysql`) does the same on the MySQL store: it starts (or uses) the
+// local MariaDB of `npm run mysql:local` (wrangler.toml's localConnectionString points there),
+// applies the MySQL migrations and runs the Worker with STORE = "mysql". Its credentials are kept
+// apart from the D1 ones, since the two databases hold different workspaces.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,7 +21,8 @@ const DEV_VARS = path.join(root, ".dev.vars");
 // RELAY_PERSIST_DIR keeps local state somewhere else (the restart check uses a throwaway one).
 const PERSIST = process.env.RELAY_PERSIST_DIR ? path.resolve(process.env.RELAY_PERSIST_DIR) : null;
 const persistArgs = PERSIST ? ["--persist-to", PERSIST] : [];
-const CREDENTIALS = path.join(PERSIST ?? path.join(root, ".wrangler"), "dev-credentials.json");
+const STORE = process.argv.includes("--store=mysql") ? "mysql" : "d1";
+const CREDENTIALS = path.join(PERSIST ?? path.join(root, ".wrangler"), STORE === "mysql" ? "dev-credentials-mysql.json" : "dev-credentials.json");
 const DEV_DOMAIN = "clinic.example";
 const SMTP_PORT = process.env.SMTP_PORT ?? "2525";
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
@@ -127,11 +132,22 @@ function shutdown() {
 process.on("SIGINT", shutdown);
 process.on("SIGTERM", shutdown);
 
+/** The local MariaDB (started if need be) with the MySQL migrations applied; its URL. */
+function prepareMysql() {
+  const started = spawnSync(process.execPath, [path.join(root, "scripts", "mysql-local.mjs")], { cwd: root, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  if (started.status !== 0) throw new Error("no local MySQL/MariaDB for the MySQL store (see the lines above)");
+  const url = started.stdout.trim();
+  run(process.execPath, [path.join(root, "scripts", "mysql-migrate.mjs"), url]);
+  return url;
+}
+
 const secrets = ensureSecrets();
 run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", ...persistArgs]);
+const mysqlUrl = STORE === "mysql" ? prepareMysql() : null;
+const storeArgs = STORE === "mysql" ? ["--var", "STORE:mysql"] : [];
 const dev = spawn(
   bin("wrangler"),
-  ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--var", "OUTBOX_GRACE_SECONDS:15", "--var", "SWEEP_INTERVAL_SECONDS:10", "--show-interactive-dev-session=false", ...persistArgs],
+  ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--var", "OUTBOX_GRACE_SECONDS:15", "--var", "SWEEP_INTERVAL_SECONDS:10", ...storeArgs, "--show-interactive-dev-session=false", ...persistArgs],
   { cwd: root, stdio: ["ignore", "inherit", "inherit"] },
 );
 children.push(dev);
@@ -147,7 +163,7 @@ await fetch(`${BASE}/cdn-cgi/local/scheduled`).catch(() => {});
 if (process.env.RELAY_NO_BRIDGE !== "1") startBridge();
 
 console.log(`
-relay: ready on ${BASE}
+relay: ready on ${BASE}, store: ${STORE === "mysql" ? `MySQL (${mysqlUrl.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")}, through the HYPERDRIVE binding)` : "D1 (local, in .wrangler/)"}
   workspace   ${creds.workspace_id}   sender domain ${creds.domain} (verified), provider: sandbox
   API key     ${creds.api_key}
   admin token in .dev.vars

@@ -1,5 +1,7 @@
-// The MySQL part of `npm test` (after the D1 suite): test/mysql/ inside workerd through the
-// Hyperdrive binding (vitest.mysql.config.ts), when a MySQL server answers. Without one it is
+// The MySQL part of `npm test` (after the D1 suite), when a MySQL server answers: test/mysql/
+// inside workerd through the Hyperdrive binding (vitest.mysql.config.ts: the store conformance
+// suite, migrations, query plans), then the end-to-end tests with the relay on the MySQL store
+// (vitest.mysql-e2e.config.ts). Arguments after `--` go to both runs (e.g. a file filter). Without one it is
 // skipped with a message, except under CI, where it fails: CI must test both stores.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
@@ -29,6 +31,16 @@ if (reason) {
 }
 
 const started = Date.now();
-const r = spawnSync(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--config", "vitest.mysql.config.ts", ...process.argv.slice(2)], { cwd: root, stdio: "inherit" });
+// The Worker loads the MySQL store as a module of its own (workers/vendor/mysql-store.js): built
+// from the current db/mysql/store before the end-to-end run evaluates it.
+const vendor = spawnSync(process.execPath, [path.join(root, "scripts", "vendor.mjs")], { cwd: root, stdio: "inherit" });
+if (vendor.status !== 0) process.exit(vendor.status ?? 1);
+const args = process.argv.slice(2);
+let status = 0;
+for (const config of ["vitest.mysql.config.ts", "vitest.mysql-e2e.config.ts"]) {
+  // --passWithNoTests: a file filter may match files of only one of the two runs.
+  const r = spawnSync(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--config", config, "--passWithNoTests", ...args], { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) status = r.status ?? 1;
+}
 console.error(`test-mysql: the MySQL tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-process.exit(r.status ?? 1);
+process.exit(status);
