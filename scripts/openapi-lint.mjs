@@ -1,59 +1,29 @@
 // Lints the OpenAPI document with Redocly's recommended ruleset (`npm run lint:openapi`, part of
-// `npm test`). The document is the one the Worker serves: workers/api/app.ts is bundled for Node
-// (the two `cloudflare:` modules it reaches are stubbed; nothing of them runs for this route) and
-// asked for /openapi.json in-process, so no server, no Miniflare and no network.
+// `npm test`). The document is the one the Worker serves, rendered in-process by
+// scripts/openapi-document.mjs (no server, no Miniflare, no network).
 // Fails on any error and on any warning, except those listed with a reason in
 // .redocly.lint-ignore.yaml (Redocly reads that file itself; ignored problems are not reported).
 // The document stays at .wrangler/openapi/openapi.json for a look (the ignore file names that
 // path). Runs at once in one tree are safe: the bundle is per process, the document is renamed
 // into place whole and nothing is deleted that another run may be reading.
-import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { renderDocument, root } from "./openapi-document.mjs";
 
-const root = path.resolve(import.meta.dirname, "..");
 const outDir = path.join(root, ".wrangler", "openapi");
 const docFile = path.join(outDir, "openapi.json");
 const started = Date.now();
 
 mkdirSync(outDir, { recursive: true });
-const bundle = path.join(outDir, `app.${process.pid}.mjs`);
-await build({
-  entryPoints: [path.join(root, "workers", "api", "app.ts")],
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  outfile: bundle,
-  packages: "external",
-  logLevel: "error",
-  plugins: [
-    {
-      name: "cloudflare-stubs",
-      setup(b) {
-        b.onResolve({ filter: /^cloudflare:/ }, (a) => ({ path: a.path, namespace: "cf-stub" }));
-        b.onLoad({ filter: /.*/, namespace: "cf-stub" }, () => ({
-          contents: "export const env = {}; export class DurableObject {}; export function connect() { throw new Error('no sockets here'); }",
-          loader: "js",
-        }));
-      },
-    },
-  ],
-});
-const { app } = await import(pathToFileURL(bundle).href);
-rmSync(bundle, { force: true });
-// Quiet the access log line this request writes.
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = () => true;
-// A D1 stand-in: the database middleware makes its (lazy) handle for every request.
-const res = await app.request("/openapi.json", {}, { DB: {} });
-process.stdout.write = write;
-if (res.status !== 200) {
-  console.error(`openapi-lint: /openapi.json answered ${res.status}: ${await res.text()}`);
+let doc;
+try {
+  doc = await renderDocument();
+} catch (e) {
+  console.error(`openapi-lint: ${e.message}`);
   process.exit(1);
 }
-writeFileSync(`${docFile}.${process.pid}`, JSON.stringify(await res.json(), null, 2));
+writeFileSync(`${docFile}.${process.pid}`, JSON.stringify(doc, null, 2));
 renameSync(`${docFile}.${process.pid}`, docFile);
 
 const redocly = path.join(root, "node_modules", ".bin", "redocly");
