@@ -15,8 +15,8 @@ export async function findApiKeyByHash(db: Db, keyHash: string) {
 }
 
 /** Records use; throttled by the caller (once per cache load), so it is not a write per request. */
-export async function touchApiKey(db: Db, id: string, at: number): Promise<void> {
-  await db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id));
+export async function touchApiKey(db: Db, workspaceId: string, id: string, at: number): Promise<void> {
+  await db.update(apiKeys).set({ lastUsedAt: at }).where(and(eq(apiKeys.workspaceId, workspaceId), eq(apiKeys.id, id)));
 }
 
 export async function insertApiKey(db: Db, row: typeof apiKeys.$inferInsert): Promise<ApiKeyRow> {
@@ -25,7 +25,7 @@ export async function insertApiKey(db: Db, row: typeof apiKeys.$inferInsert): Pr
 }
 
 export const listApiKeys = (db: Db, workspaceId: string): Promise<ApiKeyRow[]> =>
-  db.select().from(apiKeys).where(eq(apiKeys.workspaceId, workspaceId)).orderBy(apiKeys.createdAt).all();
+  db.select().from(apiKeys).where(eq(apiKeys.workspaceId, workspaceId)).orderBy(apiKeys.createdAt, apiKeys.id).all();
 
 export async function revokeApiKey(db: Db, workspaceId: string, id: string, at: number): Promise<boolean> {
   const rows = await db

@@ -9,7 +9,7 @@ export async function insertWorkspace(db: Db, row: typeof workspaces.$inferInser
   return created!;
 }
 
-export const listWorkspaces = (db: Db): Promise<WorkspaceRow[]> => db.select().from(workspaces).orderBy(workspaces.createdAt).all();
+export const listWorkspaces = (db: Db): Promise<WorkspaceRow[]> => db.select().from(workspaces).orderBy(workspaces.createdAt, workspaces.id).all();
 
 export async function getWorkspace(db: Db, id: string): Promise<WorkspaceRow | undefined> {
   return db.select().from(workspaces).where(eq(workspaces.id, id)).get();

@@ -4,8 +4,7 @@ import { generateApiKey } from "../../core/api-key";
 import { notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { SCOPES } from "../../core/scopes";
-import { insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRow } from "../../db/api-keys";
-import type { Db } from "../../db/client";
+import type { ApiKeyRow, TenantStore } from "../../db/store/tenants";
 import type { AppEnv } from "./context";
 import { route } from "./route";
 import { errorResponses, idParam, iso, notFoundResponse } from "./schemas";
@@ -54,11 +53,10 @@ export const keyView = (k: ApiKeyRow) => ({
 export const createdKeySchema = keySchema.extend({ key: z.string().openapi({ description: "Shown once; store it now" }) });
 
 /** Shared by the workspace admin route and the platform bootstrap route. */
-export async function createKey(db: Db, workspaceId: string, input: z.infer<typeof createKeyInput>, userId: string | null = null) {
+export async function createKey(tenants: TenantStore, workspaceId: string, input: z.infer<typeof createKeyInput>, userId: string | null = null) {
   const { key, prefix, hash } = await generateApiKey();
-  const row = await insertApiKey(db, {
+  const row = await tenants.createApiKey(workspaceId, {
     id: newId("key"),
-    workspaceId,
     userId,
     name: input.name,
     prefix,
@@ -81,7 +79,7 @@ apiKeysApp.openapi(
     request: { body: { content: { "application/json": { schema: createKeyInput } }, required: true } },
     responses: { 201: { description: "Created", content: { "application/json": { schema: createdKeySchema } } }, ...errorResponses },
   }),
-  async (c) => c.json(await createKey(c.var.db, c.var.workspaceId, c.req.valid("json")), 201),
+  async (c) => c.json(await createKey(c.var.store.tenants, c.var.workspaceId, c.req.valid("json")), 201),
 );
 
 apiKeysApp.openapi(
@@ -93,7 +91,7 @@ apiKeysApp.openapi(
     auth: "admin",
     responses: { 200: { description: "Keys", content: { "application/json": { schema: z.object({ data: z.array(keySchema) }) } } }, ...errorResponses },
   }),
-  async (c) => c.json({ data: (await listApiKeys(c.var.db, c.var.workspaceId)).map(keyView) }, 200),
+  async (c) => c.json({ data: (await c.var.store.tenants.listApiKeys(c.var.workspaceId)).map(keyView) }, 200),
 );
 
 apiKeysApp.openapi(
@@ -107,7 +105,7 @@ apiKeysApp.openapi(
     responses: { 204: { description: "Revoked" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const ok = await revokeApiKey(c.var.db, c.var.workspaceId, c.req.valid("param").id, Date.now());
+    const ok = await c.var.store.tenants.revokeApiKey(c.var.workspaceId, c.req.valid("param").id, Date.now());
     if (!ok) throw notFound("API key");
     return c.body(null, 204);
   },

@@ -1,7 +1,7 @@
 // GET /v1/audit-logs: a workspace admin reads the audit trail (rows are written by the
 // audit-trail middleware, workers/api/middleware/audit-trail.ts, and never changed).
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { listAudit, type AuditRow } from "../../db/audit";
+import type { AuditRow } from "../../db/store/audit";
 import type { AppEnv } from "./context";
 import { route } from "./route";
 import { pageQuery, pageSchema, readPage, timeIdCursor } from "./pagination";
@@ -68,7 +68,7 @@ auditLogsApp.openapi(
   async (c) => {
     const q = c.req.valid("query");
     const { page, next_cursor } = await readPage(q, cursor, (before, limit) =>
-      listAudit(c.var.db, c.var.workspaceId, {
+      c.var.store.audit.list(c.var.workspaceId, {
         ...(q.action ? { action: q.action } : {}),
         ...(q.since ? { since: Date.parse(q.since) } : {}),
         ...(q.until ? { until: Date.parse(q.until) } : {}),

@@ -12,10 +12,8 @@ import { newId } from "../../core/ids";
 import { audienceMatches, jwtConfigSchema, looksLikeJwt } from "../../core/jwt";
 import { peekClaims, verifyJwt } from "../jwt-verify";
 import type { Principal, Scope, WorkspacePrincipal } from "../../core/scopes";
-import { findApiKeyByHash, touchApiKey } from "../../db/api-keys";
 import { IsolateCache } from "../isolate-cache";
-import type { Db } from "../../db/client";
-import { findJwtIssuerWorkspaces, findOrCreateJwtUser } from "../../db/workspace-security";
+import type { FoundApiKey, TenantStore } from "../../db/store/tenants";
 import { log } from "../log";
 import type { AppEnv, WorkspaceEnv } from "./context";
 
@@ -27,34 +25,33 @@ function bearer(header: string | undefined): string {
   return m[1]!;
 }
 
-type FoundKey = NonNullable<Awaited<ReturnType<typeof findApiKeyByHash>>>;
 /**
  * Known keys by hash, for 15 s per isolate (a revocation through this isolate applies at once,
  * elsewhere within 15 s). Unknown keys are not cached, so a new key works everywhere at once.
  */
-const keyCache = new IsolateCache<FoundKey>(15_000, 2_000);
-const keyLoads = new Map<string, Promise<FoundKey | undefined>>();
+const keyCache = new IsolateCache<FoundApiKey>(15_000, 2_000);
+const keyLoads = new Map<string, Promise<FoundApiKey | undefined>>();
 
 
-export async function authenticate(db: Db, env: Env, header: string | undefined, now: number, defer?: Defer): Promise<Principal> {
+export async function authenticate(tenants: TenantStore, env: Env, header: string | undefined, now: number, defer?: Defer): Promise<Principal> {
   const token = bearer(header);
   if (token.startsWith(API_KEY_PREFIX)) {
     const hash = await sha256Hex(token);
-    let found: FoundKey | undefined = keyCache.get(hash, now);
+    let found: FoundApiKey | undefined = keyCache.get(hash, now);
     if (!found) {
       // Concurrent requests with a key not (or no longer) cached share one lookup: at each
       // expiry a busy isolate would otherwise send a burst of identical reads and touches.
       let pending = keyLoads.get(hash);
       const first = pending === undefined;
       if (!pending) {
-        pending = findApiKeyByHash(db, hash).finally(() => keyLoads.delete(hash));
+        pending = tenants.crossTenantApiKeyByHash(hash).finally(() => keyLoads.delete(hash));
         keyLoads.set(hash, pending);
       }
       found = await pending;
       if (found && first) {
         keyCache.set(hash, found, now);
         // last_used_at, at most once per cache period per isolate: never a write per request.
-        const touch = touchApiKey(db, found.key.id, now).catch(() => {});
+        const touch = tenants.touchApiKey(found.key.workspaceId, found.key.id, now).catch(() => {});
         if (defer) defer(touch);
         else await touch;
       }
@@ -69,7 +66,7 @@ export async function authenticate(db: Db, env: Env, header: string | undefined,
   if (env.ADMIN_TOKEN && env.ADMIN_TOKEN.length >= 16 && timingSafeEqualString(token, env.ADMIN_TOKEN)) {
     return { kind: "admin" };
   }
-  if (looksLikeJwt(token)) return authenticateJwt(db, token, now);
+  if (looksLikeJwt(token)) return authenticateJwt(tenants, token, now);
   throw new RelayError("unauthorized", "the API key is not valid");
 }
 
@@ -77,9 +74,9 @@ export async function authenticate(db: Db, env: Env, header: string | undefined,
  * A JWT is matched to the workspace(s) trusting its (unverified) issuer, then verified against
  * each one's settings; the first that verifies it (issuer, audience, algorithm, key, times) wins.
  */
-async function authenticateJwt(db: Db, token: string, now: number): Promise<WorkspacePrincipal> {
+async function authenticateJwt(tenants: TenantStore, token: string, now: number): Promise<WorkspacePrincipal> {
   const claims = await peekClaims(token);
-  const candidates = claims ? await findJwtIssuerWorkspaces(db, claims.iss) : [];
+  const candidates = claims ? await tenants.crossTenantJwtIssuerWorkspaces(claims.iss) : [];
   if (candidates.length === 0) throw new RelayError("unauthorized", "the token's issuer is not configured for any workspace");
   // (issuer, audience) is unique per workspace (PUT /v1/workspace/jwt), so at most one remains.
   let refusal: unknown = new RelayError("unauthorized", "the token's aud claim is not acceptable");
@@ -89,7 +86,7 @@ async function authenticateJwt(db: Db, token: string, now: number): Promise<Work
     try {
       const verified = await verifyJwt(token, config.data, now);
       if (ws.workspaceStatus !== "active") throw new RelayError("forbidden", "the workspace is suspended");
-      const user = await findOrCreateJwtUser(db, ws.workspaceId, verified.subject, verified.email, config.data.auto_provision, () => newId("usr"));
+      const user = await tenants.findOrCreateJwtUser(ws.workspaceId, verified.subject, verified.email, config.data.auto_provision, () => newId("usr"));
       if (!user) throw new RelayError("unauthorized", "the token's subject is not a user of this workspace");
       return { kind: "jwt", workspaceId: ws.workspaceId, keyId: null, userId: user.id, scopes: verified.scopes };
     } catch (e) {
@@ -131,7 +128,7 @@ function setPrincipal(c: Context<AppEnv>, p: Principal): void {
  */
 const forWorkspace = (mw: MiddlewareHandler<AppEnv>) => mw as MiddlewareHandler as MiddlewareHandler<WorkspaceEnv>;
 
-const authenticateRequest = (c: Context<AppEnv>) => authenticate(c.var.db, c.env, c.req.header("authorization"), Date.now(), deferOf(c));
+const authenticateRequest = (c: Context<AppEnv>) => authenticate(c.var.store.tenants, c.env, c.req.header("authorization"), Date.now(), deferOf(c));
 
 /** Requires a workspace credential holding `scope` (an `admin` credential holds every scope). */
 export const requireScope = (scope: Scope) =>

@@ -7,8 +7,7 @@ import { readConfig } from "../../core/config";
 import { encryptText, loadKeyring } from "../../core/crypto";
 import { notFound, RelayError } from "../../core/errors";
 import { llmSettingsSchema, type LlmSettings } from "../../core/llm/settings";
-import { getLlmApiKeyEnc, setLlmApiKeyEnc, usageOn } from "../../db/llm";
-import { getWorkspace, updateWorkspaceConfiguration } from "../../db/workspaces";
+import type { TenantStore } from "../../db/store/tenants";
 import { llmApiKeyAad, utcDay } from "../llm/personalize";
 import { phiPatternsSaveProblem, storedLlmSettings } from "../llm/phi-patterns";
 import { actorOf, recordAudit } from "../audit";
@@ -39,19 +38,19 @@ const ok = { 200: { description: "The LLM settings", content: { "application/jso
 
 export const llmSettingsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-async function view(db: AppEnv["Variables"]["db"], workspaceId: string, settings: LlmSettings) {
+async function view(tenants: TenantStore, workspaceId: string, settings: LlmSettings) {
   const day = utcDay(Date.now());
-  const [keyEnc, usage] = await Promise.all([getLlmApiKeyEnc(db, workspaceId), usageOn(db, workspaceId, day)]);
-  return { ...settings, api_key_set: keyEnc !== null, usage_today: { day, ...usage, budget: settings.daily_token_budget } };
+  const [apiKeySet, usage] = await Promise.all([tenants.llmApiKeySet(workspaceId), tenants.llmUsageOn(workspaceId, day)]);
+  return { ...settings, api_key_set: apiKeySet, usage_today: { day, ...usage, budget: settings.daily_token_budget } };
 }
 
 llmSettingsApp.openapi(
   route({ method: "get", path: "/workspace/llm", operationId: "workspace.getLlm", summary: "LLM personalization settings and today's token use", auth: "read", responses: ok }),
   async (c) => {
     const id = c.var.workspaceId;
-    const ws = await getWorkspace(c.var.db, id);
+    const ws = await c.var.store.tenants.workspace(id);
     if (!ws) throw notFound("workspace");
-    return c.json(await view(c.var.db, id, await storedLlmSettings(ws.configuration)), 200);
+    return c.json(await view(c.var.store.tenants, id, await storedLlmSettings(ws.configuration)), 200);
   },
 );
 
@@ -74,21 +73,21 @@ llmSettingsApp.openapi(
     // checked here, before anything is written, with the same error as a schema failure.
     const problem = await phiPatternsSaveProblem(settings);
     if (problem) throw new RelayError("validation_error", `${problem.path}: ${problem.message}`);
-    const ws = await getWorkspace(c.var.db, id);
+    const ws = await c.var.store.tenants.workspace(id);
     if (!ws) throw notFound("workspace");
-    const hadKey = (await getLlmApiKeyEnc(c.var.db, id)) !== null;
+    const hadKey = await c.var.store.tenants.llmApiKeySet(id);
     if (settings.enabled && (api_key === null || (api_key === undefined && !hadKey))) {
       throw new RelayError("unprocessable", "api_key: enabling LLM personalization needs an API key for the endpoint");
     }
     const now = Date.now();
     if (api_key !== undefined) {
       const ring = await loadKeyring(c.env.DATA_KEYS, readConfig(c.env).dataKeyId);
-      await setLlmApiKeyEnc(c.var.db, id, api_key === null ? null : await encryptText(ring, api_key, llmApiKeyAad(id)), now);
+      await c.var.store.tenants.setLlmApiKeyEnc(id, api_key === null ? null : await encryptText(ring, api_key, llmApiKeyAad(id)), now);
     }
     const before = await storedLlmSettings(ws.configuration);
-    await updateWorkspaceConfiguration(c.var.db, id, { ...ws.configuration, llm: settings }, now);
+    await c.var.store.tenants.updateConfiguration(id, { ...ws.configuration, llm: settings }, now);
     if (before.baa_covered !== settings.baa_covered) {
-      await recordAudit(c.var.db, {
+      await recordAudit(c.var.store.audit, {
         ...actorOf(c.var.principal),
         action: settings.baa_covered ? "workspace.llm.baa_declared" : "workspace.llm.baa_withdrawn",
         resource: `workspace:${id}`,
@@ -98,7 +97,7 @@ llmSettingsApp.openapi(
         detail: { base_url: settings.base_url, model: settings.model },
       });
     }
-    return c.json(await view(c.var.db, id, settings), 200);
+    return c.json(await view(c.var.store.tenants, id, settings), 200);
   },
 );
 
@@ -113,9 +112,9 @@ llmSettingsApp.openapi(
   }),
   async (c) => {
     const id = c.var.workspaceId;
-    const ws = await getWorkspace(c.var.db, id);
+    const ws = await c.var.store.tenants.workspace(id);
     if (!ws) throw notFound("workspace");
-    await setLlmApiKeyEnc(c.var.db, id, null, Date.now());
-    return c.json(await view(c.var.db, id, await storedLlmSettings(ws.configuration)), 200);
+    await c.var.store.tenants.setLlmApiKeyEnc(id, null, Date.now());
+    return c.json(await view(c.var.store.tenants, id, await storedLlmSettings(ws.configuration)), 200);
   },
 );

@@ -4,9 +4,9 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { dlpPolicyProblem, dlpPolicySchema } from "../../core/dlp";
 import { RelayError } from "../../core/errors";
 import { jwtConfigSchema } from "../../core/jwt";
-import { DEFAULT_RETENTION_DAYS } from "../../db/retention";
+import { DEFAULT_RETENTION_DAYS } from "../../db/store/retention";
 import { loadRe2 } from "../lazy-libs";
-import { findJwtIssuerWorkspaces, getWorkspaceSecurity, upsertWorkspaceSecurity, type WorkspaceSecurityRow } from "../../db/workspace-security";
+import type { WorkspaceSecurityRow } from "../../db/store/tenants";
 import type { AppEnv } from "./context";
 import { route } from "./route";
 import { errorResponses, errorSchema } from "./schemas";
@@ -32,7 +32,7 @@ export const securitySettingsApp = new OpenAPIHono<AppEnv>({ defaultHook: valida
 
 securitySettingsApp.openapi(
   route({ method: "get", path: "/workspace/security", operationId: "workspace.getSecurity", summary: "JWT issuer, body retention and DLP policy", auth: "admin", responses: ok }),
-  async (c) => c.json(view(await getWorkspaceSecurity(c.var.db, c.var.workspaceId)), 200),
+  async (c) => c.json(view(await c.var.store.tenants.security(c.var.workspaceId)), 200),
 );
 
 securitySettingsApp.openapi(
@@ -51,21 +51,21 @@ securitySettingsApp.openapi(
     // One (issuer, audience) pair belongs to one workspace: otherwise another tenant could point
     // at the same identity provider and have its users' tokens land in their workspace.
     const audiences = new Set([config.audience].flat());
-    for (const other of await findJwtIssuerWorkspaces(c.var.db, config.issuer)) {
+    for (const other of await c.var.store.tenants.crossTenantJwtIssuerWorkspaces(config.issuer)) {
       if (other.workspaceId === ws) continue;
       const theirs = [(other.jwt as { audience?: string | string[] } | null)?.audience ?? []].flat();
       if (theirs.some((a) => audiences.has(a))) {
         throw new RelayError("conflict", "this issuer and audience are already trusted by another workspace; use a distinct audience");
       }
     }
-    const row = await upsertWorkspaceSecurity(c.var.db, ws, { jwt: config, jwtIssuer: config.issuer }, Date.now());
+    const row = await c.var.store.tenants.upsertSecurity(ws, { jwt: config, jwtIssuer: config.issuer }, Date.now());
     return c.json(view(row), 200);
   },
 );
 
 securitySettingsApp.openapi(
   route({ method: "delete", path: "/workspace/jwt", operationId: "workspace.deleteJwtIssuer", summary: "Stop trusting JWTs", auth: "admin", responses: ok }),
-  async (c) => c.json(view(await upsertWorkspaceSecurity(c.var.db, c.var.workspaceId, { jwt: null, jwtIssuer: null }, Date.now())), 200),
+  async (c) => c.json(view(await c.var.store.tenants.upsertSecurity(c.var.workspaceId, { jwt: null, jwtIssuer: null }, Date.now())), 200),
 );
 
 securitySettingsApp.openapi(
@@ -85,7 +85,7 @@ securitySettingsApp.openapi(
   }),
   async (c) => {
     const days = c.req.valid("json").body_retention_days;
-    return c.json(view(await upsertWorkspaceSecurity(c.var.db, c.var.workspaceId, { retentionDays: days }, Date.now())), 200);
+    return c.json(view(await c.var.store.tenants.upsertSecurity(c.var.workspaceId, { retentionDays: days }, Date.now())), 200);
   },
 );
 
@@ -107,6 +107,6 @@ securitySettingsApp.openapi(
       const problem = dlpPolicyProblem(await loadRe2(), policy);
       if (problem) throw new RelayError("validation_error", `${problem.path}: ${problem.message}`);
     }
-    return c.json(view(await upsertWorkspaceSecurity(c.var.db, c.var.workspaceId, { dlp: policy }, Date.now())), 200);
+    return c.json(view(await c.var.store.tenants.upsertSecurity(c.var.workspaceId, { dlp: policy }, Date.now())), 200);
   },
 );

@@ -4,7 +4,6 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { notFound } from "../../core/errors";
 import { trendingQuestionsSchema } from "../../core/trending";
 import { parseWorkspaceConfig } from "../../core/workspace-config";
-import { getWorkspace, updateWorkspaceConfiguration } from "../../db/workspaces";
 import type { AppEnv } from "./context";
 import { route } from "./route";
 import { errorResponses } from "./schemas";
@@ -24,7 +23,7 @@ trendingQuestionsApp.openapi(
     responses: { 200: ok, ...errorResponses },
   }),
   async (c) => {
-    const ws = await getWorkspace(c.var.db, c.var.workspaceId);
+    const ws = await c.var.store.tenants.workspace(c.var.workspaceId);
     if (!ws) throw notFound("workspace");
     return c.json(parseWorkspaceConfig(ws.configuration).trending_questions, 200);
   },
@@ -42,10 +41,10 @@ trendingQuestionsApp.openapi(
   }),
   async (c) => {
     const id = c.var.workspaceId;
-    const ws = await getWorkspace(c.var.db, id);
+    const ws = await c.var.store.tenants.workspace(id);
     if (!ws) throw notFound("workspace");
     const value = c.req.valid("json");
-    const row = await updateWorkspaceConfiguration(c.var.db, id, { ...ws.configuration, trending_questions: value }, Date.now());
+    const row = await c.var.store.tenants.updateConfiguration(id, { ...ws.configuration, trending_questions: value }, Date.now());
     return c.json(parseWorkspaceConfig(row!.configuration).trending_questions, 200);
   },
 );

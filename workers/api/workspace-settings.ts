@@ -6,7 +6,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { notFound, RelayError } from "../../core/errors";
 import { llmSettingsSchema } from "../../core/llm/settings";
 import { applySettingsPatch, parseWorkspaceConfig, workspaceSettingsPatchSchema } from "../../core/workspace-config";
-import { getWorkspace, updateWorkspaceConfiguration, type WorkspaceRow } from "../../db/workspaces";
+import type { WorkspaceRow } from "../../db/store/tenants";
 import { phiPatternsSaveProblem, storedLlmSettings } from "../llm/phi-patterns";
 import type { AppEnv } from "./context";
 import { route } from "./route";
@@ -44,7 +44,7 @@ workspaceSettingsApp.openapi(
     responses: { 200: { description: "Workspace", content: { "application/json": { schema: settingsSchema } } }, ...errorResponses },
   }),
   async (c) => {
-    const ws = await getWorkspace(c.var.db, c.var.workspaceId);
+    const ws = await c.var.store.tenants.workspace(c.var.workspaceId);
     if (!ws) throw notFound("workspace");
     return c.json(await view(ws), 200);
   },
@@ -64,7 +64,7 @@ workspaceSettingsApp.openapi(
   }),
   async (c) => {
     const id = c.var.workspaceId;
-    const ws = await getWorkspace(c.var.db, id);
+    const ws = await c.var.store.tenants.workspace(id);
     if (!ws) throw notFound("workspace");
     const patch = c.req.valid("json");
     const result = applySettingsPatch(ws.configuration, patch);
@@ -75,7 +75,7 @@ workspaceSettingsApp.openapi(
       const problem = await phiPatternsSaveProblem(llmSettingsSchema.parse(result.value.llm));
       if (problem) throw new RelayError("validation_error", `llm.${problem.path}: ${problem.message}`);
     }
-    const row = await updateWorkspaceConfiguration(c.var.db, id, result.value, Date.now());
+    const row = await c.var.store.tenants.updateConfiguration(id, result.value, Date.now());
     return c.json(await view(row!), 200);
   },
 );

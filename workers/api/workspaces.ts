@@ -1,11 +1,10 @@
 // Platform administration (the admin token from the ADMIN_TOKEN secret): create workspaces and
 // bootstrap their first API key and domains. Everything inside a workspace is then managed
 // with that workspace's own admin-scoped keys.
-import { isUniqueViolation } from "../../db/errors";
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { RelayError, notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
-import { getWorkspace, insertWorkspace, listWorkspaces, type WorkspaceRow } from "../../db/workspaces";
+import type { WorkspaceRow } from "../../db/store/tenants";
 import { createdKeySchema, createKey, createKeyInput } from "./api-keys";
 import type { AppEnv } from "./context";
 import { route } from "./route";
@@ -45,13 +44,9 @@ workspacesApp.openapi(
   }),
   async (c) => {
     const input = c.req.valid("json");
-    try {
-      const row = await insertWorkspace(c.var.db, { id: newId("ws"), slug: input.slug, displayName: input.display_name });
-      return c.json(view(row), 201);
-    } catch (e) {
-      if (isUniqueViolation(e)) throw new RelayError("conflict", `workspace slug ${input.slug} is taken`);
-      throw e;
-    }
+    const created = await c.var.store.tenants.platformCreateWorkspace({ id: newId("ws"), slug: input.slug, displayName: input.display_name });
+    if (created.status === "duplicate") throw new RelayError("conflict", `workspace slug ${input.slug} is taken`);
+    return c.json(view(created.workspace), 201);
   },
 );
 
@@ -64,11 +59,11 @@ workspacesApp.openapi(
     auth: "platform_admin",
     responses: { 200: { description: "Workspaces", content: { "application/json": { schema: z.object({ data: z.array(workspaceSchema) }) } } }, ...errorResponses },
   }),
-  async (c) => c.json({ data: (await listWorkspaces(c.var.db)).map(view) }, 200),
+  async (c) => c.json({ data: (await c.var.store.tenants.platformListWorkspaces()).map(view) }, 200),
 );
 
 async function mustGet(c: { var: AppEnv["Variables"] }, id: string) {
-  const ws = await getWorkspace(c.var.db, id);
+  const ws = await c.var.store.tenants.workspace(id);
   if (!ws) throw notFound("workspace");
   return ws;
 }
@@ -98,7 +93,7 @@ workspacesApp.openapi(
   }),
   async (c) => {
     const ws = await mustGet(c, c.req.valid("param").id);
-    return c.json(await createKey(c.var.db, ws.id, c.req.valid("json")), 201);
+    return c.json(await createKey(c.var.store.tenants, ws.id, c.req.valid("json")), 201);
   },
 );
 

@@ -93,7 +93,7 @@ export const auditTrail = createMiddleware<AppEnv>(async (c, next) => {
   const who = actorOf(principal);
   const platformTarget = path!.startsWith("/v1/workspaces/:id") ? c.req.param("id") ?? null : null;
   try {
-    await recordAudit(c.var.db, {
+    await recordAudit(c.var.store.audit, {
       ...who,
       workspaceId: who.workspaceId ?? platformTarget,
       action,
