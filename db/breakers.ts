@@ -1,8 +1,12 @@
+import { eq } from "drizzle-orm";
 import type { BreakerState } from "../core/routing/breaker";
 import type { Db } from "./client";
 import { circuitBreakers } from "./schema";
 
-/** Mirrors a breaker's state into D1 for the API, metrics and reports (the caller logs and publishes each transition). */
+/**
+ * Mirrors a breaker's state into D1 for the API, metrics and reports (the caller logs and
+ * publishes each transition). The row is keyed by provider; one another workspace holds is left alone.
+ */
 export async function recordBreakerState(db: Db, workspaceId: string, providerId: string, b: BreakerState): Promise<void> {
   const row = {
     providerId,
@@ -13,7 +17,7 @@ export async function recordBreakerState(db: Db, workspaceId: string, providerId
     lastFailureAt: b.lastFailureAt,
     stateChangedAt: b.changedAt,
   };
-  await db.insert(circuitBreakers).values(row).onConflictDoUpdate({ target: circuitBreakers.providerId, set: row });
+  await db.insert(circuitBreakers).values(row).onConflictDoUpdate({ target: circuitBreakers.providerId, set: row, setWhere: eq(circuitBreakers.workspaceId, workspaceId) });
 }
 
 /** Providers whose breaker is open, across every workspace (the readiness report). */

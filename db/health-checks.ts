@@ -20,7 +20,7 @@ export async function insertHealthCheck(db: Db, row: NewHealthCheck): Promise<vo
  */
 export async function recordHealthChecks(db: Db, rows: NewHealthCheck[], before: number): Promise<void> {
   for (let i = 0; i < rows.length; i += 50) {
-    const [first, ...rest] = rows.slice(i, i + 50).flatMap((r) => [insertHealthCheckQuery(db, r), pruneHealthChecksQuery(db, r.providerId, before)]);
+    const [first, ...rest] = rows.slice(i, i + 50).flatMap((r) => [insertHealthCheckQuery(db, r), pruneHealthChecksQuery(db, r.workspaceId, r.providerId, before)]);
     if (first) await db.batch([first, ...rest]);
   }
 }
@@ -38,7 +38,8 @@ const latestHealthQuery = (db: Db, workspaceId: string, providerIds: readonly st
       ),
     );
 
-function newestPerProvider(rows: HealthCheckRow[]): Map<string, HealthCheckRow> {
+/** One row per provider: the newest (the latest-check queries may return ties). */
+export function newestPerProvider(rows: HealthCheckRow[]): Map<string, HealthCheckRow> {
   const out = new Map<string, HealthCheckRow>();
   // Two checks in the same millisecond: keep one deterministically.
   for (const r of rows) {
@@ -73,9 +74,9 @@ export async function routingHealth(db: Db, workspaceId: string, providerIds: re
   return { checks: newestPerProvider(checks), breakers: new Map(breakers.map((b) => [b.providerId, { state: b.state, changedAt: b.changedAt }])) };
 }
 
-/** Deletes one provider's checks older than `before` (uses the provider index, no table scan). */
-const pruneHealthChecksQuery = (db: Db, providerId: string, before: number) =>
-  db.delete(healthChecks).where(and(eq(healthChecks.providerId, providerId), lt(healthChecks.checkedAt, before)));
+/** Deletes one provider's checks older than `before` (uses the provider index, no table scan; the workspace is the provider's). */
+const pruneHealthChecksQuery = (db: Db, workspaceId: string, providerId: string, before: number) =>
+  db.delete(healthChecks).where(and(eq(healthChecks.workspaceId, workspaceId), eq(healthChecks.providerId, providerId), lt(healthChecks.checkedAt, before)));
 
 /** Every enabled provider of every workspace (the health-check job's work list). */
 export const enabledProvidersEverywhere = (db: Db) => db.select().from(providers).where(eq(providers.status, "enabled")).all();

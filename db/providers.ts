@@ -3,8 +3,11 @@ import type { Db } from "./client";
 import { providers } from "./schema";
 
 export type ProviderRow = typeof providers.$inferSelect;
+export type NewProvider = typeof providers.$inferInsert;
+/** What an update may change (updated_at is stamped by it). */
+export type ProviderPatch = Partial<Pick<ProviderRow, "name" | "config" | "credentialsEnc" | "status" | "priority" | "weight" | "baaCovered">>;
 
-export async function insertProvider(db: Db, row: typeof providers.$inferInsert): Promise<ProviderRow> {
+export async function insertProvider(db: Db, row: NewProvider): Promise<ProviderRow> {
   const [created] = await db.insert(providers).values(row).returning();
   return created!;
 }
@@ -19,7 +22,7 @@ export async function updateProvider(
   db: Db,
   workspaceId: string,
   id: string,
-  patch: Partial<Pick<ProviderRow, "name" | "config" | "credentialsEnc" | "status" | "priority" | "weight" | "baaCovered">>,
+  patch: ProviderPatch,
   at: number,
 ): Promise<ProviderRow | undefined> {
   const [row] = await db
