@@ -28,7 +28,7 @@ export async function eraseRecipient(
   const hits = await db
     .select({ id: messageRecipients.id, messageId: messageRecipients.messageId, status: messages.status, toEmails: messages.toEmails, bodyR2Key: messages.bodyR2Key, purgedAt: messages.bodyPurgedAt })
     .from(messageRecipients)
-    .innerJoin(messages, eq(messages.id, messageRecipients.messageId))
+    .innerJoin(messages, and(eq(messages.workspaceId, workspaceId), eq(messages.id, messageRecipients.messageId)))
     .where(and(eq(messageRecipients.workspaceId, workspaceId), sql`lower(${messageRecipients.email}) = ${lower}`))
     .all();
   const done = hits.filter((h) => FINAL.has(h.status));
@@ -46,13 +46,13 @@ export async function eraseRecipient(
         .update(messageRecipients)
         .set({ email: replacement, updatedAt: at })
         .where(and(eq(messageRecipients.workspaceId, workspaceId), inArray(messageRecipients.messageId, ids), sql`lower(${messageRecipients.email}) = ${lower}`)),
-      ...done.map((h) => db.update(messages).set({ toEmails: swap(h.toEmails), updatedAt: at }).where(eq(messages.id, h.messageId))),
+      ...done.map((h) => db.update(messages).set({ toEmails: swap(h.toEmails), updatedAt: at }).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, h.messageId)))),
       // Events about this recipient's deliveries, and the stored first answers (they list recipients).
       db.delete(recipientEvents).where(and(eq(recipientEvents.workspaceId, workspaceId), inArray(recipientEvents.messageRecipientId, done.map((h) => h.id)))),
       db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.workspaceId, workspaceId), inArray(idempotencyKeys.messageId, ids))),
       ...attempts
         .filter((a) => a.recipients.some((e) => e.toLowerCase() === lower))
-        .map((a) => db.update(deliveryAttempts).set({ recipients: swap(a.recipients) }).where(eq(deliveryAttempts.id, a.id))),
+        .map((a) => db.update(deliveryAttempts).set({ recipients: swap(a.recipients) }).where(and(eq(deliveryAttempts.workspaceId, workspaceId), eq(deliveryAttempts.id, a.id)))),
     ]);
     const unpurged = done.filter((h) => h.purgedAt === null);
     await deleteObjects(unpurged.flatMap((h) => [...(h.bodyR2Key ? [h.bodyR2Key] : []), `rendered/${workspaceId}/${h.messageId}`]));

@@ -65,6 +65,7 @@ export interface RecipientWrite {
 /**
  * Inserts or updates profiles; `id` must be the existing row's id when the address is known
  * (the caller looked it up, since ciphertext is bound to the id). Statements go in batches.
+ * An id that is another workspace's is left alone (setWhere), never overwritten.
  */
 export async function upsertRecipients(db: Db, rows: RecipientWrite[], at: number): Promise<void> {
   const statements = rows.map((r) => {
@@ -86,7 +87,7 @@ export async function upsertRecipients(db: Db, rows: RecipientWrite[], at: numbe
         createdAt: at,
         updatedAt: at,
       })
-      .onConflictDoUpdate({ target: recipients.id, set });
+      .onConflictDoUpdate({ target: recipients.id, set, setWhere: eq(recipients.workspaceId, r.workspaceId) });
   });
   for (let i = 0; i < statements.length; i += 100) {
     const part = statements.slice(i, i + 100);
