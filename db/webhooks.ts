@@ -196,7 +196,8 @@ export async function putSigningKey(db: Db, workspaceId: string, providerId: str
   await db
     .insert(providerWebhookKeys)
     .values({ providerId, workspaceId, signingKeyEnc, createdAt: at, updatedAt: at })
-    .onConflictDoUpdate({ target: providerWebhookKeys.providerId, set: { signingKeyEnc, updatedAt: at } });
+    // Provider ids are unique across workspaces; the key of one another workspace holds stays its own.
+    .onConflictDoUpdate({ target: providerWebhookKeys.providerId, set: { signingKeyEnc, updatedAt: at }, setWhere: eq(providerWebhookKeys.workspaceId, workspaceId) });
 }
 
 export async function deleteSigningKey(db: Db, workspaceId: string, providerId: string): Promise<boolean> {
