@@ -7,16 +7,28 @@ import { RelayError } from "../core/errors";
 import { usesTrending, type TrendingQuestions } from "../core/trending";
 import { recipientVariables, renderTemplate, unknownVariables, usesVariables } from "../core/variables";
 import type { Db } from "../db/client";
-import { openRecipient, recipientsByEmails } from "../db/recipients";
+import { d1Recipient } from "../db/store/d1/recipients";
+import { openRecipient, type RecipientStore } from "../db/store/recipients";
 
 /** The templated parts of structured content (raw MIME is never templated). */
 export const templatedParts = (c: StructuredContent): (string | undefined)[] => [c.subject, c.text, c.html];
 
 export const contentUsesVariables = (c: StructuredContent): boolean => usesVariables(...templatedParts(c));
 
+/**
+ * Where the profiles are read: the store's recipients group (`store.recipients`). A D1 Db is
+ * still taken while the callers outside this group (workers/accept.ts, workers/llm/personalize.ts,
+ * workers/dispatcher/steps/render.ts) move to the store; it is read through the D1 adapter, so
+ * the reads are the same either way. Once they pass `store.recipients`, the Db goes.
+ */
+export type ProfileSource = Pick<RecipientStore, "recipientsByEmails"> | Db;
+
+// A Db is drizzle's (it has $client); a store group may be a forwarding proxy, which answers no `in`.
+const profilesOf = (source: ProfileSource): Pick<RecipientStore, "recipientsByEmails"> => ("$client" in source ? d1Recipient(source) : source);
+
 /** Lower-cased address → that recipient's variables; addresses without a profile are absent. */
-export async function loadRecipientVariables(db: Db, keys: Keyring, workspaceId: string, emails: string[]): Promise<Map<string, Record<string, string>>> {
-  const rows = await recipientsByEmails(db, workspaceId, emails);
+export async function loadRecipientVariables(source: ProfileSource, keys: Keyring, workspaceId: string, emails: string[]): Promise<Map<string, Record<string, string>>> {
+  const rows = await profilesOf(source).recipientsByEmails(workspaceId, emails);
   const out = new Map<string, Record<string, string>>();
   for (const r of rows) out.set(r.email.toLowerCase(), recipientVariables(await openRecipient(keys, r)));
   return out;
@@ -27,7 +39,7 @@ export async function loadRecipientVariables(db: Db, keys: Keyring, workspaceId:
  * (from their profile, the message or the workspace); otherwise 422 naming the first unknown.
  */
 export async function enforceStrictVariables(
-  db: Db,
+  source: ProfileSource,
   keys: Keyring,
   workspaceId: string,
   content: StructuredContent,
@@ -43,7 +55,7 @@ export async function enforceStrictVariables(
   const unknown = new Set(unknownVariables(shared, ...templatedParts(content)));
   if (unknown.size === 0) return;
   // What is left must come from every recipient's own profile.
-  const profiles = await loadRecipientVariables(db, keys, workspaceId, emails);
+  const profiles = await loadRecipientVariables(source, keys, workspaceId, emails);
   const missing = [...unknown].filter((name) => emails.length === 0 || emails.some((e) => profiles.get(e.toLowerCase())?.[name] === undefined));
   if (missing.length > 0) {
     throw new RelayError("unprocessable", `unknown variable${missing.length > 1 ? "s" : ""}: ${missing.join(", ")} (strict_variables is on; define ${missing.length > 1 ? "them" : "it"} or add a default like {{${missing[0]}|...}})`);

@@ -5,7 +5,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { assertStatusChange, CAMPAIGN_STATUSES, zeroCounts, type CampaignCounts } from "../../core/campaigns";
 import { notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
-import { campaignTotals, campaignWithStats, getCampaign, insertCampaign, listCampaigns, updateCampaign, type CampaignRow } from "../../db/campaigns";
+import type { CampaignRow } from "../../db/store/campaigns";
 import type { AppEnv } from "./context";
 import { pageQuery, pageSchema, readPage, timeIdCursor } from "./pagination";
 import { route } from "./route";
@@ -76,7 +76,7 @@ campaignsApp.openapi(
     const ws = c.var.workspaceId;
     const input = c.req.valid("json");
     const now = Date.now();
-    const row = await insertCampaign(c.var.db, { id: newId("cmp"), workspaceId: ws, name: input.name, status: input.status, createdAt: now, updatedAt: now });
+    const row = await c.var.store.campaigns.createCampaign(ws, { id: newId("cmp"), name: input.name, status: input.status, at: now });
     return c.json(view(row, undefined), 201);
   },
 );
@@ -103,9 +103,9 @@ campaignsApp.openapi(
     const q = c.req.valid("query");
     const ws = c.var.workspaceId;
     const { page, next_cursor } = await readPage(q, cursor, (before, limit) =>
-      listCampaigns(c.var.db, ws, { ...(q.status ? { status: q.status } : {}), ...(before ? { before } : {}), limit }),
+      c.var.store.campaigns.listCampaigns(ws, { ...(q.status ? { status: q.status } : {}), ...(before ? { before } : {}), limit }),
     );
-    const totals = await campaignTotals(c.var.db, ws, page.map((r) => r.id));
+    const totals = await c.var.store.campaigns.campaignTotals(ws, page.map((r) => r.id));
     return c.json({ data: page.map((r) => view(r, totals.get(r.id))), next_cursor }, 200);
   },
 );
@@ -123,7 +123,7 @@ campaignsApp.openapi(
   async (c) => {
     const ws = c.var.workspaceId;
     const q = c.req.valid("query");
-    const found = await campaignWithStats(c.var.db, ws, c.req.valid("param").id, { ...(q.since ? { since: q.since } : {}), ...(q.until ? { until: q.until } : {}) });
+    const found = await c.var.store.campaigns.campaignWithStats(ws, c.req.valid("param").id, { ...(q.since ? { since: q.since } : {}), ...(q.until ? { until: q.until } : {}) });
     if (!found) throw notFound("campaign");
     return c.json(
       {
@@ -177,11 +177,12 @@ campaignsApp.openapi(
     const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
     const input = c.req.valid("json");
-    const current = await getCampaign(c.var.db, ws, id);
+    const campaigns = c.var.store.campaigns;
+    const current = await campaigns.campaign(ws, id);
     if (!current) throw notFound("campaign");
     if (input.status) assertStatusChange(current.status, input.status);
-    const row = await updateCampaign(c.var.db, ws, id, { ...(input.name !== undefined ? { name: input.name } : {}), ...(input.status ? { status: input.status } : {}) }, Date.now());
+    const row = await campaigns.updateCampaign(ws, id, { ...(input.name !== undefined ? { name: input.name } : {}), ...(input.status ? { status: input.status } : {}) }, Date.now());
     if (!row) throw notFound("campaign");
-    return c.json(view(row, (await campaignTotals(c.var.db, ws, [id])).get(id)), 200);
+    return c.json(view(row, (await campaigns.campaignTotals(ws, [id])).get(id)), 200);
   },
 );

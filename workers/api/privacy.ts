@@ -5,7 +5,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { parseMailbox } from "../../core/address";
 import { RelayError } from "../../core/errors";
-import { eraseRecipient } from "../../db/erasure";
 import { piiToken } from "../log";
 import type { AppEnv } from "./context";
 import { route } from "./route";
@@ -38,7 +37,7 @@ privacyApp.openapi(
     if (!m || m.name) throw new RelayError("invalid_address", "email: not a valid email address");
     const ws = c.var.workspaceId;
     const token = `erased:${piiToken(m.address)}`;
-    const result = await eraseRecipient(c.var.db, ws, m.address, token, Date.now(), async (keys) => {
+    const result = await c.var.store.recipients.eraseRecipient(ws, m.address, token, Date.now(), async (keys) => {
       for (let i = 0; i < keys.length; i += 1000) await c.env.BODIES.delete(keys.slice(i, i + 1000));
     });
     return c.json({ erased_as: token, messages: result.messages, pending: result.pending, profiles: result.profiles }, 200);

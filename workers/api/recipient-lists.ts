@@ -6,20 +6,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { parseMailbox } from "../../core/address";
 import { notFound, RelayError } from "../../core/errors";
 import { newId } from "../../core/ids";
-import { isUniqueViolation } from "../../db/errors";
-import {
-  addMembers,
-  deleteList,
-  getList,
-  insertList,
-  listLists,
-  listMembers,
-  lookupMembers,
-  memberCounts,
-  removeMember,
-  renameList,
-  type RecipientListRow,
-} from "../../db/recipient-lists";
+import type { RecipientListRow } from "../../db/store/recipients";
 import type { AppEnv, WorkspaceEnv } from "./context";
 import { idCursor, pageQuery, pageSchema, readPage, timeIdCursor } from "./pagination";
 import { route } from "./route";
@@ -69,7 +56,7 @@ const listCursor = timeIdCursor("createdAt", "lst");
 const memberCursor = idCursor("rcp", (m: { recipientId: string }) => m.recipientId);
 
 async function listOr404(c: { var: WorkspaceEnv["Variables"] }, id: string): Promise<RecipientListRow> {
-  const row = await getList(c.var.db, c.var.workspaceId, id);
+  const row = await c.var.store.recipients.list(c.var.workspaceId, id);
   if (!row) throw notFound("list");
   return row;
 }
@@ -91,13 +78,9 @@ recipientListsApp.openapi(
   async (c) => {
     const ws = c.var.workspaceId;
     const { name } = c.req.valid("json");
-    try {
-      const row = await insertList(c.var.db, { id: newId("lst"), workspaceId: ws, name, createdAt: Date.now() });
-      return c.json(listView(row, 0), 201);
-    } catch (e) {
-      if (isUniqueViolation(e)) throw new RelayError("conflict", `a list named '${name}' exists`);
-      throw e;
-    }
+    const created = await c.var.store.recipients.createList(ws, { id: newId("lst"), name, createdAt: Date.now() });
+    if (created.status === "duplicate") throw new RelayError("conflict", `a list named '${name}' exists`);
+    return c.json(listView(created.list, 0), 201);
   },
 );
 
@@ -117,8 +100,8 @@ recipientListsApp.openapi(
   async (c) => {
     const q = c.req.valid("query");
     const ws = c.var.workspaceId;
-    const { page, next_cursor } = await readPage(q, listCursor, (before, limit) => listLists(c.var.db, ws, { ...(before ? { before } : {}), limit }));
-    const counts = await memberCounts(c.var.db, ws, page.map((l) => l.id));
+    const { page, next_cursor } = await readPage(q, listCursor, (before, limit) => c.var.store.recipients.listLists(ws, { ...(before ? { before } : {}), limit }));
+    const counts = await c.var.store.recipients.memberCounts(ws, page.map((l) => l.id));
     return c.json({ data: page.map((l) => listView(l, counts.get(l.id) ?? 0)), next_cursor }, 200);
   },
 );
@@ -135,7 +118,7 @@ recipientListsApp.openapi(
   }),
   async (c) => {
     const row = await listOr404(c, c.req.valid("param").id);
-    const counts = await memberCounts(c.var.db, row.workspaceId, [row.id]);
+    const counts = await c.var.store.recipients.memberCounts(row.workspaceId, [row.id]);
     return c.json(listView(row, counts.get(row.id) ?? 0), 200);
   },
 );
@@ -158,15 +141,11 @@ recipientListsApp.openapi(
   async (c) => {
     const ws = c.var.workspaceId;
     const { name } = c.req.valid("json");
-    let row: RecipientListRow | undefined;
-    try {
-      row = await renameList(c.var.db, ws, c.req.valid("param").id, name);
-    } catch (e) {
-      if (isUniqueViolation(e)) throw new RelayError("conflict", `a list named '${name}' exists`);
-      throw e;
-    }
-    if (!row) throw notFound("list");
-    const counts = await memberCounts(c.var.db, ws, [row.id]);
+    const renamed = await c.var.store.recipients.renameList(ws, c.req.valid("param").id, name);
+    if (!renamed) throw notFound("list");
+    if (renamed.status === "duplicate") throw new RelayError("conflict", `a list named '${name}' exists`);
+    const row = renamed.list;
+    const counts = await c.var.store.recipients.memberCounts(ws, [row.id]);
     return c.json(listView(row, counts.get(row.id) ?? 0), 200);
   },
 );
@@ -182,7 +161,7 @@ recipientListsApp.openapi(
     responses: { 204: { description: "Deleted" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    if (!(await deleteList(c.var.db, c.var.workspaceId, c.req.valid("param").id))) throw notFound("list");
+    if (!(await c.var.store.recipients.deleteList(c.var.workspaceId, c.req.valid("param").id))) throw notFound("list");
     return c.body(null, 204);
   },
 );
@@ -258,7 +237,7 @@ recipientListsApp.openapi(
 
     const emails = wanted.flatMap((w) => (w.email ? [w.email] : []));
     const ids = wanted.flatMap((w) => (w.id ? [w.id] : []));
-    const found = await lookupMembers(c.var.db, ws, listId, emails, ids);
+    const found = await c.var.store.recipients.lookupMembers(ws, listId, emails, ids);
     if (!found) throw notFound("list");
 
     const recipientIds: string[] = [];
@@ -285,7 +264,7 @@ recipientListsApp.openapi(
         results[w.index] = { index: w.index, status: "added", recipient_id: id, email: w.email!, created: true, error: null };
       }
     }
-    await addMembers(c.var.db, ws, listId, { recipientIds, newRecipients }, Date.now());
+    await c.var.store.recipients.addMembers(ws, listId, { recipientIds, newRecipients }, Date.now());
     const count = (s: Result["status"]) => results.filter((r) => r.status === s).length;
     return c.json({ added: count("added"), already_member: count("already_member"), failed: count("error"), created: newRecipients.length, results }, 200);
   },
@@ -309,7 +288,7 @@ recipientListsApp.openapi(
     const q = c.req.valid("query");
     const list = await listOr404(c, c.req.valid("param").id);
     const { page, next_cursor } = await readPage(q, memberCursor, (after, limit) =>
-      listMembers(c.var.db, list.workspaceId, list.id, { ...(after ? { after } : {}), limit }),
+      c.var.store.recipients.listMembers(list.workspaceId, list.id, { ...(after ? { after } : {}), limit }),
     );
     return c.json({ data: page.map((m) => ({ recipient_id: m.recipientId, email: m.email, status: m.status, added_at: iso(m.addedAt)! })), next_cursor }, 200);
   },
@@ -333,7 +312,7 @@ recipientListsApp.openapi(
   async (c) => {
     const { id, recipient_id } = c.req.valid("param");
     const list = await listOr404(c, id);
-    if (!(await removeMember(c.var.db, list.workspaceId, list.id, recipient_id))) throw notFound("member");
+    if (!(await c.var.store.recipients.removeMember(list.workspaceId, list.id, recipient_id))) throw notFound("member");
     return c.body(null, 204);
   },
 );

@@ -7,8 +7,7 @@ import { parseMailbox } from "../../core/address";
 import { readConfig } from "../../core/config";
 import { encryptText, loadKeyring, type Keyring } from "../../core/crypto";
 import { newId } from "../../core/ids";
-import { openRecipient, recipientAad, recipientsByEmails, upsertRecipients, type RecipientRow, type RecipientWrite } from "../../db/recipients";
-import type { AppEnv } from "./context";
+import { openRecipient, recipientAad, type RecipientProfileWrite, type RecipientRow, type RecipientStore } from "../../db/store/recipients";
 import { pageSchema, timeIdCursor } from "./pagination";
 import { iso } from "./schemas";
 
@@ -80,8 +79,8 @@ export async function view(keys: Keyring, r: RecipientRow) {
 
 type Input = z.infer<typeof updateInput>;
 
-export async function seal(keys: Keyring, ws: string, id: string, input: Input): Promise<Omit<RecipientWrite, "id" | "workspaceId" | "email">> {
-  const out: Omit<RecipientWrite, "id" | "workspaceId" | "email"> = {};
+export async function seal(keys: Keyring, ws: string, id: string, input: Input): Promise<Omit<RecipientProfileWrite, "id" | "email">> {
+  const out: Omit<RecipientProfileWrite, "id" | "email"> = {};
   if (input.first_name !== undefined) out.firstNameEnc = input.first_name ? await encryptText(keys, input.first_name, recipientAad(ws, id, "first_name")) : null;
   if (input.last_name !== undefined) out.lastNameEnc = input.last_name ? await encryptText(keys, input.last_name, recipientAad(ws, id, "last_name")) : null;
   if (input.fields !== undefined) out.fieldsEnc = Object.keys(input.fields).length ? await encryptText(keys, JSON.stringify(input.fields), recipientAad(ws, id, "fields")) : null;
@@ -92,7 +91,7 @@ export async function seal(keys: Keyring, ws: string, id: string, input: Input):
 type RowResult = z.infer<typeof rowResultSchema>;
 
 /** Validates, encrypts and upserts rows; one result per input row, in order. */
-export async function upsertMany(env: Env, db: AppEnv["Variables"]["db"], ws: string, rows: unknown[]): Promise<RowResult[]> {
+export async function upsertMany(env: Env, store: RecipientStore, ws: string, rows: unknown[]): Promise<RowResult[]> {
   const keys = await ring(env);
   const results: RowResult[] = [];
   const valid: { index: number; email: string; input: Input }[] = [];
@@ -119,15 +118,15 @@ export async function upsertMany(env: Env, db: AppEnv["Variables"]["db"], ws: st
     const { email: _e, ...rest } = parsed.data;
     valid.push({ index, email: mb.address, input: rest });
   });
-  const existing = new Map((await recipientsByEmails(db, ws, valid.map((v) => v.email))).map((r) => [r.email.toLowerCase(), r]));
-  const writes: RecipientWrite[] = [];
+  const existing = new Map((await store.recipientsByEmails(ws, valid.map((v) => v.email))).map((r) => [r.email.toLowerCase(), r]));
+  const writes: RecipientProfileWrite[] = [];
   for (const v of valid) {
     const prior = existing.get(v.email.toLowerCase());
     const id = prior?.id ?? newId("rcp");
-    writes.push({ id, workspaceId: ws, email: prior?.email ?? v.email, ...(await seal(keys, ws, id, v.input)) });
+    writes.push({ id, email: prior?.email ?? v.email, ...(await seal(keys, ws, id, v.input)) });
     results[v.index] = { index: v.index, email: prior?.email ?? v.email, status: prior ? "updated" : "created", id, error: null };
   }
-  await upsertRecipients(db, writes, Date.now());
+  await store.upsertRecipients(ws, writes, Date.now());
   return results;
 }
 

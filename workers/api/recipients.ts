@@ -3,7 +3,6 @@
 // list memberships). Suppression is workers/api/suppressions.ts.
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { notFound, RelayError } from "../../core/errors";
-import { deleteRecipient, getRecipient, listRecipients, upsertRecipients } from "../../db/recipients";
 import type { AppEnv } from "./context";
 import { pageQuery, readPage } from "./pagination";
 import { csvToRows } from "./recipient-csv";
@@ -32,9 +31,9 @@ recipientsApp.openapi(
   }),
   async (c) => {
     const ws = c.var.workspaceId;
-    const [result] = await upsertMany(c.env, c.var.db, ws, [c.req.valid("json")]);
+    const [result] = await upsertMany(c.env, c.var.store.recipients, ws, [c.req.valid("json")]);
     if (result!.status === "error") throw new RelayError("validation_error", result!.error!);
-    const row = (await getRecipient(c.var.db, ws, result!.id!))!;
+    const row = (await c.var.store.recipients.recipient(ws, result!.id!))!;
     return c.json(await view(await ring(c.env), row), result!.status === "created" ? 201 : 200);
   },
 );
@@ -73,7 +72,7 @@ recipientsApp.openapi(
     const rows = type.startsWith("text/csv") ? csvToRows(await c.req.text()) : (c.req.valid("json") as unknown[] | undefined);
     if (!Array.isArray(rows)) throw new RelayError("validation_error", "body: a JSON array of recipients or CSV");
     if (rows.length > MAX_IMPORT) throw new RelayError("validation_error", `at most ${MAX_IMPORT} rows per call`);
-    const results = await upsertMany(c.env, c.var.db, ws, rows);
+    const results = await upsertMany(c.env, c.var.store.recipients, ws, rows);
     const count = (s: string) => results.filter((r) => r.status === s).length;
     return c.json({ created: count("created"), updated: count("updated"), failed: count("error"), results }, 200);
   },
@@ -93,7 +92,7 @@ recipientsApp.openapi(
     const q = c.req.valid("query");
     const ws = c.var.workspaceId;
     const { page, next_cursor } = await readPage(q, recipientCursor, (before, limit) =>
-      listRecipients(c.var.db, ws, { ...(q.status ? { status: q.status } : {}), ...(before ? { before } : {}), limit }),
+      c.var.store.recipients.listRecipients(ws, { ...(q.status ? { status: q.status } : {}), ...(before ? { before } : {}), limit }),
     );
     const keys = await ring(c.env);
     return c.json({ data: await Promise.all(page.map((r) => view(keys, r))), next_cursor }, 200);
@@ -112,7 +111,7 @@ recipientsApp.openapi(
   }),
   async (c) => {
     const ws = c.var.workspaceId;
-    const row = await getRecipient(c.var.db, ws, c.req.valid("param").id);
+    const row = await c.var.store.recipients.recipient(ws, c.req.valid("param").id);
     if (!row) throw notFound("recipient");
     return c.json(await view(await ring(c.env), row), 200);
   },
@@ -130,11 +129,12 @@ recipientsApp.openapi(
   }),
   async (c) => {
     const ws = c.var.workspaceId;
-    const row = await getRecipient(c.var.db, ws, c.req.valid("param").id);
+    const recipients = c.var.store.recipients;
+    const row = await recipients.recipient(ws, c.req.valid("param").id);
     if (!row) throw notFound("recipient");
     const keys = await ring(c.env);
-    await upsertRecipients(c.var.db, [{ id: row.id, workspaceId: ws, email: row.email, ...(await seal(keys, ws, row.id, c.req.valid("json"))) }], Date.now());
-    return c.json(await view(keys, (await getRecipient(c.var.db, ws, row.id))!), 200);
+    await recipients.upsertRecipients(ws, [{ id: row.id, email: row.email, ...(await seal(keys, ws, row.id, c.req.valid("json"))) }], Date.now());
+    return c.json(await view(keys, (await recipients.recipient(ws, row.id))!), 200);
   },
 );
 
@@ -150,7 +150,7 @@ recipientsApp.openapi(
   }),
   async (c) => {
     const ws = c.var.workspaceId;
-    if (!(await deleteRecipient(c.var.db, ws, c.req.valid("param").id))) throw notFound("recipient");
+    if (!(await c.var.store.recipients.deleteRecipient(ws, c.req.valid("param").id))) throw notFound("recipient");
     return c.body(null, 204);
   },
 );

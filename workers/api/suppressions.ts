@@ -4,7 +4,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
-import { listRecipients, setRecipientStatus } from "../../db/recipients";
 import type { AppEnv } from "./context";
 import { pageQuery, readPage } from "./pagination";
 import { recipientCursor, recipientPage, recipientSchema, ring, SUPPRESSED, view } from "./recipient-records";
@@ -28,7 +27,7 @@ suppressionsApp.openapi(
     const q = c.req.valid("query");
     const ws = c.var.workspaceId;
     const { page, next_cursor } = await readPage(q, recipientCursor, (before, limit) =>
-      listRecipients(c.var.db, ws, { ...(q.status ? { status: q.status } : { suppressedOnly: true }), ...(before ? { before } : {}), limit }),
+      c.var.store.recipients.listRecipients(ws, { ...(q.status ? { status: q.status } : { suppressedOnly: true }), ...(before ? { before } : {}), limit }),
     );
     const keys = await ring(c.env);
     return c.json({ data: await Promise.all(page.map((r) => view(keys, r))), next_cursor }, 200);
@@ -50,7 +49,7 @@ suppressionsApp.openapi(
   }),
   async (c) => {
     const ws = c.var.workspaceId;
-    const row = await setRecipientStatus(c.var.db, ws, c.req.valid("param").id, c.req.valid("json").status, Date.now(), newId("evt"));
+    const row = await c.var.store.recipients.setRecipientStatus(ws, c.req.valid("param").id, c.req.valid("json").status, Date.now(), newId("evt"));
     if (!row) throw notFound("recipient");
     return c.json(await view(await ring(c.env), row), 200);
   },
@@ -68,7 +67,7 @@ suppressionsApp.openapi(
   }),
   async (c) => {
     const ws = c.var.workspaceId;
-    const row = await setRecipientStatus(c.var.db, ws, c.req.valid("param").id, "active", Date.now(), newId("evt"));
+    const row = await c.var.store.recipients.setRecipientStatus(ws, c.req.valid("param").id, "active", Date.now(), newId("evt"));
     if (!row) throw notFound("recipient");
     return c.json(await view(await ring(c.env), row), 200);
   },
