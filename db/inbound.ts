@@ -113,7 +113,8 @@ export interface OutcomeResult {
 
 // Statuses an after-the-fact report may still move. A final sender-side status (cancelled,
 // rejected, suppressed) is left alone; a later bounce overrides `sent` and `delivered`.
-const MOVABLE: readonly RecipientStatus[] = ["sending", "sent", "delivered", "deferred", "failed", "bounced", "queued"];
+// (Exported for the MySQL store, db/mysql/store/inbound.ts, which means the same.)
+export const MOVABLE: readonly RecipientStatus[] = ["sending", "sent", "delivered", "deferred", "failed", "bounced", "queued"];
 
 export async function applyOutcome(db: Db, o: OutcomeInput): Promise<OutcomeResult> {
   const { ref, at } = o;
