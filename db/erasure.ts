@@ -5,9 +5,11 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "./client";
 import { deliveryAttempts, idempotencyKeys, messageRecipients, messages, recipientEvents, recipients } from "./schema";
+import { chunks } from "./fast-insert";
 import { markBodiesPurged } from "./retention";
 
 const FINAL = new Set(["sent", "partially_failed", "failed", "cancelled"]);
+const CHUNK = 90;
 
 export interface ErasureResult {
   messages: number;
@@ -36,24 +38,35 @@ export async function eraseRecipient(
   const swap = (list: string[]) => list.map((e) => (e.toLowerCase() === lower ? replacement : e));
 
   if (ids.length > 0) {
-    const attempts = await db
-      .select({ id: deliveryAttempts.id, recipients: deliveryAttempts.recipients })
-      .from(deliveryAttempts)
-      .where(and(eq(deliveryAttempts.workspaceId, workspaceId), inArray(deliveryAttempts.messageId, ids)))
-      .all();
-    await db.batch([
-      db
-        .update(messageRecipients)
-        .set({ email: replacement, updatedAt: at })
-        .where(and(eq(messageRecipients.workspaceId, workspaceId), inArray(messageRecipients.messageId, ids), sql`lower(${messageRecipients.email}) = ${lower}`)),
+    // D1 binds at most 100 parameters per statement: ids go in parts (a subject may have had years of mail).
+    const idParts = chunks(ids, CHUNK);
+    const attempts = (
+      await Promise.all(
+        idParts.map((part) =>
+          db
+            .select({ id: deliveryAttempts.id, recipients: deliveryAttempts.recipients })
+            .from(deliveryAttempts)
+            .where(and(eq(deliveryAttempts.workspaceId, workspaceId), inArray(deliveryAttempts.messageId, part)))
+            .all(),
+        ),
+      )
+    ).flat();
+    const [first, ...rest] = [
+      ...idParts.map((part) =>
+        db
+          .update(messageRecipients)
+          .set({ email: replacement, updatedAt: at })
+          .where(and(eq(messageRecipients.workspaceId, workspaceId), inArray(messageRecipients.messageId, part), sql`lower(${messageRecipients.email}) = ${lower}`)),
+      ),
       ...done.map((h) => db.update(messages).set({ toEmails: swap(h.toEmails), updatedAt: at }).where(and(eq(messages.workspaceId, workspaceId), eq(messages.id, h.messageId)))),
       // Events about this recipient's deliveries, and the stored first answers (they list recipients).
-      db.delete(recipientEvents).where(and(eq(recipientEvents.workspaceId, workspaceId), inArray(recipientEvents.messageRecipientId, done.map((h) => h.id)))),
-      db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.workspaceId, workspaceId), inArray(idempotencyKeys.messageId, ids))),
+      ...chunks(done.map((h) => h.id), CHUNK).map((part) => db.delete(recipientEvents).where(and(eq(recipientEvents.workspaceId, workspaceId), inArray(recipientEvents.messageRecipientId, part)))),
+      ...idParts.map((part) => db.delete(idempotencyKeys).where(and(eq(idempotencyKeys.workspaceId, workspaceId), inArray(idempotencyKeys.messageId, part)))),
       ...attempts
         .filter((a) => a.recipients.some((e) => e.toLowerCase() === lower))
         .map((a) => db.update(deliveryAttempts).set({ recipients: swap(a.recipients) }).where(and(eq(deliveryAttempts.workspaceId, workspaceId), eq(deliveryAttempts.id, a.id)))),
-    ]);
+    ];
+    await db.batch([first!, ...rest]);
     const unpurged = done.filter((h) => h.purgedAt === null);
     await deleteObjects(unpurged.flatMap((h) => [...(h.bodyR2Key ? [h.bodyR2Key] : []), `rendered/${workspaceId}/${h.messageId}`]));
     await markBodiesPurged(db, workspaceId, unpurged.map((h) => h.messageId), at);

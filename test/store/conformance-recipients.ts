@@ -211,6 +211,27 @@ export function recipientsConformance(backend: BackendFactory): void {
       expect(await store.recipients.eraseRecipient(ws, "subject@example.net", "erased:tok", 11_000, async () => {})).toEqual({ messages: 0, pending: 1, profiles: 0 });
     });
 
+    it("erases from more finished messages than one statement binds on D1 (120)", async () => {
+      const { store, seed, exec } = await open(backend);
+      const s = recipientSeeds(exec);
+      const ws = await seed.workspace();
+      const ids: string[] = [];
+      for (let i = 0; i < 120; i++) {
+        const m = await seed.message(ws, { status: "sent", recipients: [{ email: "many@example.net", status: "sent" }] });
+        ids.push(m.id);
+      }
+      await s.attempt(ws, ids[119]!, ["many@example.net"]);
+      await s.idempotency(ws, `k-${ids[110]}`, ids[110]!);
+      const keys: string[] = [];
+      expect(await store.recipients.eraseRecipient(ws, "many@example.net", "erased:m", 14_000, async (k) => void keys.push(...k))).toEqual({ messages: 120, pending: 0, profiles: 0 });
+      expect(keys).toHaveLength(120);
+      expect((await exec.all(`SELECT count(*) AS n FROM message_recipients WHERE workspace_id = ? AND email = ?`, [ws, "erased:m"])).map((r) => Number(r.n))).toEqual([120]);
+      expect((await exec.all(`SELECT count(*) AS n FROM messages WHERE workspace_id = ? AND body_purged_at = ?`, [ws, 14_000])).map((r) => Number(r.n))).toEqual([120]);
+      expect(await s.messageBody(ids[119]!)).toMatchObject({ toEmails: ["erased:m"] });
+      expect(await s.attemptRecipients(ids[119]!)).toEqual([["erased:m"]]);
+      expect(await s.idempotencyKeys(ws)).toEqual([]);
+    });
+
     it("when the bodies cannot be deleted, they stay unpurged (never marked purged with objects left) and the profile stays until an erasure completes", async () => {
       const { store, seed, exec } = await open(backend);
       const s = recipientSeeds(exec);
