@@ -1,12 +1,11 @@
-// GET /metrics (Prometheus text format, bearer METRICS_TOKEN) and GET /ready (D1, queue).
+// GET /metrics (Prometheus text format, bearer METRICS_TOKEN) and GET /ready (the database, queue).
 // Without METRICS_TOKEN the endpoint is off (404): metrics name workspaces and providers.
 import type { Context } from "hono";
 import { readConfig } from "../../core/config";
 import { timingSafeEqualString } from "../../core/encoding";
 import { RelayError } from "../../core/errors";
-import { countOpenBreakers, pingDatabase } from "../../db/breakers";
 import { safeErrorMessage } from "../../db/errors";
-import { LATENCY_BUCKETS_MS, metricsSnapshot, type MetricsSnapshot } from "../../db/metrics";
+import { LATENCY_BUCKETS_MS, type MetricsSnapshot } from "../../db/store/metrics";
 import type { AppEnv } from "./context";
 import { log } from "../log";
 import { render, type Family } from "../observability/prometheus";
@@ -85,26 +84,31 @@ export async function metricsHandler(c: Context<AppEnv>): Promise<Response> {
   const given = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
   if (!given) throw new RelayError("unauthorized", "send 'Authorization: Bearer <METRICS_TOKEN>'");
   if (!timingSafeEqualString(given, token)) throw new RelayError("forbidden", "wrong metrics token");
-  const body = render(families(await metricsSnapshot(c.var.db), Date.now()));
+  const body = render(families(await c.var.store.metrics.snapshot(), Date.now()));
   return c.body(body, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" });
 }
 
-/** Readiness: D1 answers a query, the queue binding is present; open provider breakers are reported. */
+/**
+ * Readiness: the database answers a query (the check is named after the backend: `d1` or
+ * `mysql`), the queue binding is present; open provider breakers are reported.
+ */
 export async function readyHandler(c: Context<AppEnv>): Promise<Response> {
   const checks: Record<string, "ok" | "fail"> = {};
+  const store = c.var.store;
+  const database = store.backend;
   try {
-    await pingDatabase(c.var.db);
-    checks["d1"] = "ok";
+    await store.metrics.ping();
+    checks[database] = "ok";
   } catch (e) {
-    log.error("ready_d1_failed", { error: safeErrorMessage(e) });
-    checks["d1"] = "fail";
+    log.error("ready_database_failed", { store: database, error: safeErrorMessage(e) });
+    checks[database] = "fail";
   }
   checks["queue"] = typeof c.env.DELIVERY_QUEUE?.send === "function" ? "ok" : "fail";
   const ready = Object.values(checks).every((v) => v === "ok");
   // Providers belong to tenants, so their state informs but never fails readiness.
   let providers: { open_breakers: number } | null = null;
-  if (checks["d1"] === "ok") {
-    const open = await countOpenBreakers(c.var.db).catch(() => null);
+  if (checks[database] === "ok") {
+    const open = await store.metrics.openBreakers().catch(() => null);
     providers = open === null ? null : { open_breakers: open };
   }
   return c.json({ status: ready ? "ready" : "not_ready", checks, providers }, ready ? 200 : 503);
