@@ -167,6 +167,7 @@ relay: ready on ${BASE}, store: ${STORE === "mysql" ? `MySQL (${mysqlUrl.replace
   workspace   ${creds.workspace_id}   sender domain ${creds.domain} (verified), provider: sandbox
   API key     ${creds.api_key}
   admin token in .dev.vars
+  API docs    ${BASE}/docs   (reference rendered from ${BASE}/openapi.json; typed client in clients/typescript)
   SMTP bridge smtp://127.0.0.1:${SMTP_PORT} (AUTH with any username and the API key as password)
 
   curl -s ${BASE}/v1/messages -H "Authorization: Bearer ${creds.api_key}" -H "Content-Type: application/json" \\
