@@ -8,8 +8,10 @@
 // BENCH_SMTP_N (600) messages per smtp-source run.
 //
 // The phases are in bench/lib/phase-a.mjs and phase-b.mjs (SMTP in smtp.mjs, one end-to-end run
-// in end-to-end.mjs); this file reads the knobs, starts the tools and simulators, runs the phases
-// in turn and writes the results.
+// in end-to-end.mjs), then the store phase (store-phase.mjs: D1 beside MySQL, which needs the
+// local server of `npm run mysql:local` and is skipped without one); this file reads the knobs,
+// starts the tools and simulators, runs the phases in turn and writes the results.
+// `npm run bench:store` (--only=store) runs the store phase alone, into bench/results/store.*.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -21,8 +23,11 @@ import { ensurePostfixTools, ensureWrk } from "./lib/tools.mjs";
 import { renderMarkdown } from "./lib/report.mjs";
 import { phaseA } from "./lib/phase-a.mjs";
 import { phaseB } from "./lib/phase-b.mjs";
+import { storePhase } from "./lib/store-phase.mjs";
+import { renderStore } from "./lib/report-store.mjs";
 
 const root = benchRoot();
+const ONLY_STORE = process.argv.includes("--only=store");
 const num = (name, dflt) => Number(process.env[name] ?? dflt);
 const RUNS = num("BENCH_RUNS", 5);
 const RUNS_A = num("BENCH_RUNS_A", 5);
@@ -63,13 +68,15 @@ process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
 async function main() {
   // ---- tools, build, bundle, start-up -------------------------------------------------------
   const wrkBin = ensureWrk(log);
-  const postfix = ensurePostfixTools(path.join(root, "bench", ".tools"), log);
+  const postfix = ONLY_STORE ? null : ensurePostfixTools(path.join(root, "bench", ".tools"), log);
   log(`bench: building the Worker (wrangler deploy --dry-run) [${elapsed()}]`);
   const outdir = path.join(tmp, "dist");
   results.bundle = build(root, outdir);
-  const startups = [];
-  for (let i = 0; i < 3; i++) startups.push(startupCpu(root, outdir, tmp, i));
-  results.startup = { busy_ms: summarize(startups.map((s) => s.busy_ms)), span_ms: summarize(startups.map((s) => s.span_ms)) };
+  if (!ONLY_STORE) {
+    const startups = [];
+    for (let i = 0; i < 3; i++) startups.push(startupCpu(root, outdir, tmp, i));
+    results.startup = { busy_ms: summarize(startups.map((s) => s.busy_ms)), span_ms: summarize(startups.map((s) => s.span_ms)) };
+  }
 
   // ---- simulators ----------------------------------------------------------------------------
   const sims = await startSimulators(root);
@@ -94,8 +101,11 @@ async function main() {
       await relay.mf.dispose();
     },
   };
-  await phaseA(ctx);
-  await phaseB(ctx);
+  if (!ONLY_STORE) {
+    await phaseA(ctx);
+    await phaseB(ctx);
+  }
+  await storePhase(ctx);
   stop(sims.child);
 }
 
@@ -105,11 +115,12 @@ try {
   results.machine.loadavg_at_end = os.loadavg();
   const outDir = path.join(root, "bench", "results");
   mkdirSync(outDir, { recursive: true });
-  const md = renderMarkdown(results);
-  writeFileSync(path.join(outDir, "latest.json"), JSON.stringify(results, null, 2) + "\n");
-  writeFileSync(path.join(outDir, "latest.md"), md);
+  const name = ONLY_STORE ? "store" : "latest";
+  const md = ONLY_STORE ? `# Relay storage benchmark — ${results.started_at}, commit ${results.commit}\n${renderStore(results.store)}\n` : renderMarkdown(results);
+  writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(path.join(outDir, `${name}.md`), md);
   log("\n" + md);
-  log(`bench: done in ${results.duration_s.toFixed(0)} s; wrote bench/results/latest.json and latest.md`);
+  log(`bench: done in ${results.duration_s.toFixed(0)} s; wrote bench/results/${name}.json and ${name}.md`);
   await cleanup();
   process.exit(0);
 } catch (e) {

@@ -25,7 +25,8 @@ const PID_FILE = path.join(DIR, "mysqld.pid");
 const LOG = path.join(DIR, "error.log");
 const USER = "relay";
 const PASSWORD = "relay";
-const DATABASES = ["relay", "relay_test"];
+// relay_bench: the store phase of `npm run bench` (bench/lib/store-phase.mjs), emptied at each run.
+const DATABASES = ["relay", "relay_test", "relay_bench"];
 const URL = `mysql://${USER}:${PASSWORD}@127.0.0.1:${PORT}/relay`;
 // The OS user the server runs as; MariaDB refuses root unless told (a container's CI runs as root).
 const osUser = os.userInfo().username;

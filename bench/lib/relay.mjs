@@ -106,7 +106,7 @@ export const PRIMARY_HOST = "relay.bench.internal";
  * Miniflare on the same D1 database, reached with `Host: VARIANT_HOST`. It has its own Durable
  * Objects and no queue consumers (two Workers cannot consume one queue).
  */
-export async function startRelay({ root, outdir, stateDir, consumers, extraVars = {}, simInfo, inspectorPort, variantOutdir }) {
+export async function startRelay({ root, outdir, stateDir, consumers, extraVars = {}, simInfo, inspectorPort, variantOutdir, mysqlUrl }) {
   const cfg = unstable_readConfig({ config: path.join(root, "wrangler.toml") });
   const adminToken = `bench-admin-${randomBytes(12).toString("hex")}`;
   const dataKeys = JSON.stringify({ [cfg.vars.DATA_KEY_ID ?? "k1"]: randomBytes(32).toString("base64") });
@@ -138,6 +138,8 @@ export async function startRelay({ root, outdir, stateDir, consumers, extraVars 
     queueProducers: Object.fromEntries(cfg.queues.producers.map((p) => [p.binding, { queueName: p.queue }])),
     queueConsumers: consumers ? Object.fromEntries(cfg.queues.consumers.map((c) => [c.queue, queueConsumer(c)])) : {},
     durableObjects: Object.fromEntries(cfg.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: true }])),
+    // The MySQL store (bench/lib/store-phase.mjs): the HYPERDRIVE binding to a local server.
+    ...(mysqlUrl ? { hyperdrives: { HYPERDRIVE: mysqlUrl } } : {}),
   };
   const bare = {
     name: "bench-bare",

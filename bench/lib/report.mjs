@@ -1,4 +1,5 @@
 // The Markdown table: every figure beside its baseline and target, medians with the spread.
+import { renderStore } from "./report-store.mjs";
 const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : "–");
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : "–");
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : "–");
@@ -102,5 +103,6 @@ export function renderMarkdown(r) {
     for (const n of r.notes) L.push(`- ${n}`);
   }
   L.push("");
+  if (r.store) L.push(renderStore(r.store));
   return L.join("\n");
 }
