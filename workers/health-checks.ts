@@ -6,10 +6,10 @@
 import { readConfig } from "../core/config";
 import { loadKeyring, type Keyring } from "../core/crypto";
 import { newId } from "../core/ids";
-import { getDb, type Db } from "../db/client";
-import { enabledProvidersEverywhere, recordHealthChecks, routingHealth, type HealthCheckRow } from "../db/health-checks";
+import type { HealthCheckRow, HealthStore } from "../db/store/health";
 import { probeExcludes } from "../core/routing/health";
-import type { ProviderRow } from "../db/providers";
+import type { ProviderRow } from "../db/store/providers";
+import { openRelayStore } from "./store";
 import { buildProvider } from "./dispatcher/build-provider";
 import { describeError } from "./dispatcher/providers/outcome";
 import { providerFetch } from "./dispatcher/providers/transport";
@@ -67,11 +67,11 @@ const toRow = (row: ProviderRow, r: ProbeResult, checkedAt: number) => ({
 });
 
 /** Probes one provider now and records the result (POST /v1/providers/{id}/health-check). */
-export async function checkProviderNow(env: Env, db: Db, row: ProviderRow, now: () => number = Date.now): Promise<HealthCheckRow> {
+export async function checkProviderNow(env: Env, health: HealthStore, row: ProviderRow, now: () => number = Date.now): Promise<HealthCheckRow> {
   const ring = await loadKeyring(env.DATA_KEYS, readConfig(env).dataKeyId);
   const result = await probeProvider(env, ring, row);
   const rec = toRow(row, result, now());
-  await recordHealthChecks(db, [rec], rec.checkedAt - HEALTH_RETENTION_MS);
+  await health.recordChecks([rec], rec.checkedAt - HEALTH_RETENTION_MS);
   return rec;
 }
 
@@ -84,8 +84,17 @@ export interface HealthRunSummary {
 
 /** Probes every enabled provider of every workspace, records the results and prunes old ones. */
 export async function runHealthChecks(env: Env, now: number): Promise<HealthRunSummary> {
-  const db = getDb(env.DB);
-  const providers = await enabledProvidersEverywhere(db);
+  // A store of its own for the job (a cron or alarm run, outside any request), closed when done.
+  const store = openRelayStore(env);
+  try {
+    return await probeAndRecord(env, store.health, now);
+  } finally {
+    await store.close();
+  }
+}
+
+async function probeAndRecord(env: Env, health: HealthStore, now: number): Promise<HealthRunSummary> {
+  const providers = await health.enabledProvidersEverywhere();
   const summary: HealthRunSummary = { checked: 0, healthy: 0, degraded: 0, unhealthy: 0 };
   if (providers.length === 0) return summary;
   const ring = await loadKeyring(env.DATA_KEYS, readConfig(env).dataKeyId);
@@ -104,7 +113,7 @@ export async function runHealthChecks(env: Env, now: number): Promise<HealthRunS
   };
   await Promise.all(Array.from({ length: Math.min(HEALTH_CONCURRENCY, providers.length) }, worker));
   summary.checked = rows.length;
-  await recordHealthChecks(db, rows, now - HEALTH_RETENTION_MS);
+  await health.recordChecks(rows, now - HEALTH_RETENTION_MS);
   return summary;
 }
 
@@ -116,9 +125,9 @@ export async function runHealthChecks(env: Env, now: number): Promise<HealthRunS
  * order is kept as it was: health checks are a hint, and the breakers (which see real sends) and
  * force_send / defer then decide, rather than the probe alone stopping all mail.
  */
-export async function withoutUnhealthy(env: Env, db: Db, workspaceId: string, providers: ProviderRow[], now: number = Date.now()): Promise<ProviderRow[]> {
+export async function withoutUnhealthy(env: Env, health: HealthStore, workspaceId: string, providers: ProviderRow[], now: number = Date.now()): Promise<ProviderRow[]> {
   if (providers.length <= 1) return providers;
-  const { checks, breakers } = await routingHealth(db, workspaceId, providers.map((p) => p.id));
+  const { checks, breakers } = await health.routingHealth(workspaceId, providers.map((p) => p.id));
   const maxAge = healthMaxAgeMs(env);
   const kept = providers.filter((p) => !probeExcludes(checks.get(p.id), breakers.get(p.id), now, maxAge));
   return kept.length > 0 ? kept : providers;

@@ -3,27 +3,32 @@
 // binds these to the class it exports, so the object itself imports only core and db.
 import { breakerEvents } from "../core/routing/provider-state";
 import { getDb } from "../db/client";
-import { recordBreakerState } from "../db/breakers";
 import { safeErrorMessage } from "../db/errors";
+import type { Store } from "../db/store/store";
 import type { ProviderEffects } from "../durable-objects/provider-state";
 import { releaseDeferredOn } from "./deferred-release";
 import { log } from "./log";
+import { openRelayStore } from "./store";
 import { queueEvents } from "./webhooks/events";
 
 export const providerEffects: ProviderEffects = {
-  /** The D1 copy is for the API, routing's health filter and reports; customers hear through their webhooks (delivered by the sweep). */
+  /** The database's copy is for the API, routing's health filter and reports; customers hear through their webhooks (delivered by the sweep). */
   async announce(env, workspaceId, providerId, breaker, transitions) {
+    // Outside any request (the provider's object calls it): a store of its own, closed when done.
+    let store: Store | undefined;
     try {
-      const db = getDb(env.DB);
-      await recordBreakerState(db, workspaceId, providerId, breaker);
+      store = openRelayStore(env);
+      await store.health.recordBreakerState(workspaceId, providerId, breaker);
       const events = breakerEvents(providerId, transitions);
-      if (events.length) await queueEvents(db, workspaceId, events, transitions[transitions.length - 1]!.at);
+      if (events.length) await queueEvents(getDb(env.DB), workspaceId, events, transitions[transitions.length - 1]!.at);
       // Logged once announced, so a retry after a D1 failure does not log a transition twice.
       for (const t of transitions) log.warn("breaker_transition", { workspace_id: workspaceId, provider_id: providerId, from: t.from, to: t.to, reason: t.reason, at: t.at });
       return true;
     } catch (e) {
       log.error("breaker_record_failed", { provider_id: providerId, error: safeErrorMessage(e) });
       return false;
+    } finally {
+      await store?.close().catch(() => {});
     }
   },
 

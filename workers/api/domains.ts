@@ -2,20 +2,10 @@
 // (`_relay-verification.<domain>` = `relay-verification=<token>`), looked up over DNS-over-HTTPS.
 // A domain belongs to at most one workspace, so no tenant can send as another's domain.
 import { readConfig } from "../../core/config";
-import { isUniqueViolation } from "../../db/errors";
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { RelayError, notFound } from "../../core/errors";
 import { newId, randomToken } from "../../core/ids";
-import type { Db } from "../../db/client";
-import {
-  deleteSenderDomain,
-  getSenderDomain,
-  insertSenderDomain,
-  listSenderDomains,
-  markSenderDomainVerified,
-  verifiedClaimElsewhere,
-  type SenderDomainRow,
-} from "../../db/sender-domains";
+import type { ProviderStore, SenderDomainRow } from "../../db/store/providers";
 import type { AppEnv } from "./context";
 import { route } from "./route";
 import { errorResponses, errorSchema, idParam, iso, notFoundResponse } from "./schemas";
@@ -57,16 +47,15 @@ export const domainView = (d: SenderDomainRow) => ({
 const takenElsewhere = (domain: string) => new RelayError("conflict", `domain ${domain} is within a domain another workspace has verified`);
 
 /** Shared with the platform bootstrap route, which may create a domain already verified. */
-export async function createDomain(db: Db, workspaceId: string, domain: string, verifiedAt: number | null = null) {
+export async function createDomain(providers: ProviderStore, workspaceId: string, domain: string, verifiedAt: number | null = null): Promise<SenderDomainRow> {
   // Registering inside another's verified name space could never verify; say so now.
-  if (await verifiedClaimElsewhere(db, workspaceId, domain)) throw takenElsewhere(domain);
-  try {
-    return await insertSenderDomain(db, { id: newId("dom"), workspaceId, domain, verificationToken: randomToken(18), verifiedAt });
-  } catch (e) {
-    // (workspace, domain) is unique; so is a verified domain (a bootstrap racing a verify).
-    if (isUniqueViolation(e)) throw new RelayError("conflict", verifiedAt === null ? `domain ${domain} is already registered in this workspace` : `domain ${domain} is already registered in this workspace or verified by another`);
-    throw e;
+  if (await providers.verifiedClaimElsewhere(workspaceId, domain)) throw takenElsewhere(domain);
+  const created = await providers.createDomain(workspaceId, { id: newId("dom"), domain, verificationToken: randomToken(18), verifiedAt });
+  // (workspace, domain) is unique; so is a verified domain (a bootstrap racing a verify).
+  if (created.status === "duplicate") {
+    throw new RelayError("conflict", verifiedAt === null ? `domain ${domain} is already registered in this workspace` : `domain ${domain} is already registered in this workspace or verified by another`);
   }
+  return created.domain;
 }
 
 async function txtRecords(resolverUrl: string, name: string): Promise<string[]> {
@@ -97,7 +86,7 @@ domainsApp.openapi(
       ...errorResponses,
     },
   }),
-  async (c) => c.json(domainView(await createDomain(c.var.db, c.var.workspaceId, c.req.valid("json").domain)), 201),
+  async (c) => c.json(domainView(await createDomain(c.var.store.providers, c.var.workspaceId, c.req.valid("json").domain)), 201),
 );
 
 domainsApp.openapi(
@@ -109,7 +98,7 @@ domainsApp.openapi(
     auth: "read",
     responses: { 200: { description: "Domains", content: { "application/json": { schema: z.object({ data: z.array(domainSchema) }) } } }, ...errorResponses },
   }),
-  async (c) => c.json({ data: (await listSenderDomains(c.var.db, c.var.workspaceId)).map(domainView) }, 200),
+  async (c) => c.json({ data: (await c.var.store.providers.domains(c.var.workspaceId)).map(domainView) }, 200),
 );
 
 domainsApp.openapi(
@@ -130,7 +119,7 @@ domainsApp.openapi(
   }),
   async (c) => {
     const ws = c.var.workspaceId;
-    const row = await getSenderDomain(c.var.db, ws, c.req.valid("param").id);
+    const row = await c.var.store.providers.domain(ws, c.req.valid("param").id);
     if (!row) throw notFound("domain");
     if (row.verifiedAt === null) {
       const view = domainView(row);
@@ -138,12 +127,7 @@ domainsApp.openapi(
       if (!records.includes(view.verification.value)) {
         throw new RelayError("unprocessable", `TXT record ${view.verification.name} = "${view.verification.value}" not found`);
       }
-      let verified: SenderDomainRow | undefined;
-      try {
-        verified = await markSenderDomainVerified(c.var.db, ws, row.id, row.domain, Date.now());
-      } catch (e) {
-        if (!isUniqueViolation(e)) throw e;
-      }
+      const verified = await c.var.store.providers.verifyDomain(ws, row.id, row.domain, Date.now());
       // The TXT record proves control of the name now, but the first verification owns it.
       if (!verified) throw takenElsewhere(row.domain);
       return c.json(domainView(verified), 200);
@@ -163,7 +147,7 @@ domainsApp.openapi(
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    if (!(await deleteSenderDomain(c.var.db, c.var.workspaceId, c.req.valid("param").id))) throw notFound("domain");
+    if (!(await c.var.store.providers.deleteDomain(c.var.workspaceId, c.req.valid("param").id))) throw notFound("domain");
     return c.body(null, 204);
   },
 );

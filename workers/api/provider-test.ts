@@ -10,8 +10,7 @@ import { loadKeyring } from "../../core/crypto";
 import { notFound, RelayError } from "../../core/errors";
 import { randomToken } from "../../core/ids";
 import { renderMime } from "../../core/mime-render";
-import { getProvider, type ProviderRow } from "../../db/providers";
-import { listSenderDomains } from "../../db/sender-domains";
+import type { ProviderRow } from "../../db/store/providers";
 import { buildProvider } from "../dispatcher/build-provider";
 import { describeError } from "../dispatcher/providers/outcome";
 import type { OutboundMessage, Provider, SendResult } from "../dispatcher/providers/types";
@@ -67,10 +66,10 @@ providerTestApp.openapi(
   async (c) => {
     const ws = c.var.workspaceId;
     const input = c.req.valid("json");
-    const row = await getProvider(c.var.db, ws, c.req.valid("param").id);
+    const row = await c.var.store.providers.get(ws, c.req.valid("param").id);
     if (!row) throw notFound("provider");
 
-    const verified = (await listSenderDomains(c.var.db, ws)).filter((d) => d.verifiedAt !== null).map((d) => d.domain.toLowerCase());
+    const verified = (await c.var.store.providers.domains(ws)).filter((d) => d.verifiedAt !== null).map((d) => d.domain.toLowerCase());
     const from = input.from !== undefined ? parseMailbox(input.from)! : defaultSender(row, verified);
     if (!verified.includes(domainOf(from.address))) {
       throw new RelayError("sender_domain_not_verified", `sender domain ${domainOf(from.address)} is not verified for this workspace`);

@@ -5,12 +5,11 @@ import { readConfig } from "../../core/config";
 import { credentialsAad, encryptText, loadKeyring } from "../../core/crypto";
 import { RelayError, notFound } from "../../core/errors";
 import type { Principal } from "../../core/scopes";
-import type { Db } from "../../db/client";
 import { newId } from "../../core/ids";
-import { latestHealth, type HealthCheckRow } from "../../db/health-checks";
-import { listProviderQuotas, setProviderQuota } from "../../db/provider-quotas";
+import type { AuditStore } from "../../db/store/audit";
+import type { HealthCheckRow } from "../../db/store/health";
+import type { ProviderRow } from "../../db/store/providers";
 import { quotaFor } from "../../core/limits/quota";
-import { deleteProvider, getProvider, insertProvider, listProviders, updateProvider, type ProviderRow } from "../../db/providers";
 import { getProviderState } from "../../durable-objects/provider-state";
 import { ALL_PROVIDER_TYPES, providerType } from "../dispatcher/providers/registry";
 import { checkProviderNow } from "../health-checks";
@@ -131,8 +130,8 @@ function validateAs(type: string, field: "config" | "credentials", value: unknow
 }
 
 /** The BAA declaration decides whether PHI may go to a provider: setting and withdrawing it get their own audit row. */
-async function auditBaa(db: Db, principal: Principal, row: ProviderRow, ip: string | null, requestId: string): Promise<void> {
-  await recordAudit(db, {
+async function auditBaa(audit: AuditStore, principal: Principal, row: ProviderRow, ip: string | null, requestId: string): Promise<void> {
+  await recordAudit(audit, {
     ...actorOf(principal),
     action: row.baaCovered ? "provider.baa_declared" : "provider.baa_withdrawn",
     resource: `provider:${row.id}`,
@@ -168,9 +167,8 @@ providersApp.openapi(
     const id = newId("prv");
     const config = validateAs(input.type, "config", input.config);
     const credentials = validateAs(input.type, "credentials", input.credentials);
-    const row = await insertProvider(c.var.db, {
+    const row = await c.var.store.providers.create(ws, {
       id,
-      workspaceId: ws,
       name: input.name,
       type: input.type,
       config,
@@ -180,8 +178,8 @@ providersApp.openapi(
       weight: input.weight ?? 1,
       baaCovered: input.baa_covered ?? false,
     });
-    if (input.quota) await setProviderQuota(c.var.db, ws, id, input.quota, () => newId("rl"));
-    if (row.baaCovered) await auditBaa(c.var.db, c.var.principal, row, c.req.header("cf-connecting-ip") ?? null, c.var.requestId);
+    if (input.quota) await c.var.store.providers.setQuota(ws, id, input.quota);
+    if (row.baaCovered) await auditBaa(c.var.store.audit, c.var.principal, row, c.req.header("cf-connecting-ip") ?? null, c.var.requestId);
     return c.json(view(row), 201);
   },
 );
@@ -197,8 +195,9 @@ providersApp.openapi(
   }),
   async (c) => {
     const ws = c.var.workspaceId;
-    const rows = await listProviders(c.var.db, ws);
-    const [checks, quotas] = await Promise.all([latestHealth(c.var.db, ws, rows.map((p) => p.id)), listProviderQuotas(c.var.db, ws)]);
+    const { store } = c.var;
+    const rows = await store.providers.list(ws);
+    const [checks, quotas] = await Promise.all([store.health.latest(ws, rows.map((p) => p.id)), store.providers.quotas(ws)]);
     return c.json(
       {
         data: await Promise.all(
@@ -225,10 +224,10 @@ providersApp.openapi(
   }),
   async (c) => {
     const ws = c.var.workspaceId;
-    const row = await getProvider(c.var.db, ws, c.req.valid("param").id);
+    const row = await c.var.store.providers.get(ws, c.req.valid("param").id);
     if (!row) throw notFound("provider");
     await getProviderState(c.env, ws, row.id).reset(ws, row.id);
-    const checks = await latestHealth(c.var.db, ws, [row.id]);
+    const checks = await c.var.store.health.latest(ws, [row.id]);
     return c.json({ ...view(row), breaker: await health(c.env, row), health: healthView(checks.get(row.id)) }, 200);
   },
 );
@@ -244,9 +243,9 @@ providersApp.openapi(
     responses: { 200: { description: "The check just made", content: { "application/json": { schema: healthCheckSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const row = await getProvider(c.var.db, c.var.workspaceId, c.req.valid("param").id);
+    const row = await c.var.store.providers.get(c.var.workspaceId, c.req.valid("param").id);
     if (!row) throw notFound("provider");
-    return c.json(healthView(await checkProviderNow(c.env, c.var.db, row))!, 200);
+    return c.json(healthView(await checkProviderNow(c.env, c.var.store.health, row))!, 200);
   },
 );
 
@@ -264,10 +263,9 @@ providersApp.openapi(
     const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
     const input = c.req.valid("json");
-    const existing = await getProvider(c.var.db, ws, id);
+    const existing = await c.var.store.providers.get(ws, id);
     if (!existing) throw notFound("provider");
-    const row = await updateProvider(
-      c.var.db,
+    const row = await c.var.store.providers.update(
       ws,
       id,
       {
@@ -284,8 +282,8 @@ providersApp.openapi(
       Date.now(),
     );
     if (!row) throw notFound("provider");
-    if (input.quota) await setProviderQuota(c.var.db, ws, id, input.quota, () => newId("rl"));
-    if (row.baaCovered !== existing.baaCovered) await auditBaa(c.var.db, c.var.principal, row, c.req.header("cf-connecting-ip") ?? null, c.var.requestId);
+    if (input.quota) await c.var.store.providers.setQuota(ws, id, input.quota);
+    if (row.baaCovered !== existing.baaCovered) await auditBaa(c.var.store.audit, c.var.principal, row, c.req.header("cf-connecting-ip") ?? null, c.var.requestId);
     return c.json(view(row), 200);
   },
 );
@@ -301,7 +299,7 @@ providersApp.openapi(
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    if (!(await deleteProvider(c.var.db, c.var.workspaceId, c.req.valid("param").id))) throw notFound("provider");
+    if (!(await c.var.store.providers.delete(c.var.workspaceId, c.req.valid("param").id))) throw notFound("provider");
     return c.body(null, 204);
   },
 );

@@ -113,6 +113,6 @@ workspacesApp.openapi(
   async (c) => {
     const ws = await mustGet(c, c.req.valid("param").id);
     const input = c.req.valid("json");
-    return c.json(domainView(await createDomain(c.var.db, ws.id, input.domain, input.verified ? Date.now() : null)), 201);
+    return c.json(domainView(await createDomain(c.var.store.providers, ws.id, input.domain, input.verified ? Date.now() : null)), 201);
   },
 );

@@ -5,9 +5,9 @@
 import { domainOf } from "../../core/address";
 import { byPriority, domainBased, leastLoaded, roundRobin, weighted, type Load } from "../../core/routing/strategies";
 import type { RoutingConfig } from "../../core/workspace-config";
-import type { Db } from "../../db/client";
 import type { MessageRecipientRow } from "../../db/messages/types";
-import type { ProviderRow } from "../../db/providers";
+import type { HealthStore } from "../../db/store/health";
+import type { ProviderRow } from "../../db/store/providers";
 import { getProviderState, type Grant } from "../../durable-objects/provider-state";
 import { getWorkspaceLimiter } from "../../durable-objects/workspace-limiter";
 import { withoutUnhealthy } from "../health-checks";
@@ -30,11 +30,11 @@ export interface RouteGroup {
  * Orders the enabled providers by the workspace's strategy. domain_based can split one message:
  * recipients whose domains map to different providers form separate groups.
  */
-export async function planRoute(env: Env, db: Db, workspaceId: string, routing: RoutingConfig, allProviders: ProviderRow[], recipients: MessageRecipientRow[], rng: () => number = Math.random): Promise<RouteGroup[]> {
+export async function planRoute(env: Env, health: HealthStore, workspaceId: string, routing: RoutingConfig, allProviders: ProviderRow[], recipients: MessageRecipientRow[], rng: () => number = Math.random): Promise<RouteGroup[]> {
   let providers = routing.require_tls ? allProviders.filter((p) => usesTls(p.type, p.config)) : allProviders;
   // A provider whose latest health check failed recently is left out, like an open breaker
   // (kept when it would leave nobody: see withoutUnhealthy).
-  providers = await withoutUnhealthy(env, db, workspaceId, providers);
+  providers = await withoutUnhealthy(env, health, workspaceId, providers);
   switch (routing.strategy) {
     case "round_robin": {
       const position = providers.length > 1 ? await getWorkspaceLimiter(env, workspaceId).nextRoundRobin() : 0;

@@ -13,9 +13,8 @@ import { fallback, ineligible, problemNote, type PersonalizationRecord } from ".
 import { compilePhiPatterns, type LlmSettings } from "../../core/llm/settings";
 import type { TenantRegex } from "../../core/tenant-regex";
 import { linksPreserved, validateAnswer } from "../../core/llm/validate";
-import type { Db } from "../../db/client";
-import { adjustTokens, getCachedAnswer, getLlmApiKeyEnc, putCachedAnswer, recordPersonalization, reserveTokens } from "../../db/llm";
 import type { MessageRow } from "../../db/messages/types";
+import type { Store } from "../../db/store/store";
 import { loadRe2 } from "../lazy-libs";
 import { log } from "../log";
 import { loadRecipientVariables } from "../template-variables";
@@ -28,7 +27,8 @@ const cacheAad = (workspaceId: string, hash: string) => `${workspaceId}/llm-cach
 export const utcDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 
 export interface PersonalizeDeps {
-  db: Db;
+  /** The LLM's key, cache, budget and record; the recipients' profiles (for the names to mask). */
+  store: Pick<Store, "llm" | "recipients">;
   ring: Keyring;
   now: () => number;
 }
@@ -62,7 +62,7 @@ export async function personalizeMessage(
     result = { content, record: fallback("internal_error", deps.now()) };
   }
   if (previous === null) {
-    await recordPersonalization(deps.db, message.workspaceId, message.id, result.record).catch((e: unknown) =>
+    await deps.store.llm.recordPersonalization(message.workspaceId, message.id, result.record).catch((e: unknown) =>
       log.error("llm_record_failed", { message_id: message.id, error: e instanceof Error ? e.name : "unknown" }),
     );
   }
@@ -79,7 +79,8 @@ async function attempt(
   settings: LlmSettings,
   mayCall: boolean,
 ): Promise<Attempt> {
-  const { db, ring } = deps;
+  const { ring } = deps;
+  const { llm } = deps.store;
   const ws = message.workspaceId;
   const unchanged = (record: PersonalizationRecord): Attempt => ({ content, record });
   const parts: Parts = {};
@@ -99,7 +100,7 @@ async function attempt(
     patterns = compiled.res;
   }
 
-  const keyEnc = settings.enabled ? await getLlmApiKeyEnc(db, ws) : null;
+  const keyEnc = settings.enabled ? await llm.apiKeyEnc(ws) : null;
   const refused = ineligible({
     settings,
     phi: message.containsPhi || message.tags.includes("dlp:flagged"),
@@ -110,7 +111,7 @@ async function attempt(
   if (refused) return unchanged(fallback(refused, deps.now()));
 
   // Names from recipient data: the profiles of this message's recipients and the display names it was addressed with.
-  const profiles = await loadRecipientVariables(db, ring, ws, recipientEmails);
+  const profiles = await loadRecipientVariables(deps.store.recipients, ring, ws, recipientEmails);
   const names = [
     ...[...profiles.values()].flatMap((v) => [v.FIRST_NAME, v.LAST_NAME, v.FIRST_NAME && v.LAST_NAME ? `${v.FIRST_NAME} ${v.LAST_NAME}` : undefined]),
     ...[...content.to, ...content.cc].map((m) => m.name),
@@ -136,7 +137,7 @@ async function attempt(
   };
 
   const hash = await contentHash(settings.base_url, settings.model, settings.instructions, masked.parts);
-  const cachedEnc = await getCachedAnswer(db, ws, hash);
+  const cachedEnc = await llm.cachedAnswer(ws, hash);
   if (cachedEnc !== null) {
     const answer = parseAnswer(await decryptText(ring, cachedEnc, cacheAad(ws, hash)));
     const hit = answer && applied(answer, true, 0);
@@ -148,7 +149,7 @@ async function attempt(
   const maxOut = maxOutputTokens(masked.parts, settings.max_output_ratio);
   const reserved = estimateTokens(messages, maxOut);
   const day = utcDay(deps.now());
-  if (!(await reserveTokens(db, ws, day, reserved, settings.daily_token_budget))) {
+  if (!(await llm.reserveTokens(ws, day, reserved, settings.daily_token_budget))) {
     return unchanged(fallback("budget_exhausted", deps.now(), { masked: masked.counts }));
   }
 
@@ -167,11 +168,11 @@ async function attempt(
   }
   if (outcome.kind === "error") {
     // The endpoint refused: nothing was generated, so the reservation goes back.
-    await adjustTokens(db, ws, day, -reserved);
+    await llm.adjustTokens(ws, day, -reserved);
     return unchanged(fallback("llm_error", deps.now(), base, outcome.status === null ? "no response" : `HTTP ${outcome.status}`));
   }
   const used = outcome.totalTokens ?? reserved;
-  await adjustTokens(db, ws, day, used - reserved);
+  await llm.adjustTokens(ws, day, used - reserved);
 
   const answer = parseAnswer(outcome.answer);
   if (!answer) return unchanged(fallback("invalid_output", deps.now(), { ...base, tokens: used }, "not a JSON object of the parts"));
@@ -182,7 +183,7 @@ async function attempt(
 
   // The masked answer is what is cached: restoring it needs the message's own identifiers.
   const stored = JSON.stringify(Object.fromEntries(Object.keys(parts).map((k) => [k, answer[k]!])));
-  await putCachedAnswer(db, ws, hash, await encryptText(ring, stored, cacheAad(ws, hash)), settings.model, deps.now()).catch((e: unknown) =>
+  await llm.putCachedAnswer(ws, hash, await encryptText(ring, stored, cacheAad(ws, hash)), settings.model, deps.now()).catch((e: unknown) =>
     log.warn("llm_cache_write_failed", { message_id: message.id, error: e instanceof Error ? e.name : "unknown" }),
   );
   return done;

@@ -20,7 +20,7 @@ export async function enrich(ctx: BatchContext, d: Routed): Promise<Enriched | S
   if (content.kind === "structured" && message.personalize) {
     const hold = await d.limits;
     if (hold) return { stop: "limited", d, hold };
-    content = await personalizeMessage({ db: ctx.db, ring, now: ctx.now }, message, d.recipients.map((r) => r.email), content, settings.llm);
+    content = await personalizeMessage({ store: ctx.store, ring, now: ctx.now }, message, d.recipients.map((r) => r.email), content, settings.llm);
   }
   // Templated structured content goes out as one copy per recipient; raw MIME is never templated.
   const fanOut = content.kind === "structured" && contentUsesVariables(content);

@@ -13,7 +13,7 @@ export const renderOptions = (message: MessageRow) => ({ messageIdHeader: messag
 export async function render(ctx: BatchContext, d: Permitted): Promise<Rendered> {
   const { content } = d;
   if (!d.fanOut || content.kind !== "structured") return { ...d, raw: await renderMime(content, renderOptions(d.message)), copies: null };
-  const profiles = await loadRecipientVariables(ctx.db, d.ring, d.message.workspaceId, d.claimed.map((r) => r.email));
+  const profiles = await loadRecipientVariables(ctx.store.recipients, d.ring, d.message.workspaceId, d.claimed.map((r) => r.email));
   const copies = new Map<string, MessageContent>();
   for (const r of d.claimed) copies.set(r.id, personalCopy(content, r.email, profiles.get(r.email.toLowerCase()) ?? {}, d.settings.variables));
   return { ...d, raw: null, copies };

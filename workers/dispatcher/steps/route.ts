@@ -12,7 +12,7 @@ import { pinGroups, takeOver } from "./takeover";
 export function route(ctx: BatchContext, d: Limited): Routed {
   const routing = d.settings.routing;
   const candidates = d.phi ? phiProviders(routing, d.providers) : d.providers;
-  const planned = asked(planRoute(ctx.env, ctx.db, d.message.workspaceId, routing, candidates, d.claimed));
+  const planned = asked(planRoute(ctx.env, ctx.store.health, d.message.workspaceId, routing, candidates, d.claimed));
   const pin = pinnedProvider(d.message.waitingOn);
   if (d.lapsed.length > 0) {
     const taken = asked(planned.then((groups) => takeOver(ctx, d, groups, pin)));
