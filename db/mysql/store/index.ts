@@ -28,7 +28,7 @@ import { mysqlWebhook } from "./webhooks";
 import { mysqlInbound } from "./inbound";
 import { mysqlMetrics } from "./metrics";
 import { mysqlRetention } from "./retention";
-import { sqlOn, transaction, type Runner } from "./sql";
+import { driverError, sqlOn, transaction, type Runner } from "./sql";
 
 export interface MysqlStoreOptions {
   /** The driver, for a binding: mysql2, loaded lazily by the Worker (workers/lazy-libs.ts loadMysql2). */
@@ -102,7 +102,7 @@ class Connections {
       return await fn(conn);
     } catch (e) {
       // mysql2 marks errors after which the connection is unusable as fatal.
-      broken = (e as { fatal?: boolean }).fatal === true;
+      broken = driverError(e)?.fatal === true;
       throw e;
     } finally {
       this.release(conn, broken);

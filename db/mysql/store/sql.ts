@@ -63,6 +63,22 @@ export function sqlOn(conn: MysqlConnection): Sql {
   };
 }
 
+/**
+ * The driver's own error behind `e`: mysql2 throws it as is from `q.rows`/`q.exec`, drizzle wraps
+ * it (DrizzleQueryError, the driver's error as `cause`) from `q.orm`.
+ */
+export function driverError(e: unknown): { errno?: number; fatal?: boolean } | undefined {
+  for (let cur = e, depth = 0; cur && typeof cur === "object" && depth < 4; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const err = cur as { errno?: unknown; fatal?: unknown };
+    if (typeof err.errno === "number" || err.fatal === true) return err as { errno?: number; fatal?: boolean };
+  }
+  return undefined;
+}
+
+/** ER_DUP_ENTRY: a unique index refused the row (the store returns it as a value, never throws it). */
+export const DUP_ENTRY = 1062;
+export const isDuplicateEntry = (e: unknown): boolean => driverError(e)?.errno === DUP_ENTRY;
+
 /** ER_LOCK_DEADLOCK: the server rolled the whole transaction back; running it again is the remedy. */
 const DEADLOCK = 1213;
 const TX_ATTEMPTS = 4;
@@ -77,7 +93,7 @@ export async function transaction<T>(conn: MysqlConnection, fn: (q: Sql) => Prom
       return value;
     } catch (e) {
       await conn.query("ROLLBACK").catch(() => {});
-      if ((e as { errno?: number }).errno === DEADLOCK && attempt < TX_ATTEMPTS) continue;
+      if (driverError(e)?.errno === DEADLOCK && attempt < TX_ATTEMPTS) continue;
       throw e;
     }
   }
