@@ -39,7 +39,8 @@ const args = process.argv.slice(2);
 let status = 0;
 for (const config of ["vitest.mysql.config.ts", "vitest.mysql-e2e.config.ts"]) {
   // --passWithNoTests: a file filter may match files of only one of the two runs.
-  const r = spawnSync(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--config", config, "--passWithNoTests", ...args], { cwd: root, stdio: "inherit" });
+  // vitest under this same Node (22), not whatever `node` the PATH finds first.
+  const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vitest", "vitest.mjs"), "run", "--config", config, "--passWithNoTests", ...args], { cwd: root, stdio: "inherit" });
   if (r.status !== 0) status = r.status ?? 1;
 }
 console.error(`test-mysql: the MySQL tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
