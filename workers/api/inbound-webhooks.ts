@@ -12,9 +12,6 @@ import { readConfig } from "../../core/config";
 import { decryptText, encryptText, loadKeyring } from "../../core/crypto";
 import { RelayError, notFound } from "../../core/errors";
 import { checkMailgunSignature } from "../../core/webhook-signature";
-import { findDeliveryByMessage, findDeliveryByProviderMessageId } from "../../db/inbound";
-import { getProvider } from "../../db/providers";
-import { deleteSigningKey, getSigningKey, putSigningKey, useToken } from "../../db/webhooks";
 import { recordReport, type Report } from "../email-ingest/outcomes";
 import { log } from "../log";
 import type { AppEnv } from "./context";
@@ -47,11 +44,11 @@ providerWebhookKeysApp.openapi(
   async (c) => {
     const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
-    const provider = await getProvider(c.var.db, ws, id);
+    const provider = await c.var.store.providers.get(ws, id);
     if (!provider) throw notFound("provider");
     if (provider.type !== "mailgun") throw new RelayError("validation_error", `provider type ${provider.type} has no inbound webhooks`);
     const ring = await loadKeyring(c.env.DATA_KEYS, readConfig(c.env).dataKeyId);
-    await putSigningKey(c.var.db, ws, id, await encryptText(ring, c.req.valid("json").signing_key, signingKeyAad(ws, id)), Date.now());
+    await c.var.store.webhooks.putSigningKey(ws, id, await encryptText(ring, c.req.valid("json").signing_key, signingKeyAad(ws, id)), Date.now());
     return c.json({ provider_id: id, webhook_url_path: `/webhooks/mailgun/${id}` }, 200);
   },
 );
@@ -67,7 +64,7 @@ providerWebhookKeysApp.openapi(
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    if (!(await deleteSigningKey(c.var.db, c.var.workspaceId, c.req.valid("param").id))) throw notFound("signing key");
+    if (!(await c.var.store.webhooks.deleteSigningKey(c.var.workspaceId, c.req.valid("param").id))) throw notFound("signing key");
     return c.body(null, 204);
   },
 );
@@ -120,7 +117,7 @@ inboundWebhooksApp.openapi(
   async (c) => {
     const providerId = c.req.valid("param").providerId;
     const body = c.req.valid("json");
-    const key = await getSigningKey(c.var.db, providerId);
+    const key = await c.var.store.webhooks.getSigningKey(providerId);
     if (!key) throw notFound("webhook");
     const ring = await loadKeyring(c.env.DATA_KEYS, readConfig(c.env).dataKeyId);
     const signingKey = await decryptText(ring, key.signingKeyEnc, signingKeyAad(key.workspaceId, providerId));
@@ -128,7 +125,7 @@ inboundWebhooksApp.openapi(
     const check = await checkMailgunSignature(signingKey, body.signature, now, MAX_AGE_MS);
     if (check === "forged") throw new RelayError("unauthorized", "webhook signature does not verify");
     if (check === "stale") return c.json(new RelayError("validation_error", "webhook timestamp is outside the 5-minute window").toJSON(), 406);
-    if (!(await useToken(c.var.db, providerId, body.signature.token, now, 2 * MAX_AGE_MS))) {
+    if (!(await c.var.store.webhooks.useToken(providerId, body.signature.token, now, 2 * MAX_AGE_MS))) {
       return c.json(new RelayError("conflict", "webhook token was already used").toJSON(), 409);
     }
 
@@ -139,14 +136,14 @@ inboundWebhooksApp.openapi(
     const mgId = String(ev.message?.headers?.["message-id"] ?? "").replace(/^<|>$/g, "");
     const relayId = ev["user-variables"]?.["relay-message-id"];
     const ref =
-      (mgId ? await findDeliveryByProviderMessageId(c.var.db, key.workspaceId, mgId, recipient) : undefined) ??
-      (typeof relayId === "string" ? await findDeliveryByMessage(c.var.db, key.workspaceId, relayId, recipient) : undefined);
+      (mgId ? await c.var.store.inbound.findDeliveryByProviderMessageId(key.workspaceId, mgId, recipient) : undefined) ??
+      (typeof relayId === "string" ? await c.var.store.inbound.findDeliveryByMessage(key.workspaceId, relayId, recipient) : undefined);
     if (!ref) {
       log.info("mailgun_event_unmatched", { provider_id: providerId, event: ev.event });
       return c.json({ status: "ignored" }, 200);
     }
     if (report.kind === "hard" || report.kind === "soft") report.bounce = mailgunBounce(ev, ref.email);
-    await recordReport(c.env, c.var.db, ref, report, now);
+    await recordReport(c.env, c.var.store, ref, report, now);
     return c.json({ status: "processed" }, 200);
   },
 );

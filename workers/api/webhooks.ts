@@ -4,18 +4,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { RelayError, notFound } from "../../core/errors";
 import { newId } from "../../core/ids";
 import { generateWebhookSecret } from "../../core/webhook-signature";
-import {
-  deleteEndpoint,
-  getEndpoint,
-  getEvent,
-  insertEndpoint,
-  listAttempts,
-  listEndpoints,
-  listEvents,
-  requeueEvent,
-  updateEndpoint,
-  type WebhookEndpointRow,
-} from "../../db/webhooks";
+import type { WebhookEndpointRow } from "../../db/store/webhooks";
 import { readConfig } from "../../core/config";
 import { deliverNow } from "../webhooks/deliver";
 import { sealSecret, WEBHOOK_EVENT_TYPES } from "../webhooks/events";
@@ -127,9 +116,8 @@ webhooksApp.openapi(
     const input = c.req.valid("json");
     const id = newId("whe");
     const secret = generateWebhookSecret();
-    const row = await insertEndpoint(c.var.db, {
+    const row = await c.var.store.webhooks.insertEndpoint(ws, {
       id,
-      workspaceId: ws,
       url: checkedUrl(c.env, input.url),
       events: [...new Set(input.events)],
       description: input.description ?? null,
@@ -149,7 +137,7 @@ webhooksApp.openapi(
     auth: "admin",
     responses: { 200: { description: "Endpoints", content: { "application/json": { schema: z.object({ data: z.array(endpointSchema) }) } } }, ...errorResponses },
   }),
-  async (c) => c.json({ data: (await listEndpoints(c.var.db, c.var.workspaceId)).map((e) => view(e)) }, 200),
+  async (c) => c.json({ data: (await c.var.store.webhooks.listEndpoints(c.var.workspaceId)).map((e) => view(e)) }, 200),
 );
 
 webhooksApp.openapi(
@@ -163,7 +151,7 @@ webhooksApp.openapi(
     responses: { 200: { description: "Endpoint", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    const row = await getEndpoint(c.var.db, c.var.workspaceId, c.req.valid("param").id);
+    const row = await c.var.store.webhooks.getEndpoint(c.var.workspaceId, c.req.valid("param").id);
     if (!row) throw notFound("webhook endpoint");
     return c.json(view(row), 200);
   },
@@ -183,10 +171,9 @@ webhooksApp.openapi(
     const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
     const input = c.req.valid("json");
-    if (!(await getEndpoint(c.var.db, ws, id))) throw notFound("webhook endpoint");
+    if (!(await c.var.store.webhooks.getEndpoint(ws, id))) throw notFound("webhook endpoint");
     const secret = input.rotate_secret ? generateWebhookSecret() : undefined;
-    const row = await updateEndpoint(
-      c.var.db,
+    const row = await c.var.store.webhooks.updateEndpoint(
       ws,
       id,
       {
@@ -215,7 +202,7 @@ webhooksApp.openapi(
     responses: { 204: { description: "Removed" }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
-    if (!(await deleteEndpoint(c.var.db, c.var.workspaceId, c.req.valid("param").id))) throw notFound("webhook endpoint");
+    if (!(await c.var.store.webhooks.deleteEndpoint(c.var.workspaceId, c.req.valid("param").id))) throw notFound("webhook endpoint");
     return c.body(null, 204);
   },
 );
@@ -248,11 +235,11 @@ webhooksApp.openapi(
     const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
     const q = c.req.valid("query");
-    if (!(await getEndpoint(c.var.db, ws, id))) throw notFound("webhook endpoint");
+    if (!(await c.var.store.webhooks.getEndpoint(ws, id))) throw notFound("webhook endpoint");
     const { page: events, next_cursor } = await readPage(q, eventCursor, (before, limit) =>
-      listEvents(c.var.db, ws, id, { ...(q.status ? { status: q.status } : {}), ...(before ? { before } : {}), limit }),
+      c.var.store.webhooks.listEvents(ws, id, { ...(q.status ? { status: q.status } : {}), ...(before ? { before } : {}), limit }),
     );
-    const attempts = await listAttempts(c.var.db, ws, events.map((e) => e.id));
+    const attempts = await c.var.store.webhooks.listAttempts(ws, events.map((e) => e.id));
     return c.json(
       {
         data: events.map((e) => ({
@@ -294,14 +281,14 @@ webhooksApp.openapi(
   async (c) => {
     const ws = c.var.workspaceId;
     const id = c.req.valid("param").id;
-    const existing = await getEvent(c.var.db, ws, id);
+    const existing = await c.var.store.webhooks.getEvent(ws, id);
     if (!existing || !existing.endpointId) throw notFound("webhook event");
-    const endpoint = await getEndpoint(c.var.db, ws, existing.endpointId);
+    const endpoint = await c.var.store.webhooks.getEndpoint(ws, existing.endpointId);
     if (!endpoint?.enabled) throw new RelayError("conflict", "the endpoint is disabled; enable it first");
-    const row = await requeueEvent(c.var.db, ws, id, Date.now());
+    const row = await c.var.store.webhooks.requeueEvent(ws, id, Date.now());
     if (!row) throw notFound("webhook event");
-    await deliverNow({ env: c.env, db: c.var.db, now: Date.now }, [row]);
-    const after = await getEvent(c.var.db, ws, id);
+    await deliverNow({ env: c.env, store: c.var.store, now: Date.now }, [row]);
+    const after = await c.var.store.webhooks.getEvent(ws, id);
     return c.json({ id, status: after?.status ?? row.status }, 202);
   },
 );

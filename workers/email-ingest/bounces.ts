@@ -6,12 +6,12 @@ import { bounceRecord, type BounceRecord } from "../../core/bounce/policy";
 import { RelayError } from "../../core/errors";
 import { classifyMail, UnparseableMail } from "../mime-parse";
 import type { VerpMatch } from "../../core/verp";
-import type { Db } from "../../db/client";
-import { findDeliveriesOfMessage, findDeliveryById, findDeliveryByMessageIdHeader, type DeliveryRef } from "../../db/inbound";
+import type { DeliveryRef } from "../../db/store/inbound";
+import type { Store } from "../../db/store/store";
 import { log } from "../log";
 import { recordReport, type ReportKind } from "./outcomes";
 
-export async function processBounce(env: Env, db: Db, raw: Uint8Array, verp: Exclude<VerpMatch, { kind: "plain" } | null> | null): Promise<Classification> {
+export async function processBounce(env: Env, store: Store, raw: Uint8Array, verp: Exclude<VerpMatch, { kind: "plain" } | null> | null): Promise<Classification> {
   let c: Classification;
   try {
     c = await classifyMail(raw);
@@ -21,7 +21,7 @@ export async function processBounce(env: Env, db: Db, raw: Uint8Array, verp: Exc
   }
   if (c.kind === "not_bounce") throw new RelayError("forbidden", "not a delivery status notification or complaint; this address only takes bounces");
 
-  const targets = await findTargets(db, c, verp);
+  const targets = await findTargets(store, c, verp);
   if (targets.length === 0) {
     if (verp) throw new RelayError("not_found", "unknown bounce address");
     throw new RelayError("not_found", "report does not match any message sent by this relay");
@@ -30,7 +30,7 @@ export async function processBounce(env: Env, db: Db, raw: Uint8Array, verp: Exc
   for (const { ref, kind, status, diagnostic, bounce } of targets) {
     await recordReport(
       env,
-      db,
+      store,
       ref,
       {
         kind,
@@ -55,7 +55,7 @@ interface Target {
   bounce?: BounceRecord;
 }
 
-async function findTargets(db: Db, c: Classification, verp: Exclude<VerpMatch, { kind: "plain" } | null> | null): Promise<Target[]> {
+async function findTargets(store: Store, c: Classification, verp: Exclude<VerpMatch, { kind: "plain" } | null> | null): Promise<Target[]> {
   const kind = c.kind as ReportKind;
   const isBounce = c.kind === "hard" || c.kind === "soft";
   // One reported recipient applied to a delivery: its own kind, status and reason, and whether
@@ -70,14 +70,14 @@ async function findTargets(db: Db, c: Classification, verp: Exclude<VerpMatch, {
   if (verp?.kind === "recipient") {
     // The envelope names the delivery; the report's own recipient may be an alias of it, or an
     // address the relay never sent to (flagged, never suppressed: bounceRecord).
-    const ref = await findDeliveryById(db, verp.messageRecipientId);
+    const ref = await store.inbound.findDeliveryById(verp.messageRecipientId);
     if (!ref) return [];
     return [target(ref, failed.find((r) => addressKey(r.email) === addressKey(ref.email)) ?? worst)];
   }
-  const candidates = verp?.kind === "message" ? await findDeliveriesOfMessage(db, verp.messageId) : null;
+  const candidates = verp?.kind === "message" ? await store.inbound.findDeliveriesOfMessage(verp.messageId) : null;
   const lookup = async (email: string | null): Promise<DeliveryRef | undefined> => {
     if (candidates) return candidates.find((r) => email !== null && addressKey(r.email) === addressKey(email)) ?? (candidates.length === 1 ? candidates[0] : undefined);
-    return c.originalMessageId ? findDeliveryByMessageIdHeader(db, c.originalMessageId, email) : undefined;
+    return c.originalMessageId ? store.inbound.findDeliveryByMessageIdHeader(c.originalMessageId, email) : undefined;
   };
   if (failed.length > 0) {
     const out: Target[] = [];

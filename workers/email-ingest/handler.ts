@@ -10,6 +10,7 @@ import { RelayError } from "../../core/errors";
 import { readConfig } from "../../core/config";
 import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
+import { openRelayStore } from "../store";
 import { log, pii } from "../log";
 import { processBounce } from "./bounces";
 import { submissionTarget } from "./config";
@@ -45,26 +46,36 @@ async function route(message: ForwardableEmailMessage, env: Env): Promise<void> 
   const max = readConfig(env).maxMessageBytes;
   if (message.rawSize > max) throw new RelayError("message_too_large", `message is ${message.rawSize} bytes; the limit is ${max}`);
   const raw = await readLimited(message.raw, max);
-  const db = getDb(env.DB);
   // Not lowercased: VERP ids are case-sensitive (decodeVerp folds the domain itself).
   const to = message.to.trim();
 
   const verp = cfg.bounceDomain ? decodeVerp(to, cfg.bounceDomain) : null;
   if (verp) {
-    await processBounce(env, db, raw, verp.kind === "plain" ? null : verp);
+    await bounce(env, raw, verp.kind === "plain" ? null : verp);
     return;
   }
   const target = submissionTarget(cfg, to);
   if (target !== null) {
     // Reports sent to a submission address (a null sender cannot submit mail) are read as bounces.
     if (message.from === "" || message.from === "<>") {
-      await processBounce(env, db, raw, null);
+      await bounce(env, raw, null);
       return;
     }
-    await processSubmission(env, db, message, raw, target);
+    // Submissions still write through D1 (workers/email-ingest/submission.ts is not on the store yet).
+    await processSubmission(env, getDb(env.DB), message, raw, target);
     return;
   }
   throw new RelayError("not_found", "no such mailbox at this relay");
+}
+
+/** A report, through a store of its own (an email event is no request), closed when it is recorded. */
+async function bounce(env: Env, raw: Uint8Array, verp: Parameters<typeof processBounce>[3]): Promise<void> {
+  const store = openRelayStore(env);
+  try {
+    await processBounce(env, store, raw, verp);
+  } finally {
+    await store.close();
+  }
 }
 
 async function readLimited(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {

@@ -1,8 +1,8 @@
 // One after-the-fact report about a delivery (a bounce, a complaint, a provider event) applied
 // to the records and turned into customer webhook events. Shared by the bounce mailbox and the
 // provider webhooks so both mean the same thing.
-import type { Db } from "../../db/client";
-import { applyOutcome, providerTypeOf, type DeliveryRef, type OutcomeInput } from "../../db/inbound";
+import type { DeliveryRef, OutcomeInput } from "../../db/store/inbound";
+import type { Store } from "../../db/store/store";
 import { deliverNow } from "../webhooks/deliver";
 import { queueEvents, type NewEvent } from "../webhooks/events";
 import { readConfig } from "../../core/config";
@@ -35,7 +35,7 @@ const bounceFields = (b: BounceRecord) => ({
   recipient_matched: b.recipient_matched,
 });
 
-export async function recordReport(env: Env, db: Db, ref: DeliveryRef, report: Report, at: number): Promise<void> {
+export async function recordReport(env: Env, store: Store, ref: DeliveryRef, report: Report, at: number): Promise<void> {
   const detail: Record<string, unknown> = {
     source: report.source,
     ...(report.status ? { status: report.status } : {}),
@@ -72,9 +72,9 @@ export async function recordReport(env: Env, db: Db, ref: DeliveryRef, report: R
       input.suppress = "unsubscribed";
       break;
   }
-  const result = await applyOutcome(db, input);
+  const result = await store.inbound.applyOutcome(input);
 
-  const providerType = await providerTypeOf(db, ref.workspaceId, ref.providerId);
+  const providerType = await store.inbound.providerTypeOf(ref.workspaceId, ref.providerId);
   const base = {
     message_id: ref.messageId,
     recipient: ref.email,
@@ -113,6 +113,6 @@ export async function recordReport(env: Env, db: Db, ref: DeliveryRef, report: R
       break;
   }
   if (result.suppressed) events.push({ type: "message.suppressed", data: { ...base, status: "suppressed", reason: result.suppressed, bounce_count: result.bounceCount } });
-  const queued = await queueEvents(db, ref.workspaceId, events, at);
-  if (queued.length > 0) await deliverNow({ env, db, now: Date.now }, queued);
+  const queued = await queueEvents(store, ref.workspaceId, events, at);
+  if (queued.length > 0) await deliverNow({ env, store, now: Date.now }, queued);
 }

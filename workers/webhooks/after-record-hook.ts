@@ -4,7 +4,6 @@
 import type { RecipientStatus } from "../../core/status";
 import type { AfterRecordHook } from "../dispatcher/hooks";
 import { deliverNow } from "./deliver";
-import { eventFacts, subscribedEndpoints } from "../../db/webhooks";
 import { queueEvents, type NewEvent, type WebhookEventType } from "./events";
 import { sendSettings, subscribes } from "../send-settings";
 
@@ -18,7 +17,7 @@ const EVENT_FOR: Partial<Record<RecipientStatus, WebhookEventType>> = {
   suppressed: "message.suppressed",
 };
 
-export const webhookAfterRecord: AfterRecordHook = async ({ env, db }, outcome) => {
+export const webhookAfterRecord: AfterRecordHook = async ({ env, db, store }, outcome) => {
   const relevant = outcome.recipients.filter((r) => EVENT_FOR[r.status]);
   if (relevant.length === 0) return;
   // Most workspaces subscribe to nothing: the isolate's cached subscription list answers that
@@ -26,9 +25,9 @@ export const webhookAfterRecord: AfterRecordHook = async ({ env, db }, outcome) 
   const wanted = new Set(relevant.map((r) => EVENT_FOR[r.status]!));
   const settings = await sendSettings(db, outcome.workspaceId, outcome.at);
   if (![...wanted].some((event) => subscribes(settings, event))) return;
-  const endpoints = await subscribedEndpoints(db, outcome.workspaceId, [...wanted]);
+  const endpoints = await store.webhooks.subscribedEndpoints(outcome.workspaceId, [...wanted]);
   if (endpoints.length === 0) return;
-  const { attemptOf, providerType } = await eventFacts(db, outcome.workspaceId, relevant.map((r) => r.id), outcome.providerId);
+  const { attemptOf, providerType } = await store.webhooks.eventFacts(outcome.workspaceId, relevant.map((r) => r.id), outcome.providerId);
   const events: NewEvent[] = relevant.map((r) => ({
     type: EVENT_FOR[r.status]!,
     data: {
@@ -44,6 +43,6 @@ export const webhookAfterRecord: AfterRecordHook = async ({ env, db }, outcome) 
       reason: r.reason,
     },
   }));
-  const queued = await queueEvents(db, outcome.workspaceId, events, outcome.at);
-  if (queued.length > 0) await deliverNow({ env, db, now: Date.now }, queued);
+  const queued = await queueEvents(store, outcome.workspaceId, events, outcome.at);
+  if (queued.length > 0) await deliverNow({ env, store, now: Date.now }, queued);
 };

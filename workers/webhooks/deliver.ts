@@ -3,23 +3,14 @@
 // had a single success for too long.
 import { signStandardWebhook } from "../../core/webhook-signature";
 import { randomToken } from "../../core/ids";
-import type { Db } from "../../db/client";
-import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
-import {
-  claimEvent,
-  disableEndpoint,
-  dueEvents,
-  failPendingEvents,
-  getEndpointById,
-  insertEvents,
-  markEndpointHealth,
-  recordAttempt,
-  type WebhookEventRow,
-} from "../../db/webhooks";
+import type { Db } from "../../db/client";
+import type { Store } from "../../db/store/store";
+import type { WebhookEventRow, WebhookStore } from "../../db/store/webhooks";
 import { log } from "../log";
 import { readConfig } from "../../core/config";
-import { eventPayload, openSecret } from "./events";
+import { openRelayStore } from "../store";
+import { eventPayload, openSecret, webhooksOf } from "./events";
 import { checkEndpointUrl } from "./url-policy";
 
 /** Delay before attempt n+1 after n failed attempts: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, then every 4 h. */
@@ -32,23 +23,21 @@ const LEASE_MS = 90_000;
 const SWEEP_LIMIT = 100;
 const SWEEP_CONCURRENCY = 6;
 
-export interface DeliverDeps {
-  env: Env;
-  db: Db;
-  now: () => number;
-}
+/** What delivering needs: the store, or from a caller not yet on it a D1 Db (events.ts WebhookTarget). */
+export type DeliverDeps = { env: Env; now: () => number } & ({ store: Pick<Store, "webhooks"> } | { db: Db });
 
 export type DeliveryResult = "delivered" | "retry" | "failed" | "skipped";
 
 export async function deliverEvent(deps: DeliverDeps, eventId: string, timeoutMs?: number): Promise<DeliveryResult> {
-  const { env, db } = deps;
+  const { env } = deps;
+  const hooks = webhooksOf("store" in deps ? deps.store : deps.db);
   const cfg = readConfig(env).webhooks;
   const start = deps.now();
-  const event = await claimEvent(db, eventId, start, LEASE_MS);
+  const event = await hooks.claimEvent(eventId, start, LEASE_MS);
   if (!event) return "skipped";
-  const endpoint = event.endpointId ? await getEndpointById(db, event.endpointId) : undefined;
+  const endpoint = event.endpointId ? await hooks.endpointById(event.endpointId) : undefined;
   if (!endpoint || !endpoint.enabled) {
-    await recordAttempt(db, {
+    await hooks.recordAttempt({
       event,
       attempt: attemptRow(event, start, 0, null, "endpoint disabled or removed", null),
       status: "failed",
@@ -91,14 +80,14 @@ export async function deliverEvent(deps: DeliverDeps, eventId: string, timeoutMs
   const attemptNo = event.attempts + 1;
 
   if (error === null) {
-    await recordAttempt(db, { event, attempt: attemptRow(event, at, attemptNo, statusCode, null, null, latency), status: "delivered", nextAttemptAt: null, lastError: null, at });
-    await markEndpointHealth(db, endpoint.id, true, at);
+    await hooks.recordAttempt({ event, attempt: attemptRow(event, at, attemptNo, statusCode, null, null, latency), status: "delivered", nextAttemptAt: null, lastError: null, at });
+    await hooks.markEndpointHealth(endpoint.id, true, at);
     return "delivered";
   }
 
   const next = at + backoffMs(attemptNo);
   const expired = next - event.createdAt > cfg.maxAgeMs;
-  await recordAttempt(db, {
+  await hooks.recordAttempt({
     event,
     attempt: attemptRow(event, at, attemptNo, statusCode, error, expired ? null : next, latency),
     status: expired ? "failed" : "pending",
@@ -106,21 +95,20 @@ export async function deliverEvent(deps: DeliverDeps, eventId: string, timeoutMs
     lastError: expired ? `gave up after ${attemptNo} attempts: ${error}` : error,
     at,
   });
-  const health = await markEndpointHealth(db, endpoint.id, false, at);
+  const health = await hooks.markEndpointHealth(endpoint.id, false, at);
   if (health?.failingSince != null && at - health.failingSince >= cfg.disableAfterMs) {
-    await disable(db, endpoint.workspaceId, endpoint.id, `no successful delivery since ${new Date(health.failingSince).toISOString()}; last: ${error}`, at);
+    await disable(hooks, endpoint.workspaceId, endpoint.id, `no successful delivery since ${new Date(health.failingSince).toISOString()}; last: ${error}`, at);
   }
   return expired ? "failed" : "retry";
 }
 
-async function disable(db: Db, workspaceId: string, endpointId: string, reason: string, at: number): Promise<void> {
-  if (!(await disableEndpoint(db, endpointId, reason, at))) return;
-  await failPendingEvents(db, endpointId, `endpoint disabled: ${reason}`);
+async function disable(hooks: WebhookStore, workspaceId: string, endpointId: string, reason: string, at: number): Promise<void> {
+  if (!(await hooks.disableEndpoint(endpointId, reason, at))) return;
+  await hooks.failPendingEvents(endpointId, `endpoint disabled: ${reason}`);
   // The disabling is itself an event on the endpoint's record (visible in its event list).
-  await insertEvents(db, [
+  await hooks.insertEvents(workspaceId, [
     {
       id: `wev_${randomToken(16)}`,
-      workspaceId,
       endpointId,
       messageId: null,
       type: "endpoint.disabled",
@@ -160,19 +148,24 @@ export async function deliverNow(deps: DeliverDeps, events: WebhookEventRow[]): 
 
 /** Delivers every due event (called from the cron trigger and the Sweeper alarm). */
 export async function sweepWebhooks(env: Env, now: () => number = Date.now): Promise<number> {
-  const db = getDb(env.DB);
-  const due = await dueEvents(db, now(), SWEEP_LIMIT);
-  let i = 0;
-  const worker = async () => {
-    while (i < due.length) {
-      const id = due[i++]!.id;
-      try {
-        await deliverEvent({ env, db, now }, id);
-      } catch (e) {
-        log.error("webhook_delivery_failed", { event_id: id, error: safeErrorMessage(e) });
+  // Outside any request (cron, the Sweeper's alarm): a store of its own, closed when the sweep is done.
+  const store = openRelayStore(env);
+  try {
+    const due = await store.webhooks.dueEvents(now(), SWEEP_LIMIT);
+    let i = 0;
+    const worker = async () => {
+      while (i < due.length) {
+        const id = due[i++]!;
+        try {
+          await deliverEvent({ env, store, now }, id);
+        } catch (e) {
+          log.error("webhook_delivery_failed", { event_id: id, error: safeErrorMessage(e) });
+        }
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, due.length) }, worker));
-  return due.length;
+    };
+    await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, due.length) }, worker));
+    return due.length;
+  } finally {
+    await store.close();
+  }
 }

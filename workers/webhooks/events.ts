@@ -5,7 +5,17 @@ import { decryptText, encryptText, loadKeyring } from "../../core/crypto";
 import { readConfig } from "../../core/config";
 import { newId } from "../../core/ids";
 import type { Db } from "../../db/client";
-import { insertEvents, subscribedEndpoints, type WebhookEventRow } from "../../db/webhooks";
+import { d1Webhook } from "../../db/store/d1/webhooks";
+import type { Store } from "../../db/store/store";
+import type { NewWebhookEvent, WebhookEventRow, WebhookStore } from "../../db/store/webhooks";
+
+/**
+ * Where events are queued and delivered: the store (its webhooks group). A D1 Db is still taken
+ * from the callers not yet on the store (they pass the request's or the job's Db); it is the D1
+ * adapter over that Db, so those callers behave exactly as before. Drop it once none is left.
+ */
+export type WebhookTarget = Pick<Store, "webhooks"> | Db;
+export const webhooksOf = (t: WebhookTarget): WebhookStore => ("webhooks" in t ? t.webhooks : d1Webhook(t));
 
 export const WEBHOOK_EVENT_TYPES = [
   "message.queued",
@@ -90,11 +100,12 @@ export function eventPayload(type: WebhookEventType, at: number, data: EventData
 }
 
 /** Queues events for every subscribed endpoint of the workspace; returns the queued rows. */
-export async function queueEvents(db: Db, workspaceId: string, events: NewEvent[], at: number): Promise<WebhookEventRow[]> {
+export async function queueEvents(target: WebhookTarget, workspaceId: string, events: NewEvent[], at: number): Promise<WebhookEventRow[]> {
   if (events.length === 0) return [];
-  const endpoints = await subscribedEndpoints(db, workspaceId, events.map((e) => e.type));
+  const hooks = webhooksOf(target);
+  const endpoints = await hooks.subscribedEndpoints(workspaceId, events.map((e) => e.type));
   if (endpoints.length === 0) return [];
-  const rows = [];
+  const rows: NewWebhookEvent[] = [];
   for (const [i, e] of events.entries()) {
     // One number per event, the same on every endpoint it is queued for.
     const payload = eventPayload(e.type, at, e.data, eventSequence(e.type, at, i));
@@ -102,7 +113,6 @@ export async function queueEvents(db: Db, workspaceId: string, events: NewEvent[
       if (!ep.events.includes("*") && !ep.events.includes(e.type)) continue;
       rows.push({
         id: newId("wev"),
-        workspaceId,
         endpointId: ep.id,
         messageId: typeof e.data.message_id === "string" ? e.data.message_id : null,
         type: e.type,
@@ -113,5 +123,5 @@ export async function queueEvents(db: Db, workspaceId: string, events: NewEvent[
       });
     }
   }
-  return insertEvents(db, rows);
+  return hooks.insertEvents(workspaceId, rows);
 }
