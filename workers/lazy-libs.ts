@@ -26,3 +26,6 @@ export const loadRe2 = once(async () => (await import("./vendor/re2js.js")).RE2J
 
 /** The MySQL store and its driver (mysql2), for STORE = "mysql" only. */
 export const loadMysqlStore = once(() => import("./vendor/mysql-store.js"));
+
+/** The OpenAPI document's `webhooks` (the event schemas, rendered to JSON), for GET /openapi.json. */
+export const loadWebhookEventsDoc = once(async () => (await import("./vendor/webhook-events.js")).default);

@@ -32,6 +32,7 @@ import { workspacesApp } from "./workspaces";
 import { webhooksApp } from "./webhooks";
 import { inboundWebhooksApp, providerWebhookKeysApp } from "./inbound-webhooks";
 import { apiTags, SIGNATURE_SCHEMES } from "./route";
+import { loadWebhookEventsDoc } from "../lazy-libs";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -63,7 +64,7 @@ app.route("/v1", llmSettingsApp);
 app.route("/v1", campaignsApp);
 app.route("/v1", recipientListsApp);
 
-app.doc31("/openapi.json", {
+const DOCUMENT = {
   openapi: "3.1.0",
   info: {
     title: "Relay",
@@ -74,6 +75,17 @@ app.doc31("/openapi.json", {
   },
   servers: [{ url: "/" }],
   tags: apiTags(),
+};
+// The routes' document, with the events the relay sends merged in: one `webhooks:` entry per event
+// type with the JSON Schema of its body (workers/api/webhook-events.ts, rendered to JSON by
+// scripts/vendor.mjs and loaded on first use, so neither it nor its schemas are in index.js).
+app.get("/openapi.json", async (c) => {
+  const doc = app.getOpenAPI31Document(DOCUMENT);
+  const events = await loadWebhookEventsDoc();
+  const components = (doc.components ??= {});
+  components.schemas = { ...components.schemas, ...(events.schemas as typeof components.schemas) };
+  components.securitySchemes = { ...components.securitySchemes, ...(events.securitySchemes as typeof components.securitySchemes) };
+  return c.json({ ...doc, webhooks: events.webhooks as typeof doc.webhooks });
 });
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   type: "http",

@@ -855,7 +855,288 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "message.queued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A message was accepted and at least one recipient queued
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onMessageQueued"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.sent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A provider took the message for a recipient
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onMessageSent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.delivered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The provider reported delivery to a recipient
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onMessageDelivered"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.deferred": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A delivery attempt failed temporarily (it will be retried) or a soft bounce arrived
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onMessageDeferred"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.bounced": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A recipient's delivery bounced for good
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onMessageBounced"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delivery to a recipient was given up
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onMessageFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.complained": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A recipient reported the message as spam
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onMessageComplained"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.suppressed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A recipient is suppressed: dropped at accept, or suppressed after bounces or a complaint
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onMessageSuppressed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.opened": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The provider reported an open
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onMessageOpened"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.clicked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The provider reported a click
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onMessageClicked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "recipient.unsubscribed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A recipient unsubscribed (the address is suppressed)
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onRecipientUnsubscribed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "provider.circuit_opened": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A provider's circuit breaker opened: routing skips it until it recovers
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onProviderCircuitOpened"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "provider.circuit_closed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A provider's circuit breaker closed again
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onProviderCircuitClosed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * This endpoint was disabled after failing for too long; its pending events were given up
+         * @description Sent as a POST to every endpoint subscribed to this type (or to `*`), signed as Standard Webhooks specifies: `webhook-id` (the event id, the same on a retry), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the endpoint's `whsec_` secret). Any 2xx acknowledges; otherwise it is retried with backoff for WEBHOOK_MAX_AGE_HOURS, then listed as failed in GET /v1/webhooks/{id}/events (replay with POST /v1/webhook-events/{id}/replay). Events may arrive out of order or twice: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["webhooks.onEndpointDisabled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         Error: {
@@ -1693,6 +1974,489 @@ export interface components {
             /** @description The recipient's status (active, bounced, complained, unsubscribed) */
             status: string;
             added_at: string;
+        };
+        MessageQueuedEvent: {
+            /** @enum {string} */
+            type: "message.queued";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                message_id: string;
+                request_id: string | null;
+                /**
+                 * @description The message's status at accept
+                 * @enum {string}
+                 */
+                status: "queued" | "failed";
+                /** @description Recipients accepted */
+                recipients: number;
+                /** @description Of those, queued for delivery (the rest were suppressed) */
+                queued: number;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        MessageSentEvent: {
+            /** @enum {string} */
+            type: "message.sent";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                /** @description The message (msg_…) */
+                message_id: string;
+                /** @description The recipient's address */
+                recipient: string;
+                /** @description X-Request-Id of the API request that accepted the message */
+                request_id?: string | null;
+                /** @description The message's status after this event */
+                message_status?: string;
+                provider?: components["schemas"]["EventProvider"];
+                /** @description The provider's id for the handed-over copy */
+                provider_message_id?: string | null;
+                /** @description Delivery attempt number */
+                attempt?: number | null;
+                reason?: string | null;
+                /** @description What reported it: accept, a provider webhook, inbound mail (bounce, ARF, …) */
+                source?: string;
+                /** @description Bounce details (type hard/soft, status, diagnostic, reason, …) when a report carried them */
+                bounce?: {
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                /** @enum {string} */
+                status: "sent";
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        EventProvider: {
+            id: string;
+            /** @description Provider type (sandbox, mailgun, …); null when not known at the time */
+            type: string | null;
+        } | null;
+        MessageDeliveredEvent: {
+            /** @enum {string} */
+            type: "message.delivered";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                /** @description The message (msg_…) */
+                message_id: string;
+                /** @description The recipient's address */
+                recipient: string;
+                /** @description X-Request-Id of the API request that accepted the message */
+                request_id?: string | null;
+                /** @description The message's status after this event */
+                message_status?: string;
+                provider?: components["schemas"]["EventProvider"];
+                /** @description The provider's id for the handed-over copy */
+                provider_message_id?: string | null;
+                /** @description Delivery attempt number */
+                attempt?: number | null;
+                reason?: string | null;
+                /** @description What reported it: accept, a provider webhook, inbound mail (bounce, ARF, …) */
+                source?: string;
+                /** @description Bounce details (type hard/soft, status, diagnostic, reason, …) when a report carried them */
+                bounce?: {
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                /** @enum {string} */
+                status: "delivered";
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        MessageDeferredEvent: {
+            /** @enum {string} */
+            type: "message.deferred";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                /** @description The message (msg_…) */
+                message_id: string;
+                /** @description The recipient's address */
+                recipient: string;
+                /** @description X-Request-Id of the API request that accepted the message */
+                request_id?: string | null;
+                /** @description The message's status after this event */
+                message_status?: string;
+                provider?: components["schemas"]["EventProvider"];
+                /** @description The provider's id for the handed-over copy */
+                provider_message_id?: string | null;
+                /** @description Delivery attempt number */
+                attempt?: number | null;
+                reason?: string | null;
+                /** @description What reported it: accept, a provider webhook, inbound mail (bounce, ARF, …) */
+                source?: string;
+                /** @description Bounce details (type hard/soft, status, diagnostic, reason, …) when a report carried them */
+                bounce?: {
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                /**
+                 * @description The recipient's status (deferred, or unchanged for a soft bounce)
+                 * @enum {string}
+                 */
+                status: "queued" | "sending" | "deferred" | "sent" | "delivered" | "bounced" | "complained" | "failed" | "suppressed" | "rejected" | "cancelled";
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        MessageBouncedEvent: {
+            /** @enum {string} */
+            type: "message.bounced";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                /** @description The message (msg_…) */
+                message_id: string;
+                /** @description The recipient's address */
+                recipient: string;
+                /** @description X-Request-Id of the API request that accepted the message */
+                request_id?: string | null;
+                /** @description The message's status after this event */
+                message_status?: string;
+                provider?: components["schemas"]["EventProvider"];
+                /** @description The provider's id for the handed-over copy */
+                provider_message_id?: string | null;
+                /** @description Delivery attempt number */
+                attempt?: number | null;
+                reason?: string | null;
+                /** @description What reported it: accept, a provider webhook, inbound mail (bounce, ARF, …) */
+                source?: string;
+                /** @description Bounce details (type hard/soft, status, diagnostic, reason, …) when a report carried them */
+                bounce?: {
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                /** @enum {string} */
+                status: "bounced";
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        MessageFailedEvent: {
+            /** @enum {string} */
+            type: "message.failed";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                /** @description The message (msg_…) */
+                message_id: string;
+                /** @description The recipient's address */
+                recipient: string;
+                /** @description X-Request-Id of the API request that accepted the message */
+                request_id?: string | null;
+                /** @description The message's status after this event */
+                message_status?: string;
+                provider?: components["schemas"]["EventProvider"];
+                /** @description The provider's id for the handed-over copy */
+                provider_message_id?: string | null;
+                /** @description Delivery attempt number */
+                attempt?: number | null;
+                reason?: string | null;
+                /** @description What reported it: accept, a provider webhook, inbound mail (bounce, ARF, …) */
+                source?: string;
+                /** @description Bounce details (type hard/soft, status, diagnostic, reason, …) when a report carried them */
+                bounce?: {
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                /** @enum {string} */
+                status: "failed";
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        MessageComplainedEvent: {
+            /** @enum {string} */
+            type: "message.complained";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                /** @description The message (msg_…) */
+                message_id: string;
+                /** @description The recipient's address */
+                recipient: string;
+                /** @description X-Request-Id of the API request that accepted the message */
+                request_id?: string | null;
+                /** @description The message's status after this event */
+                message_status?: string;
+                provider?: components["schemas"]["EventProvider"];
+                /** @description The provider's id for the handed-over copy */
+                provider_message_id?: string | null;
+                /** @description Delivery attempt number */
+                attempt?: number | null;
+                reason?: string | null;
+                /** @description What reported it: accept, a provider webhook, inbound mail (bounce, ARF, …) */
+                source?: string;
+                /** @description Bounce details (type hard/soft, status, diagnostic, reason, …) when a report carried them */
+                bounce?: {
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                /** @enum {string} */
+                status: "complained";
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        MessageSuppressedEvent: {
+            /** @enum {string} */
+            type: "message.suppressed";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                /** @description The message (msg_…) */
+                message_id: string;
+                /** @description The recipient's address */
+                recipient: string;
+                /** @description X-Request-Id of the API request that accepted the message */
+                request_id?: string | null;
+                /** @description The message's status after this event */
+                message_status?: string;
+                provider?: components["schemas"]["EventProvider"];
+                /** @description The provider's id for the handed-over copy */
+                provider_message_id?: string | null;
+                /** @description Delivery attempt number */
+                attempt?: number | null;
+                reason?: string | null;
+                /** @description What reported it: accept, a provider webhook, inbound mail (bounce, ARF, …) */
+                source?: string;
+                /** @description Bounce details (type hard/soft, status, diagnostic, reason, …) when a report carried them */
+                bounce?: {
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                /** @enum {string} */
+                status: "suppressed";
+                /** @description Hard bounces counted for the address */
+                bounce_count?: number;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        MessageOpenedEvent: {
+            /** @enum {string} */
+            type: "message.opened";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                /** @description The message (msg_…) */
+                message_id: string;
+                /** @description The recipient's address */
+                recipient: string;
+                /** @description X-Request-Id of the API request that accepted the message */
+                request_id?: string | null;
+                /** @description The message's status after this event */
+                message_status?: string;
+                provider?: components["schemas"]["EventProvider"];
+                /** @description The provider's id for the handed-over copy */
+                provider_message_id?: string | null;
+                /** @description Delivery attempt number */
+                attempt?: number | null;
+                reason?: string | null;
+                /** @description What reported it: accept, a provider webhook, inbound mail (bounce, ARF, …) */
+                source?: string;
+                /** @description Bounce details (type hard/soft, status, diagnostic, reason, …) when a report carried them */
+                bounce?: {
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        MessageClickedEvent: {
+            /** @enum {string} */
+            type: "message.clicked";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                /** @description The message (msg_…) */
+                message_id: string;
+                /** @description The recipient's address */
+                recipient: string;
+                /** @description X-Request-Id of the API request that accepted the message */
+                request_id?: string | null;
+                /** @description The message's status after this event */
+                message_status?: string;
+                provider?: components["schemas"]["EventProvider"];
+                /** @description The provider's id for the handed-over copy */
+                provider_message_id?: string | null;
+                /** @description Delivery attempt number */
+                attempt?: number | null;
+                reason?: string | null;
+                /** @description What reported it: accept, a provider webhook, inbound mail (bounce, ARF, …) */
+                source?: string;
+                /** @description Bounce details (type hard/soft, status, diagnostic, reason, …) when a report carried them */
+                bounce?: {
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        RecipientUnsubscribedEvent: {
+            /** @enum {string} */
+            type: "recipient.unsubscribed";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                /** @description The message (msg_…) */
+                message_id: string;
+                /** @description The recipient's address */
+                recipient: string;
+                /** @description X-Request-Id of the API request that accepted the message */
+                request_id?: string | null;
+                /** @description The message's status after this event */
+                message_status?: string;
+                provider?: components["schemas"]["EventProvider"];
+                /** @description The provider's id for the handed-over copy */
+                provider_message_id?: string | null;
+                /** @description Delivery attempt number */
+                attempt?: number | null;
+                reason?: string | null;
+                /** @description What reported it: accept, a provider webhook, inbound mail (bounce, ARF, …) */
+                source?: string;
+                /** @description Bounce details (type hard/soft, status, diagnostic, reason, …) when a report carried them */
+                bounce?: {
+                    type: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ProviderCircuitOpenedEvent: {
+            /** @enum {string} */
+            type: "provider.circuit_opened";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                provider: {
+                    id: string;
+                    /** @description Provider type (sandbox, mailgun, …); null when not known at the time */
+                    type: string | null;
+                };
+                /** @enum {string} */
+                status: "open";
+                reason: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        ProviderCircuitClosedEvent: {
+            /** @enum {string} */
+            type: "provider.circuit_closed";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                provider: {
+                    id: string;
+                    /** @description Provider type (sandbox, mailgun, …); null when not known at the time */
+                    type: string | null;
+                };
+                /** @enum {string} */
+                status: "closed";
+                reason: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        EndpointDisabledEvent: {
+            /** @enum {string} */
+            type: "endpoint.disabled";
+            /**
+             * Format: date-time
+             * @description When the outcome was recorded
+             */
+            timestamp: string;
+            /** @description Increasing along one message's life; delivery order is not guaranteed, order by this */
+            sequence: number;
+            data: {
+                endpoint_id: string;
+                reason: string;
+            } & {
+                [key: string]: unknown;
+            };
         };
     };
     responses: never;
@@ -5861,6 +6625,412 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+        };
+    };
+    "webhooks.onMessageQueued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageQueuedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onMessageSent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageSentEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onMessageDelivered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageDeliveredEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onMessageDeferred": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageDeferredEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onMessageBounced": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageBouncedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onMessageFailed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageFailedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onMessageComplained": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageComplainedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onMessageSuppressed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageSuppressedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onMessageOpened": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageOpenedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onMessageClicked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageClickedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onRecipientUnsubscribed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecipientUnsubscribedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onProviderCircuitOpened": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderCircuitOpenedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onProviderCircuitClosed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderCircuitClosedEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhooks.onEndpointDisabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndpointDisabledEvent"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Refused (e.g. the signature did not verify): retried, then given up */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
