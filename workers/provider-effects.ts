@@ -2,7 +2,6 @@
 // its own storage (durable-objects/provider-state.ts explains when each runs). workers/index.ts
 // binds these to the class it exports, so the object itself imports only core and db.
 import { breakerEvents } from "../core/routing/provider-state";
-import { getDb } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
 import type { Store } from "../db/store/store";
 import type { ProviderEffects } from "../durable-objects/provider-state";
@@ -20,7 +19,7 @@ export const providerEffects: ProviderEffects = {
       store = openRelayStore(env);
       await store.health.recordBreakerState(workspaceId, providerId, breaker);
       const events = breakerEvents(providerId, transitions);
-      if (events.length) await queueEvents(getDb(env.DB), workspaceId, events, transitions[transitions.length - 1]!.at);
+      if (events.length) await queueEvents(store, workspaceId, events, transitions[transitions.length - 1]!.at);
       // Logged once announced, so a retry after a D1 failure does not log a transition twice.
       for (const t of transitions) log.warn("breaker_transition", { workspace_id: workspaceId, provider_id: providerId, from: t.from, to: t.to, reason: t.reason, at: t.at });
       return true;
