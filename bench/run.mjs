@@ -9,9 +9,12 @@
 //
 // The phases are in bench/lib/phase-a.mjs and phase-b.mjs (SMTP in smtp.mjs, one end-to-end run
 // in end-to-end.mjs), then the store phase (store-phase.mjs: D1 beside MySQL, which needs the
-// local server of `npm run mysql:local` and is skipped without one); this file reads the knobs,
-// starts the tools and simulators, runs the phases in turn and writes the results.
-// `npm run bench:store` (--only=store) runs the store phase alone, into bench/results/store.*.
+// local server of `npm run mysql:local` and is skipped without one), then the growth phase
+// (growth-phase.mjs: accept, list and /metrics at 10k, 100k and 1M history rows on both backends;
+// BENCH_GROWTH_LEVELS, e.g. "1000,5000" for a quick check); this file reads the knobs, starts the
+// tools and simulators, runs the phases in turn and writes the results.
+// `npm run bench:store` (--only=store) runs the store phase alone, into bench/results/store.*;
+// `npm run bench:growth` (--only=growth) the growth phase alone, into bench/results/growth.*.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -25,9 +28,13 @@ import { phaseA } from "./lib/phase-a.mjs";
 import { phaseB } from "./lib/phase-b.mjs";
 import { storePhase } from "./lib/store-phase.mjs";
 import { renderStore } from "./lib/report-store.mjs";
+import { growthPhase } from "./lib/growth-phase.mjs";
+import { renderGrowth } from "./lib/report-growth.mjs";
 
 const root = benchRoot();
 const ONLY_STORE = process.argv.includes("--only=store");
+const ONLY_GROWTH = process.argv.includes("--only=growth");
+const ONLY = ONLY_STORE ? "store" : ONLY_GROWTH ? "growth" : null;
 const num = (name, dflt) => Number(process.env[name] ?? dflt);
 const RUNS = num("BENCH_RUNS", 5);
 const RUNS_A = num("BENCH_RUNS_A", 5);
@@ -68,11 +75,11 @@ process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
 async function main() {
   // ---- tools, build, bundle, start-up -------------------------------------------------------
   const wrkBin = ensureWrk(log);
-  const postfix = ONLY_STORE ? null : ensurePostfixTools(path.join(root, "bench", ".tools"), log);
+  const postfix = ONLY ? null : ensurePostfixTools(path.join(root, "bench", ".tools"), log);
   log(`bench: building the Worker (wrangler deploy --dry-run) [${elapsed()}]`);
   const outdir = path.join(tmp, "dist");
   results.bundle = build(root, outdir);
-  if (!ONLY_STORE) {
+  if (!ONLY) {
     const startups = [];
     for (let i = 0; i < 3; i++) startups.push(startupCpu(root, outdir, tmp, i));
     results.startup = { busy_ms: summarize(startups.map((s) => s.busy_ms)), span_ms: summarize(startups.map((s) => s.span_ms)) };
@@ -101,11 +108,12 @@ async function main() {
       await relay.mf.dispose();
     },
   };
-  if (!ONLY_STORE) {
+  if (!ONLY) {
     await phaseA(ctx);
     await phaseB(ctx);
   }
-  await storePhase(ctx);
+  if (ONLY !== "growth") await storePhase(ctx);
+  if (ONLY !== "store") await growthPhase(ctx);
   stop(sims.child);
 }
 
@@ -115,8 +123,13 @@ try {
   results.machine.loadavg_at_end = os.loadavg();
   const outDir = path.join(root, "bench", "results");
   mkdirSync(outDir, { recursive: true });
-  const name = ONLY_STORE ? "store" : "latest";
-  const md = ONLY_STORE ? `# Relay storage benchmark — ${results.started_at}, commit ${results.commit}\n${renderStore(results.store)}\n` : renderMarkdown(results);
+  const name = ONLY ?? "latest";
+  const md =
+    ONLY === "store"
+      ? `# Relay storage benchmark — ${results.started_at}, commit ${results.commit}\n${renderStore(results.store)}\n`
+      : ONLY === "growth"
+        ? `# Relay growth benchmark — ${results.started_at}, commit ${results.commit}\n${renderGrowth(results.growth)}\n`
+        : renderMarkdown(results);
   writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(results, null, 2) + "\n");
   writeFileSync(path.join(outDir, `${name}.md`), md);
   log("\n" + md);

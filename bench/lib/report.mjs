@@ -1,5 +1,6 @@
 // The Markdown table: every figure beside its baseline and target, medians with the spread.
 import { renderStore } from "./report-store.mjs";
+import { renderGrowth } from "./report-growth.mjs";
 const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : "–");
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : "–");
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : "–");
@@ -104,5 +105,6 @@ export function renderMarkdown(r) {
   }
   L.push("");
   if (r.store) L.push(renderStore(r.store));
+  if (r.growth) L.push(renderGrowth(r.growth));
   return L.join("\n");
 }
