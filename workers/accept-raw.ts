@@ -9,7 +9,6 @@ import { RelayError } from "../core/errors";
 import { newId } from "../core/ids";
 import { canonicalRaw, contentHash, prependHeaderField, removeHeaderFields } from "../core/raw-message";
 import { decideResubmission, generationBase } from "../core/resubmission";
-import { findGenerations } from "../db/message-id-generations";
 import { commit, dedupe, GenerationTaken, replayIfSeen, type AcceptContext, type AcceptOutcome, type Idempotency, type Prepared } from "./accept";
 import { readRawHeaders } from "./mime-parse";
 
@@ -94,7 +93,7 @@ export async function acceptRaw(ctx: AcceptContext, sub: RawSubmission, explicit
   };
 
   if (hash === null) {
-    const replay = await replayIfSeen(ctx.db, ctx.principal.workspaceId, explicitKey);
+    const replay = await replayIfSeen(ctx.store, ctx.principal.workspaceId, explicitKey);
     if (replay) return replay;
     return commit(ctx, generatedId ?? newId("msg"), prepared, explicitKey);
   }
@@ -102,7 +101,7 @@ export async function acceptRaw(ctx: AcceptContext, sub: RawSubmission, explicit
   // same next generation, and the primary key lets one win. The other reads again and decides
   // anew (now seeing the winner's recipients), so neither answers for recipients it did not store.
   for (let attempt = 1; ; attempt++) {
-    const earlier = await findGenerations(ctx.db, ctx.principal.workspaceId, generationBase(messageIdHeader));
+    const earlier = await ctx.store.accept.messageIdGenerations(ctx.principal.workspaceId, generationBase(messageIdHeader));
     const decision = decideResubmission(messageIdHeader, hash, prepared.recipients.map((r) => r.email), earlier);
     if (decision.kind === "duplicate") return { status: 202, body: decision.answer, replayed: true };
     const wanted = decision.kind === "more" ? new Set(decision.recipients) : null;

@@ -1,7 +1,7 @@
 // The one accept path. The JSON API, the MIME API (used by the SMTP bridge) and inbound mail all
 // end here (raw messages are prepared by workers/accept-raw.ts): check the sender domain and
-// providers, write message + recipients + encrypted body in ONE D1 batch, enqueue, and only then
-// answer. A crash between commit and enqueue is
+// providers, write message + recipients + encrypted body in ONE store write (one D1 batch, one
+// MySQL transaction), enqueue, and only then answer. A crash between commit and enqueue is
 // recovered by the outbox sweep, so an answered message is never lost.
 import { domainOf } from "../core/address";
 import { encodeContent, structuredContent, type MessageContent } from "../core/content";
@@ -19,16 +19,14 @@ import { discardBody, storeBody } from "../db/body-store";
 import { actorOf, recordAudit } from "./audit";
 import type { Db } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
-import { findIdempotencyRecord, insertMessage, type InsertedMessage, type NewMessage } from "../db/messages/accept";
-import { findSuppressed } from "../db/suppressions";
+import type { IdempotencyRecord, InsertedMessage, InsertOutcome, NewMessage } from "../db/store/accept";
+import type { Store } from "../db/store/store";
 import { queueEvents, type NewEvent } from "./webhooks/events";
 import { deliverNow } from "./webhooks/deliver";
 import { userRules } from "../core/limits/config";
 import { consumeUserLimit } from "./user-limit";
 import type { Defer } from "./defer";
-import { unclaimedDomains } from "../db/sender-domains";
 import { assertCampaignOpen, utcDay } from "../core/campaigns";
-import { campaignStatus } from "../db/campaigns";
 import { log } from "./log";
 import { sendSettings, subscribes, type SendSettings } from "./send-settings";
 import { enforceStrictVariables } from "./template-variables";
@@ -65,6 +63,9 @@ export interface Idempotency {
 
 export interface AcceptContext {
   env: Env;
+  /** What the accept path reads and writes through (the backend STORE names). */
+  store: Store;
+  /** D1, for the steps whose groups have not moved to the store yet (audit, webhook events, strict variables). */
   db: Db;
   principal: WorkspacePrincipal;
   now: number;
@@ -106,10 +107,14 @@ export interface Prepared {
 }
 
 /** Returns the stored first answer for a repeated idempotent request, or null to proceed. */
-export async function replayIfSeen(db: Db, workspaceId: string, idem: Idempotency | undefined): Promise<AcceptOutcome | null> {
+export async function replayIfSeen(store: Store, workspaceId: string, idem: Idempotency | undefined): Promise<AcceptOutcome | null> {
   if (!idem) return null;
-  const seen = await findIdempotencyRecord(db, workspaceId, idem.key);
-  if (!seen) return null;
+  const seen = await store.accept.idempotencyRecord(workspaceId, idem.key);
+  return seen ? replayOf(seen, idem) : null;
+}
+
+/** The first answer stored under the key; a repeat with another request body is a conflict. */
+function replayOf(seen: IdempotencyRecord, idem: Idempotency): AcceptOutcome {
   if (idem.requestHash !== null && seen.requestHash !== idem.requestHash) {
     throw new RelayError("idempotency_conflict", "this Idempotency-Key was used with a different request body");
   }
@@ -117,7 +122,7 @@ export async function replayIfSeen(db: Db, workspaceId: string, idem: Idempotenc
 }
 
 export async function acceptStructured(ctx: AcceptContext, m: NormalizedMessage, idem?: Idempotency): Promise<AcceptOutcome> {
-  const replay = await replayIfSeen(ctx.db, ctx.principal.workspaceId, idem);
+  const replay = await replayIfSeen(ctx.store, ctx.principal.workspaceId, idem);
   if (replay) return replay;
   const messageId = newId("msg");
   return commit(
@@ -170,21 +175,21 @@ export function dedupe<T extends { email: string }>(list: T[]): T[] {
 }
 
 /**
- * Everything after the message is prepared: workspace checks, DLP, the user limit, one D1 batch
- * (message, recipients, body, idempotency record), the queue send, the answer.
+ * Everything after the message is prepared: workspace checks, DLP, the user limit, one store
+ * write (message, recipients, body, idempotency record: one D1 batch), the queue send, the answer.
  */
 export async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: Idempotency | undefined): Promise<AcceptOutcome> {
-  const { env, db, principal, now } = ctx;
+  const { env, db, store, principal, now } = ctx;
   const ws = principal.workspaceId;
   const config = readConfig(env);
 
   // Workspace facts (provider, verified domains, DLP, settings, webhook subscriptions) come from
-  // the isolate's cache (workers/send-settings.ts: one D1 batch per workspace every few
-  // seconds). Suppression is decided inside the insert batch (db/messages/accept.ts), so a message
-  // costs one D1 round trip before the answer; a named campaign adds its status read.
+  // the isolate's cache (workers/send-settings.ts: one read per workspace every few seconds).
+  // Suppression is decided inside the write (store.accept.insertMessage), so a message costs one
+  // D1 round trip before the answer; a named campaign adds its status read.
   const [workspace, campaign] = await Promise.all([
-    sendSettings(db, ws, now),
-    p.campaignId !== undefined ? campaignStatus(db, ws, p.campaignId) : undefined,
+    sendSettings(store, ws, now),
+    p.campaignId !== undefined ? store.accept.campaignStatus(ws, p.campaignId) : undefined,
   ]);
   const unverified = p.senderDomains.filter((s) => !workspace.verifiedDomains.has(s.domain));
   // The default workspace's inbound mail may also use a domain nobody verified (see AcceptContext).
@@ -207,7 +212,7 @@ export async function commit(ctx: AcceptContext, messageId: string, p: Prepared,
   const owner = principal.userId ?? principal.keyId ?? principal.kind;
   if (p.content.kind === "structured" && (p.strictVariables ?? settings.strict_variables)) {
     // Strict mode checks the recipients who will get a copy: it reads the suppressions itself.
-    const suppressed = new Set((await findSuppressed(db, ws, p.recipients.map((r) => r.email))).map((r) => r.email.toLowerCase()));
+    const suppressed = new Set((await store.accept.suppressed(ws, p.recipients.map((r) => r.email))).map((r) => r.email.toLowerCase()));
     const emails = p.recipients.filter((r) => !suppressed.has(r.email.toLowerCase())).map((r) => r.email);
     await enforceStrictVariables(db, await loadKeyring(env.DATA_KEYS, config.dataKeyId), ws, p.content, settings.variables, emails, settings.trending_questions);
   }
@@ -277,22 +282,24 @@ export async function commit(ctx: AcceptContext, messageId: string, p: Prepared,
     ...(idem ? { idempotency: { key: idem.key, requestHash: idem.requestHash ?? "", createdAt: now } } : {}),
   };
 
-  let inserted: InsertedMessage;
+  let outcome: InsertOutcome;
   try {
-    inserted = await insertMessage(db, row);
+    outcome = await store.accept.insertMessage(ws, row);
   } catch (e) {
     await discardBody(env.BODIES, stored).catch(() => {});
     await user.refund().catch(() => {});
-    if (idem?.onTaken === "decide-again") {
-      if (await findIdempotencyRecord(db, ws, idem.key).catch(() => null)) throw new GenerationTaken();
-      throw e;
-    }
-    // A concurrent request with the same key won the race: answer what it answered.
-    const replay = idem ? await replayIfSeen(db, ws, idem).catch(() => null) : null;
-    if (replay) return replay;
     throw e;
   }
-  // The same shape the idempotency record stored in the batch (db/messages/accept.ts).
+  if (outcome.status === "duplicate") {
+    // Nothing of this message was kept: a concurrent request with the same key won the race.
+    await discardBody(env.BODIES, stored).catch(() => {});
+    await user.refund().catch(() => {});
+    if (idem?.onTaken === "decide-again") throw new GenerationTaken();
+    // Answer what the winner answered (idem is set: only an idempotency record can be taken).
+    return replayOf(outcome.first, idem!);
+  }
+  const inserted: InsertedMessage = { status: outcome.messageStatus, recipients: outcome.recipients };
+  // The same shape the idempotency record stored in the write (db/messages/accept.ts).
   const body: AcceptedBody = {
     id: messageId,
     status: inserted.status,
@@ -366,7 +373,7 @@ function acceptEvents(workspace: SendSettings, messageId: string, requestId: str
 async function allowedUnclaimed(ctx: AcceptContext, domains: string[]): Promise<Set<string>> {
   if (ctx.principal.kind !== "inbound") throw new RelayError("internal_error", "unclaimed sender domains are only for inbound mail");
   if (domains.length === 0) return new Set();
-  return new Set(await unclaimedDomains(ctx.db, domains));
+  return new Set(await ctx.store.accept.unclaimedDomains(domains));
 }
 
 /** Data-loss prevention (core/dlp.ts): reject, or accept with a `dlp:flagged` tag; audited either way. */

@@ -1,10 +1,13 @@
 // What the accept path needs to know about a workspace before it stores a message: whether it
 // has a provider, its verified sender domains, DLP policy, settings and webhook subscriptions.
-// Read in one D1 batch and kept per isolate for a few seconds (workers/isolate-cache.ts), so a
-// burst of messages from one workspace costs one read, not one per message.
+// Read in one operation of the store (one D1 batch) and kept per isolate for a few seconds
+// (workers/isolate-cache.ts), so a burst of messages from one workspace costs one read, not one
+// per message.
 import { parseWorkspaceConfig, type WorkspaceConfig } from "../core/workspace-config";
 import type { Db } from "../db/client";
-import { readSendSettings } from "../db/send-settings";
+import { d1Accept } from "../db/store/d1/accept";
+import type { AcceptStore } from "../db/store/accept";
+import type { Store } from "../db/store/store";
 import { IsolateCache } from "./isolate-cache";
 
 export interface SendSettings {
@@ -18,9 +21,15 @@ export interface SendSettings {
 
 const cache = new IsolateCache<SendSettings>(5_000, 1_000);
 
-export function sendSettings(db: Db, workspaceId: string, now: number): Promise<SendSettings> {
+/**
+ * The workspace's send settings, through the store. A Db is still taken for the webhook
+ * after-record hook, whose context (workers/dispatcher/hooks.ts) carries no store yet: it reads
+ * D1 as it always did.
+ */
+export function sendSettings(source: Pick<Store, "accept"> | Db, workspaceId: string, now: number): Promise<SendSettings> {
+  const accept: AcceptStore = "accept" in source ? source.accept : d1Accept(source);
   return cache.read(workspaceId, now, async () => {
-    const rows = await readSendSettings(db, workspaceId);
+    const rows = await accept.sendSettings(workspaceId);
     return {
       hasProvider: rows.hasProvider,
       verifiedDomains: new Set(rows.verifiedDomains.map((d) => d.toLowerCase())),

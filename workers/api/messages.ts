@@ -9,8 +9,6 @@ import { campaignIdSchema } from "../../core/campaigns";
 import { readConfig } from "../../core/config";
 import { loadKeyring } from "../../core/crypto";
 import type { MessageRow } from "../../db/messages/types";
-import { getMessageDetail, listMessages } from "../../db/messages/read";
-import { cancelMessage } from "../../db/messages/end-pending";
 import { loadRendered } from "../../db/body-store";
 import { acceptStructured, type AcceptOutcome, type Idempotency } from "../accept";
 import { acceptRaw } from "../accept-raw";
@@ -257,7 +255,7 @@ messagesApp.openapi(
   async (c) => {
     const q = c.req.valid("query");
     const { page, next_cursor } = await readPage(q, cursor, (before, limit) =>
-      listMessages(c.var.db, c.var.workspaceId, {
+      c.var.store.messages.list(c.var.workspaceId, {
         ...(q.status ? { status: q.status } : {}),
         ...(q.tag ? { tag: q.tag } : {}),
         ...(q.since ? { since: Date.parse(q.since) } : {}),
@@ -286,7 +284,7 @@ messagesApp.openapi(
     },
   }),
   async (c) => {
-    const detail = await getMessageDetail(c.var.db, c.var.workspaceId, c.req.valid("param").id);
+    const detail = await c.var.store.messages.message(c.var.workspaceId, c.req.valid("param").id);
     if (!detail) throw notFound("message");
     return c.json(
       {
@@ -363,9 +361,9 @@ messagesApp.openapi(
   }),
   async (c) => {
     const id = c.req.valid("param").id;
-    const status = await cancelMessage(c.var.db, c.var.workspaceId, id, Date.now());
+    const status = await c.var.store.messages.cancel(c.var.workspaceId, id, Date.now());
     if (status === null) {
-      const exists = await getMessageDetail(c.var.db, c.var.workspaceId, id);
+      const exists = await c.var.store.messages.message(c.var.workspaceId, id);
       if (!exists) throw notFound("message");
       throw new RelayError("not_cancellable", `message is ${exists.message.status}; nothing left to cancel`);
     }
@@ -374,5 +372,5 @@ messagesApp.openapi(
 );
 
 function ctx(c: Context<WorkspaceEnv>) {
-  return { env: c.env, db: c.var.db, principal: c.var.principal, now: Date.now(), requestId: c.var.requestId, defer: deferOf(c) };
+  return { env: c.env, store: c.var.store, db: c.var.db, principal: c.var.principal, now: Date.now(), requestId: c.var.requestId, defer: deferOf(c) };
 }

@@ -12,13 +12,14 @@ import { canonicalRaw, removeHeaderFields } from "../../core/raw-message";
 import { readRawHeaders } from "../mime-parse";
 import type { WorkspacePrincipal } from "../../core/scopes";
 import type { Db } from "../../db/client";
-import { findInboundWorkspaces } from "../../db/inbound";
+import type { Store } from "../../db/store/store";
 import { resolveInboundWorkspace } from "../../core/workspace-resolution";
 import { acceptRaw } from "../accept-raw";
 import { log } from "../log";
 import { authorizeSender, parseAuthResults } from "./auth-results";
 import { readConfig } from "../../core/config";
 import { submissionTarget } from "./config";
+import { openRelayStore } from "../store";
 
 export const RCPT_HEADER = "x-relay-rcpt-to";
 
@@ -26,13 +27,23 @@ export const RCPT_HEADER = "x-relay-rcpt-to";
 const STRIP = ["authentication-results", "arc-seal", "arc-message-signature", "arc-authentication-results", "received-spf", "return-path", "delivered-to", "x-original-to", RCPT_HEADER];
 
 export async function processSubmission(env: Env, db: Db, message: ForwardableEmailMessage, raw: Uint8Array, slug: string): Promise<void> {
+  // The email handler has no request store: this submission opens its own, ended when it is done.
+  const store = openRelayStore(env, { db });
+  try {
+    await submit(env, db, store, message, raw, slug);
+  } finally {
+    await store.close().catch(() => {});
+  }
+}
+
+async function submit(env: Env, db: Db, store: Store, message: ForwardableEmailMessage, raw: Uint8Array, slug: string): Promise<void> {
   const cfg = readConfig(env).inbound;
   // Repaired before anything is read (a bare CR becomes CRLF, NUL is dropped): the From and
   // authentication checks below then judge the bytes that will be relayed.
   const crlf = canonicalRaw(raw, "repair");
   const headers = await readRawHeaders(crlf);
   const fromDomain = domainOf(headers.from.address);
-  const { owner, fallback } = await findInboundWorkspaces(db, fromDomain, cfg.defaultWorkspace);
+  const { owner, fallback } = await store.accept.inboundWorkspaces(fromDomain, cfg.defaultWorkspace);
   const resolved = resolveInboundWorkspace({ fromDomain, owner, defaultSlug: cfg.defaultWorkspace, fallback, addressedSlug: slug });
   if (!resolved.ok) throw new RelayError("forbidden", resolved.reason);
 
@@ -60,7 +71,7 @@ export async function processSubmission(env: Env, db: Db, message: ForwardableEm
   const outcome = await acceptRaw(
     // Only the default workspace may use an unclaimed domain (From, or Sender); one verified by
     // any workspace other than this one is still refused by accept.
-    { env, db, principal, now: Date.now(), ...(resolved.via === "default" ? { senderDomainPolicy: "verified_or_unclaimed" as const } : {}) },
+    { env, store, db, principal, now: Date.now(), ...(resolved.via === "default" ? { senderDomainPolicy: "verified_or_unclaimed" as const } : {}) },
     { raw: removeHeaderFields(crlf, STRIP), mailFrom: headers.from.address, rcptTo, source: "email" },
   );
   log.info("inbound_submitted", { workspace_id: resolved.workspaceId, via: resolved.via, message_id: outcome.body.id, replayed: outcome.replayed, auth: auth.by });
