@@ -43,5 +43,11 @@ for (const config of ["vitest.mysql.config.ts", "vitest.mysql-e2e.config.ts"]) {
   const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vitest", "vitest.mjs"), "run", "--config", config, "--passWithNoTests", ...args], { cwd: root, stdio: "inherit" });
   if (r.status !== 0) status = r.status ?? 1;
 }
+// The D1 → MySQL copy (scripts/store-copy.mjs) in plain Node, last (it empties the same test
+// database), on a whole run only: not when test files were named.
+if (status === 0 && args.length === 0) {
+  const copy = spawnSync(process.execPath, ["--test", path.join(root, "scripts", "store-copy.test.mjs")], { cwd: root, stdio: "inherit", env: { ...process.env, RELAY_MYSQL_TEST_URL: url } });
+  if (copy.status !== 0) status = copy.status ?? 1;
+}
 console.error(`test-mysql: the MySQL tests took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 process.exit(status);
