@@ -6,7 +6,8 @@ import { outboundService, queueConsumers, TEST_BINDINGS } from "./vitest.workers
 // Pure unit tests of core/ (no bindings, no Worker, no simulators) run in plain Node: a workerd
 // per test file costs about 3 s of start-up (Miniflare, the module graph, the migrations) for
 // tests that take milliseconds. Everything else runs inside workerd.
-const NODE_UNITS = ["core/**/*.test.ts"];
+// scripts/ tests run the repository's scripts as processes (scripts/openapi-compat.test.ts).
+const NODE_UNITS = ["core/**/*.test.ts", "scripts/**/*.test.ts"];
 
 export default defineConfig({
   test: {
