@@ -113,24 +113,30 @@ describe("the typed client against the Worker", () => {
       expect(listed.data!.data.map((e) => [e.id, e.url, e.enabled])).toEqual([[endpoint.id, url, true]]);
       expect(listed.data!.data[0]!.secret).toBeUndefined();
 
-      // webhooks.listEvents: the two messages' queued and sent events, delivered, each signed.
+      // webhooks.listEvents: each message's queued event and one sent event per recipient (two
+      // messages, two recipients each), delivered, each signed.
       const deadline = Date.now() + 8000;
       let events: Schema<"WebhookEvent">[] = [];
       while (Date.now() < deadline) {
         const page = await relay.GET("/v1/webhooks/{id}/events", { params: { path: { id: endpoint.id }, query: { status: "delivered", limit: 100 } } });
         events = page.data!.data;
-        if (events.length >= 4) break;
+        if (events.length >= 6) break;
         await new Promise((r) => setTimeout(r, 50));
       }
-      expect(events.map((e) => e.type).sort()).toEqual(["message.queued", "message.queued", "message.sent", "message.sent"]);
+      const seenEvents = events.map((e) => {
+        const data = (e.payload as { data: { message_id: string; recipient?: string } }).data;
+        return [e.type, data.message_id, data.recipient ?? ""].join(" ");
+      });
+      const expected = [accepted.id, second.data!.id].flatMap((id) => [`message.queued ${id} `, `message.sent ${id} nurse@example.net`, `message.sent ${id} pat@example.net`]);
+      expect(seenEvents.sort()).toEqual(expected.sort());
       for (const e of events) {
         expect(e.status).toBe("delivered");
         expect(e.last_status_code).toBe(200);
-        expect(e.payload).toMatchObject({ type: e.type, data: { message_id: expect.stringMatching(/^msg_/) } });
+        expect(e.payload).toMatchObject({ type: e.type, sequence: expect.any(Number) });
       }
       const receiver = new Webhook(endpoint.secret!);
       const calls = hooks.calls.filter((c) => c.url === url);
-      expect(calls.length).toBeGreaterThanOrEqual(4);
+      expect(calls.length).toBeGreaterThanOrEqual(6);
       for (const c of calls) {
         const headers = Object.fromEntries(["webhook-id", "webhook-timestamp", "webhook-signature"].map((h) => [h, c.headers.get(h) ?? ""]));
         expect(receiver.verify(c.body, headers)).toEqual(JSON.parse(c.body));
