@@ -24,7 +24,6 @@ export async function acceptDirect(ws: TestWorkspace, extra: Record<string, unkn
     {
       env: { ...env, ...(bindings.DELIVERY_QUEUE ? { DELIVERY_QUEUE: bindings.DELIVERY_QUEUE } : {}) },
       store,
-      db,
       principal: { kind: "api_key", workspaceId: ws.id, keyId: me.key_id, userId: null, scopes: ["admin"] },
       now: Date.now(),
     },

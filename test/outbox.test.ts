@@ -15,7 +15,7 @@ describe("outbox sweep", async () => {
   async function acceptWithQueueDown(subject: string) {
     const brokenQueue = { send: async () => { throw new Error("queue unavailable"); } } as unknown as Queue;
     const outcome = await acceptStructured(
-      { env: { ...env, DELIVERY_QUEUE: brokenQueue }, store: openRelayStore(env, { db: getDb(env.DB) }), db: getDb(env.DB), principal: { kind: "api_key", workspaceId: ws.id, keyId: me.key_id, userId: null, scopes: ["admin"] }, now: Date.now() },
+      { env: { ...env, DELIVERY_QUEUE: brokenQueue }, store: openRelayStore(env, { db: getDb(env.DB) }), principal: { kind: "api_key", workspaceId: ws.id, keyId: me.key_id, userId: null, scopes: ["admin"] }, now: Date.now() },
       normalizeMessage(message(ws, { subject }) as any, 1_000_000),
     );
     return outcome;

@@ -17,7 +17,6 @@ import { dlpDecision, parseDlpPolicy } from "../core/dlp";
 import { loadRe2 } from "./lazy-libs";
 import { discardBody, storeBody } from "../db/body-store";
 import { actorOf, recordAudit } from "./audit";
-import type { Db } from "../db/client";
 import { safeErrorMessage } from "../db/errors";
 import type { IdempotencyRecord, InsertedMessage, InsertOutcome, NewMessage } from "../db/store/accept";
 import type { Store } from "../db/store/store";
@@ -65,8 +64,6 @@ export interface AcceptContext {
   env: Env;
   /** What the accept path reads and writes through (the backend STORE names). */
   store: Store;
-  /** D1, for the steps whose groups have not moved to the store yet (audit, webhook events, strict variables). */
-  db: Db;
   principal: WorkspacePrincipal;
   now: number;
   /** The accepting request's id; stored on the message so delivery logs can quote it. */
@@ -179,7 +176,7 @@ export function dedupe<T extends { email: string }>(list: T[]): T[] {
  * write (message, recipients, body, idempotency record: one D1 batch), the queue send, the answer.
  */
 export async function commit(ctx: AcceptContext, messageId: string, p: Prepared, idem: Idempotency | undefined): Promise<AcceptOutcome> {
-  const { env, db, store, principal, now } = ctx;
+  const { env, store, principal, now } = ctx;
   const ws = principal.workspaceId;
   const config = readConfig(env);
 
@@ -214,7 +211,7 @@ export async function commit(ctx: AcceptContext, messageId: string, p: Prepared,
     // Strict mode checks the recipients who will get a copy: it reads the suppressions itself.
     const suppressed = new Set((await store.accept.suppressed(ws, p.recipients.map((r) => r.email))).map((r) => r.email.toLowerCase()));
     const emails = p.recipients.filter((r) => !suppressed.has(r.email.toLowerCase())).map((r) => r.email);
-    await enforceStrictVariables(db, await loadKeyring(env.DATA_KEYS, config.dataKeyId), ws, p.content, settings.variables, emails, settings.trending_questions);
+    await enforceStrictVariables(store.recipients, await loadKeyring(env.DATA_KEYS, config.dataKeyId), ws, p.content, settings.variables, emails, settings.trending_questions);
   }
   // Every address submitted counts against the user's limit, a suppressed one included (which
   // ones are suppressed is decided in the insert batch, after this).
@@ -312,11 +309,11 @@ export async function commit(ctx: AcceptContext, messageId: string, p: Prepared,
     // A failure here must not turn a stored message into an error: what was queued is retried by
     // the webhook sweep. The first try runs after the answer, so `message.queued` usually reaches
     // the receiver before the dispatcher's `message.sent`; `sequence` orders them when it does not.
-    const queued = await queueEvents(db, ws, events, now).catch((e) => {
+    const queued = await queueEvents(store, ws, events, now).catch((e) => {
       log.error("event_queue_failed", { message_id: messageId, error: safeErrorMessage(e) });
       return [];
     });
-    if (queued.length > 0 && ctx.defer) ctx.defer(deliverNow({ env, db, now: Date.now }, queued).catch(() => {}));
+    if (queued.length > 0 && ctx.defer) ctx.defer(deliverNow({ env, store, now: Date.now }, queued).catch(() => {}));
   }
   if (inserted.status === "failed") return { status: 202, body, replayed: false }; // all suppressed: nothing to deliver
   try {
@@ -384,7 +381,7 @@ async function enforceDlp(ctx: AcceptContext, messageId: string, p: Prepared, st
   if (!policy) return;
   const decision = dlpDecision(await loadRe2(), policy, p.content);
   if (decision.action === "pass") return;
-  await recordAudit(ctx.db, {
+  await recordAudit(ctx.store.audit, {
     ...actorOf(ctx.principal),
     action: decision.action === "reject" ? "message.dlp.rejected" : "message.dlp.flagged",
     resource: `message:${messageId}`,

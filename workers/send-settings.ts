@@ -4,9 +4,6 @@
 // (workers/isolate-cache.ts), so a burst of messages from one workspace costs one read, not one
 // per message.
 import { parseWorkspaceConfig, type WorkspaceConfig } from "../core/workspace-config";
-import type { Db } from "../db/client";
-import { d1Accept } from "../db/store/d1/accept";
-import type { AcceptStore } from "../db/store/accept";
 import type { Store } from "../db/store/store";
 import { IsolateCache } from "./isolate-cache";
 
@@ -21,13 +18,8 @@ export interface SendSettings {
 
 const cache = new IsolateCache<SendSettings>(5_000, 1_000);
 
-/**
- * The workspace's send settings, through the store. A Db is still taken for the webhook
- * after-record hook, whose context (workers/dispatcher/hooks.ts) carries no store yet: it reads
- * D1 as it always did.
- */
-export function sendSettings(source: Pick<Store, "accept"> | Db, workspaceId: string, now: number): Promise<SendSettings> {
-  const accept: AcceptStore = "accept" in source ? source.accept : d1Accept(source);
+/** The workspace's send settings (one store operation), cached for a few seconds per isolate. */
+export function sendSettings({ accept }: Pick<Store, "accept">, workspaceId: string, now: number): Promise<SendSettings> {
   return cache.read(workspaceId, now, async () => {
     const rows = await accept.sendSettings(workspaceId);
     return {

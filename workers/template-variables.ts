@@ -6,8 +6,6 @@ import type { Keyring } from "../core/crypto";
 import { RelayError } from "../core/errors";
 import { usesTrending, type TrendingQuestions } from "../core/trending";
 import { recipientVariables, renderTemplate, unknownVariables, usesVariables } from "../core/variables";
-import type { Db } from "../db/client";
-import { d1Recipient } from "../db/store/d1/recipients";
 import { openRecipient, type RecipientStore } from "../db/store/recipients";
 
 /** The templated parts of structured content (raw MIME is never templated). */
@@ -15,20 +13,12 @@ export const templatedParts = (c: StructuredContent): (string | undefined)[] => 
 
 export const contentUsesVariables = (c: StructuredContent): boolean => usesVariables(...templatedParts(c));
 
-/**
- * Where the profiles are read: the store's recipients group (`store.recipients`). A D1 Db is
- * still taken while the callers outside this group (workers/accept.ts, workers/llm/personalize.ts,
- * workers/dispatcher/steps/render.ts) move to the store; it is read through the D1 adapter, so
- * the reads are the same either way. Once they pass `store.recipients`, the Db goes.
- */
-export type ProfileSource = Pick<RecipientStore, "recipientsByEmails"> | Db;
-
-// A Db is drizzle's (it has $client); a store group may be a forwarding proxy, which answers no `in`.
-const profilesOf = (source: ProfileSource): Pick<RecipientStore, "recipientsByEmails"> => ("$client" in source ? d1Recipient(source) : source);
+/** Where the profiles are read: the store's recipients group (`store.recipients`). */
+export type ProfileSource = Pick<RecipientStore, "recipientsByEmails">;
 
 /** Lower-cased address → that recipient's variables; addresses without a profile are absent. */
 export async function loadRecipientVariables(source: ProfileSource, keys: Keyring, workspaceId: string, emails: string[]): Promise<Map<string, Record<string, string>>> {
-  const rows = await profilesOf(source).recipientsByEmails(workspaceId, emails);
+  const rows = await source.recipientsByEmails(workspaceId, emails);
   const out = new Map<string, Record<string, string>>();
   for (const r of rows) out.set(r.email.toLowerCase(), recipientVariables(await openRecipient(keys, r)));
   return out;

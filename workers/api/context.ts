@@ -1,4 +1,3 @@
-import type { Db } from "../../db/client";
 import type { Store } from "../../db/store/store";
 import type { Principal, WorkspacePrincipal } from "../../core/scopes";
 
@@ -6,8 +5,6 @@ export interface AppEnv {
   Bindings: Env;
   Variables: {
     requestId: string;
-    /** The drizzle handle over D1, for callers not yet moved onto the store. */
-    db: Db;
     /** The store STORE names (workers/api/middleware/database.ts): what handlers read and write through. */
     store: Store;
     principal: Principal;

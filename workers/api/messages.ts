@@ -372,5 +372,5 @@ messagesApp.openapi(
 );
 
 function ctx(c: Context<WorkspaceEnv>) {
-  return { env: c.env, store: c.var.store, db: c.var.db, principal: c.var.principal, now: Date.now(), requestId: c.var.requestId, defer: deferOf(c) };
+  return { env: c.env, store: c.var.store, principal: c.var.principal, now: Date.now(), requestId: c.var.requestId, defer: deferOf(c) };
 }

@@ -7,7 +7,8 @@
 // Everything here belongs to one invocation: workerd refuses I/O on another request's objects
 // (sockets) and promises must not be settled from another request's context, so nothing is kept
 // between invocations.
-import { getCoalescingDb, getDb, type Db } from "../../db/client";
+import { getCoalescingDb } from "../../db/client";
+import { readConfig } from "../../core/config";
 import { openRelayStore } from "../store";
 import type { Store } from "../../db/store/store";
 import { parseWorkspaceConfig } from "../../core/workspace-config";
@@ -18,8 +19,6 @@ export interface BatchContext {
   env: Env;
   /** Claims, records, the outbox: the configured backend (STORE). */
   store: Store;
-  /** D1, for what has not moved to the store yet (LLM usage, recipient profiles, webhooks, health). */
-  db: Db;
   now: () => number;
   calls: DoCalls;
   /** Absent outside a queue batch: each SMTP send then opens and closes its own session. */
@@ -46,11 +45,11 @@ function memoized(store: Store): BatchContext["workspaceFacts"] {
 
 /** Runs `fn` with a queue invocation's shared context; its idle SMTP sessions are closed after. */
 export async function withBatch<T>(env: Env, fn: (ctx: BatchContext) => Promise<T>): Promise<T> {
-  const db = getCoalescingDb(env.DB);
-  const store = openRelayStore(env, { db });
+  // On D1 the store runs over a Db whose batches issued in the same turn share a round trip.
+  const store = openRelayStore(env, onD1(env) ? { db: getCoalescingDb(env.DB) } : {});
   const smtpSessions = new SmtpSessionPool();
   try {
-    return await fn({ env, store, db, now: Date.now, calls: coalescedDoCalls(env), smtpSessions, workspaceFacts: memoized(store) });
+    return await fn({ env, store, now: Date.now, calls: coalescedDoCalls(env), smtpSessions, workspaceFacts: memoized(store) });
   } finally {
     await Promise.all([smtpSessions.close(), store.close()]);
   }
@@ -58,7 +57,8 @@ export async function withBatch<T>(env: Env, fn: (ctx: BatchContext) => Promise<
 
 /** One delivery on its own (tests, a one-off run): nothing coalesced or pooled. */
 export function soloContext(env: Env, now: () => number = Date.now): BatchContext {
-  const db = getDb(env.DB);
-  const store = openRelayStore(env, { db });
-  return { env, store, db, now, calls: directDoCalls(env), workspaceFacts: memoized(store) };
+  const store = openRelayStore(env);
+  return { env, store, now, calls: directDoCalls(env), workspaceFacts: memoized(store) };
 }
+
+const onD1 = (env: Env): boolean => readConfig(env).store === "d1";

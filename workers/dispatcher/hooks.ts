@@ -1,6 +1,5 @@
 // What a hook after a delivery record is given (workers/dispatcher/after-record.ts runs them).
 // Apart from the runner, so a hook can name these types without importing the list of hooks.
-import type { Db } from "../../db/client";
 import type { Store } from "../../db/store/store";
 import type { MessageStatus, RecipientStatus } from "../../core/status";
 
@@ -27,8 +26,6 @@ export interface HookContext {
   env: Env;
   /** The batch's store (workers/dispatcher/batch-context.ts). */
   store: Store;
-  /** D1, for what has not moved to the store yet. */
-  db: Db;
 }
 
 export type AfterRecordHook = (ctx: HookContext, outcome: RecordedOutcome) => Promise<void>;

@@ -8,7 +8,6 @@
 // not accepted and the sender retries.
 import { RelayError } from "../../core/errors";
 import { readConfig } from "../../core/config";
-import { getDb } from "../../db/client";
 import { safeErrorMessage } from "../../db/errors";
 import { openRelayStore } from "../store";
 import { log, pii } from "../log";
@@ -61,8 +60,7 @@ async function route(message: ForwardableEmailMessage, env: Env): Promise<void> 
       await bounce(env, raw, null);
       return;
     }
-    // Submissions still write through D1 (workers/email-ingest/submission.ts is not on the store yet).
-    await processSubmission(env, getDb(env.DB), message, raw, target);
+    await processSubmission(env, message, raw, target);
     return;
   }
   throw new RelayError("not_found", "no such mailbox at this relay");

@@ -11,7 +11,6 @@ import { RelayError } from "../../core/errors";
 import { canonicalRaw, removeHeaderFields } from "../../core/raw-message";
 import { readRawHeaders } from "../mime-parse";
 import type { WorkspacePrincipal } from "../../core/scopes";
-import type { Db } from "../../db/client";
 import type { Store } from "../../db/store/store";
 import { resolveInboundWorkspace } from "../../core/workspace-resolution";
 import { acceptRaw } from "../accept-raw";
@@ -26,17 +25,17 @@ export const RCPT_HEADER = "x-relay-rcpt-to";
 // Added by the receiving side or meant only for us; not part of what is relayed.
 const STRIP = ["authentication-results", "arc-seal", "arc-message-signature", "arc-authentication-results", "received-spf", "return-path", "delivered-to", "x-original-to", RCPT_HEADER];
 
-export async function processSubmission(env: Env, db: Db, message: ForwardableEmailMessage, raw: Uint8Array, slug: string): Promise<void> {
+export async function processSubmission(env: Env, message: ForwardableEmailMessage, raw: Uint8Array, slug: string): Promise<void> {
   // The email handler has no request store: this submission opens its own, ended when it is done.
-  const store = openRelayStore(env, { db });
+  const store = openRelayStore(env);
   try {
-    await submit(env, db, store, message, raw, slug);
+    await submit(env, store, message, raw, slug);
   } finally {
     await store.close().catch(() => {});
   }
 }
 
-async function submit(env: Env, db: Db, store: Store, message: ForwardableEmailMessage, raw: Uint8Array, slug: string): Promise<void> {
+async function submit(env: Env, store: Store, message: ForwardableEmailMessage, raw: Uint8Array, slug: string): Promise<void> {
   const cfg = readConfig(env).inbound;
   // Repaired before anything is read (a bare CR becomes CRLF, NUL is dropped): the From and
   // authentication checks below then judge the bytes that will be relayed.
@@ -71,7 +70,7 @@ async function submit(env: Env, db: Db, store: Store, message: ForwardableEmailM
   const outcome = await acceptRaw(
     // Only the default workspace may use an unclaimed domain (From, or Sender); one verified by
     // any workspace other than this one is still refused by accept.
-    { env, store, db, principal, now: Date.now(), ...(resolved.via === "default" ? { senderDomainPolicy: "verified_or_unclaimed" as const } : {}) },
+    { env, store, principal, now: Date.now(), ...(resolved.via === "default" ? { senderDomainPolicy: "verified_or_unclaimed" as const } : {}) },
     { raw: removeHeaderFields(crlf, STRIP), mailFrom: headers.from.address, rcptTo, source: "email" },
   );
   log.info("inbound_submitted", { workspace_id: resolved.workspaceId, via: resolved.via, message_id: outcome.body.id, replayed: outcome.replayed, auth: auth.by });

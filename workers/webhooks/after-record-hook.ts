@@ -17,13 +17,13 @@ const EVENT_FOR: Partial<Record<RecipientStatus, WebhookEventType>> = {
   suppressed: "message.suppressed",
 };
 
-export const webhookAfterRecord: AfterRecordHook = async ({ env, db, store }, outcome) => {
+export const webhookAfterRecord: AfterRecordHook = async ({ env, store }, outcome) => {
   const relevant = outcome.recipients.filter((r) => EVENT_FOR[r.status]);
   if (relevant.length === 0) return;
   // Most workspaces subscribe to nothing: the isolate's cached subscription list answers that
   // without a query (a new endpoint is seen within its TTL; see workers/send-settings.ts).
   const wanted = new Set(relevant.map((r) => EVENT_FOR[r.status]!));
-  const settings = await sendSettings(db, outcome.workspaceId, outcome.at);
+  const settings = await sendSettings(store, outcome.workspaceId, outcome.at);
   if (![...wanted].some((event) => subscribes(settings, event))) return;
   const endpoints = await store.webhooks.subscribedEndpoints(outcome.workspaceId, [...wanted]);
   if (endpoints.length === 0) return;

@@ -4,7 +4,6 @@
 import { signStandardWebhook } from "../../core/webhook-signature";
 import { randomToken } from "../../core/ids";
 import { safeErrorMessage } from "../../db/errors";
-import type { Db } from "../../db/client";
 import type { Store } from "../../db/store/store";
 import type { WebhookEventRow, WebhookStore } from "../../db/store/webhooks";
 import { log } from "../log";
@@ -23,14 +22,14 @@ const LEASE_MS = 90_000;
 const SWEEP_LIMIT = 100;
 const SWEEP_CONCURRENCY = 6;
 
-/** What delivering needs: the store, or from a caller not yet on it a D1 Db (events.ts WebhookTarget). */
-export type DeliverDeps = { env: Env; now: () => number } & ({ store: Pick<Store, "webhooks"> } | { db: Db });
+/** What delivering needs: the store's webhooks group, the environment and a clock. */
+export type DeliverDeps = { env: Env; now: () => number; store: Pick<Store, "webhooks"> };
 
 export type DeliveryResult = "delivered" | "retry" | "failed" | "skipped";
 
 export async function deliverEvent(deps: DeliverDeps, eventId: string, timeoutMs?: number): Promise<DeliveryResult> {
   const { env } = deps;
-  const hooks = webhooksOf("store" in deps ? deps.store : deps.db);
+  const hooks = deps.store.webhooks;
   const cfg = readConfig(env).webhooks;
   const start = deps.now();
   const event = await hooks.claimEvent(eventId, start, LEASE_MS);

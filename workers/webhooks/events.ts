@@ -4,18 +4,12 @@
 import { decryptText, encryptText, loadKeyring } from "../../core/crypto";
 import { readConfig } from "../../core/config";
 import { newId } from "../../core/ids";
-import type { Db } from "../../db/client";
-import { d1Webhook } from "../../db/store/d1/webhooks";
 import type { Store } from "../../db/store/store";
 import type { NewWebhookEvent, WebhookEventRow, WebhookStore } from "../../db/store/webhooks";
 
-/**
- * Where events are queued and delivered: the store (its webhooks group). A D1 Db is still taken
- * from the callers not yet on the store (they pass the request's or the job's Db); it is the D1
- * adapter over that Db, so those callers behave exactly as before. Drop it once none is left.
- */
-export type WebhookTarget = Pick<Store, "webhooks"> | Db;
-export const webhooksOf = (t: WebhookTarget): WebhookStore => ("webhooks" in t ? t.webhooks : d1Webhook(t));
+/** Where events are queued and delivered: the store's webhooks group. */
+export type WebhookTarget = Pick<Store, "webhooks">;
+export const webhooksOf = (t: WebhookTarget): WebhookStore => t.webhooks;
 
 export const WEBHOOK_EVENT_TYPES = [
   "message.queued",

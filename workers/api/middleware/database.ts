@@ -1,7 +1,6 @@
 // The request's store (db/store/store.ts, the backend STORE names), opened once and shared by
 // auth, handlers and the audit trail, and closed when the request's work is done (on MySQL that
-// ends its connection; Hyperdrive pools behind it). `db`, the drizzle handle over D1, remains for
-// the callers not yet moved onto the store.
+// ends its connection; Hyperdrive pools behind it). Nothing else in a request touches the database.
 //
 // On D1 every request runs in a Sessions API session (read replication). Its bookmark comes back
 // in `Relay-Bookmark` on every answer; a client that sends the last bookmark it got may be served
@@ -9,7 +8,7 @@
 // just sent, a key it just made). A request without one reads the primary, as D1 without
 // replication does: a client that knows nothing about bookmarks never reads stale data.
 import { createMiddleware } from "hono/factory";
-import { getDb, getSessionDb } from "../../../db/client";
+import { getSessionDb } from "../../../db/client";
 import { RelayError } from "../../../core/errors";
 import { readConfig } from "../../../core/config";
 import { openRelayStore } from "../../store";
@@ -25,10 +24,7 @@ export const database = createMiddleware<AppEnv>(async (c, next) => {
     throw new RelayError("validation_error", `${BOOKMARK_HEADER}: not a bookmark this API returned`);
   }
   const session = readConfig(c.env).store === "d1" ? c.env.DB.withSession(bookmark ?? "first-primary") : undefined;
-  // On MySQL there is no session; the D1 handle (when bound) serves only callers not yet on the store.
-  const db = session ? getSessionDb(session) : getDb(c.env.DB);
-  const store = openRelayStore(c.env, { db });
-  c.set("db", db);
+  const store = openRelayStore(c.env, session ? { db: getSessionDb(session) } : {});
   c.set("store", store);
   try {
     await next();
