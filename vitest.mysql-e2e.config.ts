@@ -4,10 +4,9 @@
 // relay through its API run here: the others read or seed D1 directly to look behind the API.
 // scripts/test-mysql.mjs runs this after vitest.mysql.config.ts, on the same test database.
 import path from "node:path";
-import { readMigrationFiles } from "drizzle-orm/migrator";
 import { defineConfig } from "vitest/config";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { outboundService, queueConsumers, TEST_BINDINGS } from "./vitest.workers";
+import { mysqlMigrations, outboundService, queueConsumers, TEST_BINDINGS } from "./vitest.workers";
 
 process.env.RELAY_MYSQL_TEST_URL ??= "mysql://relay:relay@127.0.0.1:3306/relay_test";
 
@@ -26,6 +25,20 @@ export const MYSQL_E2E_FILES = [
   "test/sender-identification.test.ts",
   "test/variables.test.ts",
   "test/webhooks-standard.test.ts",
+  "test/delivery-gmail.test.ts",
+  "test/delivery-test-endpoint.test.ts",
+  "test/inbound-mailgun.test.ts",
+  "test/provider-quota.test.ts",
+  "test/phi-routing.test.ts",
+  "test/security-review.test.ts",
+  "test/security-logs.test.ts",
+  "test/user-limit.test.ts",
+  "test/metrics-exposition.test.ts",
+  "test/typed-client.test.ts",
+  "test/upload-aborted.test.ts",
+  "test/trending.test.ts",
+  "test/llm-redirect.test.ts",
+  "test/webhook-event-schemas.test.ts",
 ];
 
 export default defineConfig({
@@ -40,11 +53,7 @@ export default defineConfig({
           STORE: "mysql",
           // Applied by test/mysql/setup.ts; the D1 ones too, so anything still reading D1 fails
           // on an assertion about MySQL's data rather than on a missing table.
-          TEST_MYSQL_MIGRATIONS: readMigrationFiles({ migrationsFolder: path.join(import.meta.dirname, "migrations-mysql") }).map(({ sql, folderMillis, hash }) => ({
-            sql,
-            folderMillis,
-            hash,
-          })),
+          TEST_MYSQL_MIGRATIONS: mysqlMigrations(),
           TEST_MIGRATIONS: await readD1Migrations(path.join(import.meta.dirname, "migrations")),
         },
         queueConsumers,

@@ -1,10 +1,9 @@
 // The MySQL tests (test/mysql/): inside workerd like every other test, against a real MySQL 8 /
 // MariaDB reached through the Hyperdrive binding. `npm test` runs them after the D1 suite when a
 // server answers (scripts/test-mysql.mjs); `npm run mysql:local` starts one.
-import path from "node:path";
-import { readMigrationFiles } from "drizzle-orm/migrator";
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { mysqlMigrations } from "./vitest.workers";
 
 // The MySQL tests' database: one of its own (its name must end in _test), emptied at the start of
 // every run by test/mysql/global-setup.ts, which reads it from here. The default is the server of
@@ -21,11 +20,7 @@ export default defineConfig({
         hyperdrives: { HYPERDRIVE: MYSQL_TEST_URL },
         bindings: {
           // Read here in Node (workerd has no file system), applied inside workerd by test/mysql/setup.ts.
-          TEST_MYSQL_MIGRATIONS: readMigrationFiles({ migrationsFolder: path.join(import.meta.dirname, "migrations-mysql") }).map(({ sql, folderMillis, hash }) => ({
-            sql,
-            folderMillis,
-            hash,
-          })),
+          TEST_MYSQL_MIGRATIONS: mysqlMigrations(),
           ADMIN_TOKEN: "test-admin-token",
           DATA_KEYS: JSON.stringify({ k1: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" }),
         },

@@ -1,6 +1,8 @@
 // What every test pool that runs the Worker inside workerd shares (vitest.config.ts on D1,
 // vitest.mysql-e2e.config.ts on MySQL): the Worker's test bindings, the background queue
 // consumers' short wait, and the outbound fetches that reach the provider simulators.
+import path from "node:path";
+import { readMigrationFiles } from "drizzle-orm/migrator";
 import { unstable_readConfig } from "wrangler";
 
 // Test-only secrets: a fixed admin token and a fixed data key so tests are repeatable.
@@ -46,3 +48,10 @@ export async function outboundService(req: Request): Promise<Response> {
   }
   return new Response("unmocked " + req.url, { status: 599 });
 }
+
+/**
+ * migrations-mysql/ as a binding (TEST_MYSQL_MIGRATIONS): read here in Node, since workerd has no
+ * file system, and applied inside workerd by test/mysql/setup.ts.
+ */
+export const mysqlMigrations = () =>
+  readMigrationFiles({ migrationsFolder: path.join(import.meta.dirname, "migrations-mysql") }).map(({ sql, folderMillis, hash }) => ({ sql, folderMillis, hash }));

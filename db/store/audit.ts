@@ -3,6 +3,7 @@
 // too, with triggers on D1 and on MySQL, migrations/0001_security.sql and
 // migrations-mysql/0001_audit_append_only.sql).
 // Operations are in core terms: no query builder, statement or driver type crosses them.
+import type { AuditQuery } from "../audit";
 import type { auditLogs } from "../schema";
 
 export type AuditRow = typeof auditLogs.$inferSelect;
@@ -11,13 +12,7 @@ export type AuditRow = typeof auditLogs.$inferSelect;
 export type NewAuditRow = Omit<typeof auditLogs.$inferInsert, "createdAt"> & { id: string; createdAt: number };
 
 /** A page of one workspace's trail; `before` is the (created_at, id) of the previous page's last row. */
-export interface AuditQuery {
-  action?: string;
-  since?: number;
-  until?: number;
-  before?: { createdAt: number; id: string };
-  limit: number;
-}
+export type { AuditQuery };
 
 export interface AuditStore {
   /** Appends one row (the row names its workspace, or none: appending is not scoped). */
