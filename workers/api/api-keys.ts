@@ -76,7 +76,7 @@ apiKeysApp.openapi(
     operationId: "apiKeys.create",
     summary: "Create an API key for this workspace",
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: createKeyInput } }, required: true } },
+    request: { body: { content: { "application/json": { schema: createKeyInput, example: { name: "Reminder service", scopes: ["send", "read"] } } }, required: true } },
     responses: { 201: { description: "Created", content: { "application/json": { schema: createdKeySchema } } }, ...errorResponses },
   }),
   async (c) => c.json(await createKey(c.var.store.tenants, c.var.workspaceId, c.req.valid("json")), 201),

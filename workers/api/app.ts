@@ -32,6 +32,7 @@ import { workspacesApp } from "./workspaces";
 import { webhooksApp } from "./webhooks";
 import { inboundWebhooksApp, providerWebhookKeysApp } from "./inbound-webhooks";
 import { apiTags, SIGNATURE_SCHEMES } from "./route";
+import { registerSharedComponents } from "./components";
 import { loadWebhookEventsDoc } from "../lazy-libs";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -93,6 +94,7 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   description: "A workspace API key, a JWT from the workspace's trusted issuer, or the platform admin token. The scopes listed on an operation are the ones it needs.",
 });
 for (const [name, scheme] of Object.entries(SIGNATURE_SCHEMES)) app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
+registerSharedComponents(app.openAPIRegistry);
 
 app.notFound(notFoundHandler);
 app.onError(errorHandler);

@@ -66,7 +66,7 @@ campaignsApp.openapi(
     auth: "admin",
     request: {
       body: {
-        content: { "application/json": { schema: z.object({ name, status: z.enum(["draft", "active"]).default("active") }).strict().openapi("CampaignInput") } },
+        content: { "application/json": { schema: z.object({ name, status: z.enum(["draft", "active"]).default("active") }).strict().openapi("CampaignInput"), example: { name: "Flu vaccination reminders 2026", status: "draft" } } },
         required: true,
       },
     },
@@ -161,6 +161,7 @@ campaignsApp.openapi(
               .strict()
               .refine((v) => v.name !== undefined || v.status !== undefined, "name or status is required")
               .openapi("CampaignUpdate"),
+            example: { status: "active" },
           },
         },
         required: true,

@@ -79,7 +79,7 @@ domainsApp.openapi(
     description:
       "Any workspace may register any domain; the claim is exclusive only once verified. An unverified registration never blocks another workspace. Refused (409) when the domain or a parent of it is verified by another workspace: a verified domain reserves every name under it.",
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: domainInput } }, required: true } },
+    request: { body: { content: { "application/json": { schema: domainInput, example: { domain: "clinic.example" } } }, required: true } },
     responses: {
       201: { description: "Registered, not yet verified", content: { "application/json": { schema: domainSchema } } },
       409: { description: "Already registered in this workspace, or within another workspace's verified domain", content: { "application/json": { schema: errorSchema } } },

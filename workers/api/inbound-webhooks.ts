@@ -33,7 +33,7 @@ providerWebhookKeysApp.openapi(
     auth: "admin",
     request: {
       params: idParam,
-      body: { content: { "application/json": { schema: z.object({ signing_key: z.string().min(8).max(200).regex(/^\S+$/) }).strict() } }, required: true },
+      body: { content: { "application/json": { schema: z.object({ signing_key: z.string().min(8).max(200).regex(/^\S+$/) }).strict(), example: { signing_key: "whsec-mailgun-0000example" } } }, required: true },
     },
     responses: {
       200: { description: "Set", content: { "application/json": { schema: z.object({ provider_id: z.string(), webhook_url_path: z.string() }) } } },
@@ -90,6 +90,23 @@ const mailgunBody = z
   })
   .openapi("MailgunWebhook");
 
+/** A permanent failure as Mailgun posts it (the signature is made up). */
+const mailgunExample = {
+  signature: {
+    timestamp: "1764750600",
+    token: "c5d9f3a1e0b24e7f9a8b6c4d2e1f0a9b8c7d6e5f4a3b2c1d0e",
+    signature: "0f4e7c1b9a2d5e8f3c6b9a1d4e7f0c3b6a9d2e5f8c1b4a7d0e3f6c9b2a5d8e1f",
+  },
+  "event-data": {
+    event: "failed",
+    severity: "permanent",
+    reason: "bounce",
+    recipient: "patient@example.net",
+    message: { headers: { "message-id": "<msg_01JD4Z9Q8X2R5K7M3P@clinic.example>" } },
+    "delivery-status": { code: 550, message: "5.1.1 The email account that you tried to reach does not exist" },
+  },
+};
+
 const okSchema = z.object({ status: z.string() });
 
 export const inboundWebhooksApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -103,7 +120,7 @@ inboundWebhooksApp.openapi(
     summary: "Mailgun event webhook (signed with the provider's webhook signing key)",
     request: {
       params: z.object({ providerId: z.string().min(1).max(64).openapi({ param: { name: "providerId", in: "path" } }) }),
-      body: { content: { "application/json": { schema: mailgunBody } }, required: true },
+      body: { content: { "application/json": { schema: mailgunBody, example: mailgunExample } }, required: true },
     },
     responses: {
       200: { description: "Processed (or ignored: not a message of ours)", content: { "application/json": { schema: okSchema } } },

@@ -23,8 +23,11 @@ const viewSchema = llmSettingsSchema
   })
   .openapi("LlmSettingsView");
 
-const putSchema = llmSettingsSchema
-  .extend({
+// One flat object (not `.extend` of the registered LlmSettings, which the document renders as an
+// allOf of two closed objects that no body could satisfy both of).
+const putSchema = z
+  .object({
+    ...llmSettingsSchema.shape,
     api_key: z
       .string()
       .regex(/^[\x21-\x7e]{1,1000}$/, "printable ASCII without spaces, at most 1000 characters")
@@ -32,6 +35,7 @@ const putSchema = llmSettingsSchema
       .optional()
       .openapi({ description: "Write-only. Omit to keep the stored key; null removes it" }),
   })
+  .strict()
   .openapi("LlmSettingsInput");
 
 const ok = { 200: { description: "The LLM settings", content: { "application/json": { schema: viewSchema } } }, ...errorResponses };
@@ -63,7 +67,7 @@ llmSettingsApp.openapi(
     description:
       "Off by default. `baa_covered: true` declares that the endpoint is covered by a Business Associate Agreement; without it, PHI-flagged messages never go to the LLM. Enabling needs an API key (stored or given here).",
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: putSchema } }, required: true } },
+    request: { body: { content: { "application/json": { schema: putSchema, example: { enabled: true, model: "gpt-4o-mini", instructions: "Friendly, plain language; never give medical advice.", baa_covered: true, api_key: "sk-clinic-example-0000" } } }, required: true } },
     responses: ok,
   }),
   async (c) => {

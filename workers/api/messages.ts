@@ -29,22 +29,59 @@ import {
   notFoundResponse,
 } from "./schemas";
 import { validationHook } from "./validation";
+import { sharedParameter } from "./components";
 
 export const messagesApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+/** The request body example of the send routes (a clinic's appointment reminder). */
+const sendExample = {
+    from: "Riverside Clinic <noreply@clinic.example>",
+    to: ["patient@example.net"],
+    subject: "Your appointment on 3 December",
+    text: "Hello Ana, this is a reminder of your appointment with Dr. Silva on 3 December at 09:30.",
+    tags: ["appointment-reminder"],
+    metadata: { appointment_id: "apt_48213" },
+  };
+
+const mimeExample =
+  "From: Riverside Clinic <noreply@clinic.example>\r\nTo: patient@example.net\r\nSubject: Your test results are ready\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello Ana, your results are ready in the patient portal.\r\n";
+
 const idempotencyHeader = z.object({
-  "idempotency-key": z
-    .string()
-    .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 printable ASCII characters")
-    .optional()
-    .openapi({ description: "Repeat a request safely: the same key and body return the first answer" }),
+  "idempotency-key": sharedParameter(
+    "IdempotencyKey",
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 printable ASCII characters")
+      .optional()
+      .openapi("IdempotencyKey", {
+        param: { name: "idempotency-key", in: "header" },
+        description: "Repeat a request safely: the same key and body return the first answer",
+        example: "appt-reminder-2026-12-03-pat-4821",
+      }),
+  ),
 });
 
 const acceptedResponse = {
   202: { description: "Accepted: stored and queued for delivery", content: { "application/json": { schema: acceptedSchema } } },
-  409: { description: "Idempotency-Key reused with a different body", content: { "application/json": { schema: errorSchema } } },
+  409: {
+    description: "Idempotency-Key reused with a different body",
+    content: {
+      "application/json": {
+        schema: errorSchema,
+        example: { error: { code: "idempotency_conflict", message: "Idempotency-Key appt-reminder-2026-12-03-pat-4821 was used with a different body" } },
+      },
+    },
+  },
   413: { description: "Message too large", content: { "application/json": { schema: errorSchema } } },
-  422: { description: "The workspace cannot send (no provider)", content: { "application/json": { schema: errorSchema } } },
+  422: {
+    description: "The workspace cannot send (no provider)",
+    content: {
+      "application/json": {
+        schema: errorSchema,
+        example: { error: { code: "no_provider", message: "this workspace has no enabled provider; add one with POST /v1/providers" } },
+      },
+    },
+  },
 };
 
 function respond(c: { header(name: string, value: string): void }, outcome: AcceptOutcome) {
@@ -67,7 +104,7 @@ messagesApp.openapi(
     auth: "send",
     request: {
       headers: idempotencyHeader,
-      body: { content: { "application/json": { schema: sendMessageInput } }, required: true },
+      body: { content: { "application/json": { schema: sendMessageInput, example: sendExample } }, required: true },
     },
     responses: { ...acceptedResponse, ...errorResponses },
   }),
@@ -104,6 +141,7 @@ messagesApp.openapi(
         content: {
           "application/json": {
             schema: z.object({ messages: z.array(sendMessageInput).min(1).max(100) }).openapi("SendBatch"),
+            example: { messages: [sendExample, { ...sendExample, to: ["guardian@example.net"], metadata: { appointment_id: "apt_48214" } }] },
           },
         },
         required: true,
@@ -164,8 +202,8 @@ messagesApp.openapi(
       }),
       body: {
         content: {
-          "message/rfc822": { schema: z.string().openapi({ format: "binary" }) },
-          "application/json": { schema: mimeJsonSchema },
+          "message/rfc822": { schema: z.string().openapi({ format: "binary" }), example: mimeExample },
+          "application/json": { schema: mimeJsonSchema, example: { mail_from: "noreply@clinic.example", rcpt_to: ["patient@example.net"], raw: mimeExample } },
         },
         // Not "required": that would make the JSON validator run on message/rfc822 bodies too.
         required: false,
@@ -354,7 +392,10 @@ messagesApp.openapi(
     request: { params: idParam },
     responses: {
       200: { description: "Cancelled", content: { "application/json": { schema: z.object({ id: z.string(), status: messageStatusSchema }) } } },
-      409: { description: "Nothing left to cancel", content: { "application/json": { schema: errorSchema } } },
+      409: {
+        description: "Nothing left to cancel",
+        content: { "application/json": { schema: errorSchema, example: { error: { code: "not_cancellable", message: "message is sent; nothing left to cancel" } } } },
+      },
       ...errorResponses,
       ...notFoundResponse,
     },

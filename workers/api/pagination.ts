@@ -6,12 +6,38 @@ import { z } from "@hono/zod-openapi";
 import type { ZodType } from "zod";
 import { fromBase64, fromUtf8, toBase64Url, utf8 } from "../../core/encoding";
 import { RelayError } from "../../core/errors";
+import { sharedParameter } from "./components";
+
+// The two parameters are components (workers/api/components.ts), one `limit` per pair of bounds a
+// list uses (PageLimit is the usual 1-100, 25 by default), referenced by every list.
+const cursorParam = sharedParameter(
+  "PageCursor",
+  z
+    .string()
+    .max(200)
+    .optional()
+    .openapi("PageCursor", {
+      param: { name: "cursor", in: "query", description: "The `next_cursor` of the previous page; without it, the first page" },
+      example: "MTc2NDY4NjQwMDAwMDptc2dfMDFKRDRaOVE4WDJSNUs3TTNQ",
+    }),
+);
+
+const limitParam = ({ max, fallback }: { max: number; fallback: number }) => {
+  const refId = max === 100 && fallback === 25 ? "PageLimit" : `PageLimit${max}Default${fallback}`;
+  return sharedParameter(
+    refId,
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(max)
+      .default(fallback)
+      .openapi(refId, { param: { name: "limit", in: "query", description: `Rows per page, 1 to ${max} (${fallback} when absent)` }, example: fallback }),
+  );
+};
 
 export const pageQuery = (limits: { max: number; fallback: number } = { max: 100, fallback: 25 }) =>
-  z.object({
-    limit: z.coerce.number().int().min(1).max(limits.max).default(limits.fallback),
-    cursor: z.string().max(200).optional(),
-  });
+  z.object({ limit: limitParam(limits), cursor: cursorParam });
 
 export const pageSchema = <T extends ZodType>(item: T) => z.object({ data: z.array(item), next_cursor: z.string().nullable() });
 

@@ -29,7 +29,7 @@ privacyApp.openapi(
     operationId: "privacy.erase",
     summary: "Erase a recipient's personal data (address in delivery records, content sent to them, profile)",
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: z.object({ email: z.string().max(320) }).strict().openapi("ErasureRequest") } }, required: true } },
+    request: { body: { content: { "application/json": { schema: z.object({ email: z.string().max(320) }).strict().openapi("ErasureRequest"), example: { email: "patient@example.net" } } }, required: true } },
     responses: { 200: { description: "Erased", content: { "application/json": { schema: resultSchema } } }, ...errorResponses },
   }),
   async (c) => {

@@ -56,7 +56,7 @@ providerTestApp.openapi(
     operationId: "providers.sendTest",
     summary: "Send a test message through this provider now and report its answer",
     auth: "admin",
-    request: { params: idParam, body: { content: { "application/json": { schema: testInput } }, required: true } },
+    request: { params: idParam, body: { content: { "application/json": { schema: testInput, example: { to: "it-desk@clinic.example", from: "noreply@clinic.example" } } }, required: true } },
     responses: {
       200: { description: "The provider's answer (also when it refused)", content: { "application/json": { schema: testResult } } },
       ...errorResponses,

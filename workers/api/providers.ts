@@ -158,7 +158,7 @@ providersApp.openapi(
     operationId: "providers.create",
     summary: "Add a delivery provider",
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: createProviderInput } }, required: true } },
+    request: { body: { content: { "application/json": { schema: createProviderInput, example: { name: "Mailgun EU", type: "mailgun", priority: 10, baa_covered: true, config: { domain: "mg.clinic.example", region: "eu" }, credentials: { api_key: "key-0000example" } } } }, required: true } },
     responses: { 201: { description: "Created", content: { "application/json": { schema: providerSchema } } }, ...errorResponses },
   }),
   async (c) => {
@@ -256,7 +256,7 @@ providersApp.openapi(
     operationId: "providers.update",
     summary: "Change a provider (credentials are replaced whole when given)",
     auth: "admin",
-    request: { params: idParam, body: { content: { "application/json": { schema: updateProviderInput } }, required: true } },
+    request: { params: idParam, body: { content: { "application/json": { schema: updateProviderInput, example: { priority: 20, enabled: false } } }, required: true } },
     responses: { 200: { description: "Updated", content: { "application/json": { schema: providerSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {

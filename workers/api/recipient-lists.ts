@@ -68,7 +68,7 @@ recipientListsApp.openapi(
     operationId: "lists.create",
     summary: "Create a recipient list (names are unique in the workspace)",
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: listInput } }, required: true } },
+    request: { body: { content: { "application/json": { schema: listInput, example: { name: "Flu vaccination 2026" } } }, required: true } },
     responses: {
       201: { description: "Created", content: { "application/json": { schema: listSchema } } },
       409: { description: "A list with this name exists", content: { "application/json": { schema: errorSchema } } },
@@ -130,7 +130,7 @@ recipientListsApp.openapi(
     operationId: "lists.update",
     summary: "Rename a list",
     auth: "admin",
-    request: { params: idParam, body: { content: { "application/json": { schema: listInput } }, required: true } },
+    request: { params: idParam, body: { content: { "application/json": { schema: listInput, example: { name: "Flu vaccination 2026 (adults)" } } }, required: true } },
     responses: {
       200: { description: "Renamed", content: { "application/json": { schema: listSchema } } },
       409: { description: "A list with this name exists", content: { "application/json": { schema: errorSchema } } },
@@ -188,6 +188,7 @@ recipientListsApp.openapi(
               })
               .strict()
               .openapi("RecipientListMembersInput"),
+            example: { members: ["patient@example.net", { email: "guardian@example.net" }, { recipient_id: "rcp_01JD4Z9Q8X2R5K7M3P" }] },
           },
         },
         required: true,

@@ -22,7 +22,7 @@ recipientsApp.openapi(
     operationId: "recipients.upsert",
     summary: "Create or update one recipient (by address)",
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: recipientInput } }, required: true } },
+    request: { body: { content: { "application/json": { schema: recipientInput, example: { email: "patient@example.net", first_name: "Ana", last_name: "Silva", fields: { preferred_language: "pt" }, metadata: { patient_ref: "P-4821" } } } }, required: true } },
     responses: {
       201: { description: "Created", content: { "application/json": { schema: recipientSchema } } },
       200: { description: "Updated", content: { "application/json": { schema: recipientSchema } } },
@@ -48,8 +48,13 @@ recipientsApp.openapi(
     request: {
       body: {
         content: {
-          "application/json": { schema: z.array(z.unknown()).max(MAX_IMPORT).openapi({ description: "RecipientInput objects" }) },
-          "text/csv": { schema: z.string() },
+          "application/json": { schema: z.array(z.unknown()).max(MAX_IMPORT).openapi({ description: "RecipientInput objects" }),
+            example: [
+              { email: "patient@example.net", first_name: "Ana", last_name: "Silva" },
+              { email: "guardian@example.net", first_name: "João", metadata: { patient_ref: "P-4821" } },
+            ],
+          },
+          "text/csv": { schema: z.string(), example: "email,first_name,last_name\npatient@example.net,Ana,Silva\nguardian@example.net,João,Silva\n" },
         },
         required: false,
       },
@@ -124,7 +129,7 @@ recipientsApp.openapi(
     operationId: "recipients.update",
     summary: "Update a recipient's name, fields or metadata (null clears a name)",
     auth: "admin",
-    request: { params: idParam, body: { content: { "application/json": { schema: updateInput } }, required: true } },
+    request: { params: idParam, body: { content: { "application/json": { schema: updateInput, example: { first_name: "Ana", fields: { preferred_language: "en" } } } }, required: true } },
     responses: { 200: { description: "Updated", content: { "application/json": { schema: recipientSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {

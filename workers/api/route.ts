@@ -5,8 +5,14 @@
 // signed bodies) use `signedRoute`, which names the signature scheme that authenticates them.
 // Every operation also has an `operationId` named as a client calls it (`messages.send`): the
 // part before the dot is its resource, which becomes its one tag (described in API_TAGS).
+// A request body states an `example` per media type (the type requires it), every error answer
+// gets one (ERROR_EXAMPLES, unless the route gives its own), and every operation references the
+// shared Relay-Bookmark request and answer headers (workers/api/components.ts).
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import type { ErrorCode } from "../../core/errors";
+import { BOOKMARK_HEADER } from "./middleware/database";
+import { BOOKMARK_HEADER_REF, BOOKMARK_PARAMETER_REF } from "./components";
 import type { Scope } from "../../core/scopes";
 import { requirePlatformAdmin, requireScope, requireWorkspaceCredential } from "./auth";
 import type { AppEnv, WorkspaceEnv } from "./context";
@@ -44,10 +50,72 @@ export const apiTags = () => Object.entries(API_TAGS).map(([name, description]) 
 
 const tagOf = (operationId: OperationId) => operationId.slice(0, operationId.indexOf(".")) as ApiTag;
 
-type SecuredConfig<P extends string> = Omit<RouteConfig, "path" | "middleware" | "security" | "operationId" | "tags"> & {
+type Request = NonNullable<RouteConfig["request"]>;
+type Body = NonNullable<Request["body"]>;
+/** A request whose body, if any, has an `example` for each media type it accepts. */
+type ExampledRequest = Omit<Request, "body"> & { body?: Body & { content: Record<string, { example: unknown }> } };
+
+/**
+ * The example of an error answer, per status, when the route does not give its own (a route whose
+ * answer has a more particular code, e.g. idempotency_conflict, gives its example itself). A
+ * documented error status missing here fails at startup, so no error answer goes without one.
+ */
+export const ERROR_EXAMPLES: Record<number, { code: ErrorCode; message: string }> = {
+  400: { code: "validation_error", message: "to.0: Invalid email address" },
+  401: { code: "unauthorized", message: "the API key is not valid" },
+  403: { code: "forbidden", message: "this API key lacks the 'admin' scope" },
+  404: { code: "not_found", message: "not found" },
+  406: { code: "validation_error", message: "webhook timestamp is outside the 5-minute window" },
+  409: { code: "conflict", message: "conflicts with what is stored (the answer's description says what)" },
+  413: { code: "message_too_large", message: "message exceeds the limit of 26214400 bytes" },
+  415: { code: "unsupported_media_type", message: "Content-Type must be application/json" },
+  422: { code: "unprocessable", message: "cannot be carried out (the answer's description says why)" },
+  429: { code: "rate_limited", message: "too many requests; retry after the Retry-After seconds" },
+  500: { code: "internal_error", message: "internal error" },
+  503: { code: "unavailable", message: "temporarily unavailable" },
+};
+
+type Responses = RouteConfig["responses"];
+
+/** Adds the bookmark answer header to every answer and an example to each error answer without one. */
+function documentResponses(responses: Responses): Responses {
+  const out: Responses = {};
+  for (const [status, response] of Object.entries(responses)) {
+    if ("$ref" in response) {
+      out[status] = response;
+      continue;
+    }
+    // Answer headers as a zod object would need merging as zod; no route has them, so say so.
+    if (response.headers && "_zod" in response.headers) throw new Error(`route(): give the ${status} answer's headers as header objects, not a zod object`);
+    const headers = response.headers ?? {};
+    let content = response.content;
+    const json = content?.["application/json"];
+    const fallback = ERROR_EXAMPLES[Number(status)];
+    if (Number(status) >= 400 && json && !("$ref" in json) && json.example === undefined && json.examples === undefined) {
+      if (!fallback) throw new Error(`route(): no example for an error answer with status ${status}`);
+      content = { ...content, "application/json": { ...json, example: { error: fallback } } };
+    }
+    out[status] = { ...response, headers: { ...headers, [BOOKMARK_HEADER]: BOOKMARK_HEADER_REF }, ...(content ? { content } : {}) };
+  }
+  return out;
+}
+
+/**
+ * The document side of a created route, in place (its types stay the route's own): the bookmark
+ * request header is added to its parameters, and its answers get the bookmark header and examples.
+ */
+function documented<T extends RouteConfig>(created: T): T {
+  const config = created as RouteConfig;
+  config.parameters = [...(config.parameters ?? []), BOOKMARK_PARAMETER_REF] as unknown as RouteConfig["parameters"];
+  config.responses = documentResponses(config.responses);
+  return created;
+}
+
+type SecuredConfig<P extends string> = Omit<RouteConfig, "path" | "middleware" | "security" | "operationId" | "tags" | "request"> & {
   path: P;
   auth: RouteRequirement;
   operationId: OperationId;
+  request?: ExampledRequest;
 };
 
 function guard(auth: RouteRequirement): MiddlewareHandler {
@@ -58,12 +126,14 @@ function guard(auth: RouteRequirement): MiddlewareHandler {
 
 export function route<P extends string, R extends SecuredConfig<P>>(config: R) {
   const { auth, ...rest } = config;
-  return createRoute({
-    ...rest,
-    tags: [tagOf(config.operationId)],
-    middleware: [guard(auth) as MiddlewareHandler<EnvOf<R["auth"]>>] as const,
-    security: [{ bearer: auth === "any_credential" ? [] : [auth] }],
-  });
+  return documented(
+    createRoute({
+      ...rest,
+      tags: [tagOf(config.operationId)],
+      middleware: [guard(auth) as MiddlewareHandler<EnvOf<R["auth"]>>] as const,
+      security: [{ bearer: auth === "any_credential" ? [] : [auth] }],
+    }),
+  );
 }
 
 /** Signature schemes of the webhooks providers send us (registered in app.ts). */
@@ -81,8 +151,9 @@ export const SIGNATURE_SCHEMES = {
   },
 } as const;
 
-type SignedConfig<P extends string> = Omit<RouteConfig, "path" | "security" | "operationId" | "tags"> & {
+type SignedConfig<P extends string> = Omit<RouteConfig, "path" | "security" | "operationId" | "tags" | "request"> & {
   path: P;
+  request?: ExampledRequest;
   operationId: OperationId;
   signedBy: keyof typeof SIGNATURE_SCHEMES;
 };
@@ -90,5 +161,5 @@ type SignedConfig<P extends string> = Omit<RouteConfig, "path" | "security" | "o
 /** A route a provider calls, authenticated by a signature its handler checks (no bearer credential). */
 export function signedRoute<P extends string, R extends SignedConfig<P>>(config: R) {
   const { signedBy, ...rest } = config;
-  return createRoute({ ...rest, tags: [tagOf(config.operationId)], security: [{ [signedBy]: [] }] });
+  return documented(createRoute({ ...rest, tags: [tagOf(config.operationId)], security: [{ [signedBy]: [] }] }));
 }

@@ -42,7 +42,7 @@ securitySettingsApp.openapi(
     operationId: "workspace.setJwtIssuer",
     summary: "Trust bearer JWTs from an identity provider (replaces any previous issuer)",
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: jwtConfigSchema } }, required: true } },
+    request: { body: { content: { "application/json": { schema: jwtConfigSchema, example: { issuer: "https://auth.clinic.example", audience: "relay", jwks_url: "https://auth.clinic.example/.well-known/jwks.json", allowed_scopes: ["send", "read"] } } }, required: true } },
     responses: { ...ok, 409: { description: "Issuer and audience already used by another workspace", content: { "application/json": { schema: errorSchema } } } },
   }),
   async (c) => {
@@ -77,7 +77,7 @@ securitySettingsApp.openapi(
     auth: "admin",
     request: {
       body: {
-        content: { "application/json": { schema: z.object({ body_retention_days: z.number().int().min(1).max(3650) }).strict().openapi("Retention") } },
+        content: { "application/json": { schema: z.object({ body_retention_days: z.number().int().min(1).max(3650) }).strict().openapi("Retention"), example: { body_retention_days: 30 } } },
         required: true,
       },
     },
@@ -96,7 +96,7 @@ securitySettingsApp.openapi(
     operationId: "workspace.setDlp",
     summary: "Forbidden identifiers in outgoing mail and what to do when one is found",
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: dlpPolicySchema } }, required: true } },
+    request: { body: { content: { "application/json": { schema: dlpPolicySchema, example: { action: "reject", rules: [{ name: "ssn", pattern: "\\b\\d{3}-\\d{2}-\\d{4}\\b", fields: ["subject", "text", "html"] }] } } }, required: true } },
     responses: ok,
   }),
   async (c) => {

@@ -43,7 +43,7 @@ suppressionsApp.openapi(
     auth: "admin",
     request: {
       params: idParam,
-      body: { content: { "application/json": { schema: z.object({ status: z.enum(SUPPRESSED) }).strict().openapi("Suppression") } }, required: true },
+      body: { content: { "application/json": { schema: z.object({ status: z.enum(SUPPRESSED) }).strict().openapi("Suppression"), example: { status: "unsubscribed" } } }, required: true },
     },
     responses: { 200: { description: "Suppressed", content: { "application/json": { schema: recipientSchema } } }, ...errorResponses, ...notFoundResponse },
   }),

@@ -36,7 +36,7 @@ trendingQuestionsApp.openapi(
     operationId: "workspace.setTrendingQuestions",
     summary: "Replace the trending questions (newest first) and the rule: latest, rotating (daily) or random (per message)",
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: trendingQuestionsSchema } }, required: true } },
+    request: { body: { content: { "application/json": { schema: trendingQuestionsSchema, example: { questions: ["How do I reschedule my appointment?", "When are my test results ready?"], rule: "rotating" } } }, required: true } },
     responses: { 200: ok, ...errorResponses },
   }),
   async (c) => {

@@ -108,7 +108,7 @@ webhooksApp.openapi(
     operationId: "webhooks.create",
     summary: "Add a webhook endpoint (the signing secret is returned once)",
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: createInput } }, required: true } },
+    request: { body: { content: { "application/json": { schema: createInput, example: { url: "https://ehr.clinic.example/hooks/relay", events: ["message.delivered", "message.bounced", "message.failed"] } } }, required: true } },
     responses: { 201: { description: "Created", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses },
   }),
   async (c) => {
@@ -164,7 +164,7 @@ webhooksApp.openapi(
     operationId: "webhooks.update",
     summary: "Change an endpoint; re-enabling clears the disabled state; rotate_secret returns a new secret once",
     auth: "admin",
-    request: { params: idParam, body: { content: { "application/json": { schema: updateInput } }, required: true } },
+    request: { params: idParam, body: { content: { "application/json": { schema: updateInput, example: { events: ["*"], rotate_secret: true } } }, required: true } },
     responses: { 200: { description: "Updated", content: { "application/json": { schema: endpointSchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {

@@ -59,7 +59,7 @@ workspaceSettingsApp.openapi(
     description:
       'Merge semantics: a key not sent keeps its stored value. Nested objects merge key by key, so `{"limits":{"user_daily":5}}` changes the per-user limit and keeps `daily`, `hourly`, `time_zone` and `user_overrides`. Arrays (`routing.domain_rules`, `llm.phi_patterns`, `trending_questions.questions`) are replaced whole. An explicit `null` resets a key to its default (`{"limits":null}` resets all limits; `{"variables":{"CLINIC":null}}` removes one variable). The result is validated as a whole; a refusal changes nothing.',
     auth: "admin",
-    request: { body: { content: { "application/json": { schema: workspaceSettingsPatchSchema } }, required: true } },
+    request: { body: { content: { "application/json": { schema: workspaceSettingsPatchSchema, example: { retry_policy: { base_seconds: 60, cap_seconds: 3600 }, routing: { strategy: "priority", require_tls: true } } } }, required: true } },
     responses: { 200: { description: "Updated", content: { "application/json": { schema: settingsSchema } } }, ...errorResponses },
   }),
   async (c) => {

@@ -35,7 +35,7 @@ workspacesApp.openapi(
     operationId: "workspaces.create",
     summary: "Create a workspace (platform admin)",
     auth: "platform_admin",
-    request: { body: { content: { "application/json": { schema: workspaceInput } }, required: true } },
+    request: { body: { content: { "application/json": { schema: workspaceInput, example: { slug: "riverside-clinic", display_name: "Riverside Clinic" } } }, required: true } },
     responses: {
       201: { description: "Created", content: { "application/json": { schema: workspaceSchema } } },
       409: { description: "Slug taken", content: { "application/json": { schema: errorSchema } } },
@@ -88,7 +88,7 @@ workspacesApp.openapi(
     operationId: "workspaces.createApiKey",
     summary: "Mint an API key for a workspace (platform admin bootstrap)",
     auth: "platform_admin",
-    request: { params: idParam, body: { content: { "application/json": { schema: createKeyInput } }, required: true } },
+    request: { params: idParam, body: { content: { "application/json": { schema: createKeyInput, example: { name: "Bootstrap key", scopes: ["admin"] } } }, required: true } },
     responses: { 201: { description: "Created", content: { "application/json": { schema: createdKeySchema } } }, ...errorResponses, ...notFoundResponse },
   }),
   async (c) => {
@@ -106,7 +106,7 @@ workspacesApp.openapi(
     auth: "platform_admin",
     request: {
       params: idParam,
-      body: { content: { "application/json": { schema: domainInput.extend({ verified: z.boolean().default(false) }) } }, required: true },
+      body: { content: { "application/json": { schema: z.object({ ...domainInput.shape, verified: z.boolean().default(false) }).strict(), example: { domain: "clinic.example", verified: true } } }, required: true },
     },
     responses: { 201: { description: "Registered", content: { "application/json": { schema: z.unknown() } } }, ...errorResponses, ...notFoundResponse },
   }),

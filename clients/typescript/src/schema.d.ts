@@ -1139,6 +1139,28 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
+        /** @example MTc2NDY4NjQwMDAwMDptc2dfMDFKRDRaOVE4WDJSNUs3TTNQ */
+        PageCursor: string;
+        /**
+         * @default 25
+         * @example 25
+         */
+        PageLimit: number;
+        /**
+         * @default 50
+         * @example 50
+         */
+        PageLimit200Default50: number;
+        /**
+         * @description Repeat a request safely: the same key and body return the first answer
+         * @example appt-reminder-2026-12-03-pat-4821
+         */
+        IdempotencyKey: string;
+        /**
+         * @default 50
+         * @example 50
+         */
+        PageLimit100Default50: number;
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -1898,7 +1920,62 @@ export interface components {
              */
             phi_patterns?: components["schemas"]["PhiPattern"][];
         };
-        LlmSettingsInput: components["schemas"]["LlmSettings"] & {
+        LlmSettingsInput: {
+            /**
+             * @description Personalize messages that ask for it (`personalize: true`). Off by default.
+             * @default false
+             */
+            enabled?: boolean;
+            /**
+             * Format: uri
+             * @description OpenAI-compatible endpoint (OpenAI, AI Gateway, Workers AI, vLLM, …); Chat Completions is used
+             * @default https://api.openai.com/v1
+             */
+            base_url?: string;
+            /** @default gpt-4o-mini */
+            model?: string;
+            /**
+             * @description How to personalize; sent with every request
+             * @default
+             */
+            instructions?: string;
+            /**
+             * @description Declaration that the endpoint is covered by a Business Associate Agreement; without it PHI-flagged messages are never sent to it
+             * @default false
+             */
+            baa_covered?: boolean;
+            /**
+             * @description Tokens per UTC day; when spent, messages go unpersonalized
+             * @default 200000
+             */
+            daily_token_budget?: number;
+            /** @default 8000 */
+            timeout_ms?: number;
+            /**
+             * @description Longer content is not sent (and not scanned)
+             * @default 20000
+             */
+            max_input_chars?: number;
+            /**
+             * @description Each part of the answer must be at least this share of the part's length
+             * @default 0.3
+             */
+            min_output_ratio?: number;
+            /**
+             * @description … and at most this multiple of it
+             * @default 3
+             */
+            max_output_ratio?: number;
+            /**
+             * @default max_tokens
+             * @enum {string}
+             */
+            max_tokens_param?: "max_tokens" | "max_completion_tokens";
+            /**
+             * @description Extra identifiers to mask, as RE2 regular expressions (linear-time matching; no backreferences or lookaround)
+             * @default []
+             */
+            phi_patterns?: components["schemas"]["PhiPattern"][];
             /** @description Write-only. Omit to keep the stored key; null removes it */
             api_key?: string | null;
         };
@@ -2460,9 +2537,25 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+        RelayBookmark: string;
+        /** @description The `next_cursor` of the previous page; without it, the first page */
+        PageCursor: components["schemas"]["PageCursor"];
+        /** @description Rows per page, 1 to 100 (25 when absent) */
+        PageLimit: components["schemas"]["PageLimit"];
+        /** @description Rows per page, 1 to 200 (50 when absent) */
+        PageLimit200Default50: components["schemas"]["PageLimit200Default50"];
+        /** @description Repeat a request safely: the same key and body return the first answer */
+        IdempotencyKey: components["schemas"]["IdempotencyKey"];
+        /** @description Rows per page, 1 to 100 (50 when absent) */
+        PageLimit100Default50: components["schemas"]["PageLimit100Default50"];
+    };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+        RelayBookmark: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -2470,7 +2563,10 @@ export interface operations {
     "me.get": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2479,6 +2575,7 @@ export interface operations {
             /** @description The credential */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2493,27 +2590,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2526,10 +2650,15 @@ export interface operations {
                 tag?: string;
                 since?: string;
                 until?: string;
-                limit?: number;
-                cursor?: string;
+                /** @description Rows per page, 1 to 100 (25 when absent) */
+                limit?: components["parameters"]["PageLimit"];
+                /** @description The `next_cursor` of the previous page; without it, the first page */
+                cursor?: components["parameters"]["PageCursor"];
             };
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2538,6 +2667,7 @@ export interface operations {
             /** @description A page of messages */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2550,27 +2680,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2580,14 +2737,32 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
                 /** @description Repeat a request safely: the same key and body return the first answer */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "from": "Riverside Clinic <noreply@clinic.example>",
+                 *       "to": [
+                 *         "patient@example.net"
+                 *       ],
+                 *       "subject": "Your appointment on 3 December",
+                 *       "text": "Hello Ana, this is a reminder of your appointment with Dr. Silva on 3 December at 09:30.",
+                 *       "tags": [
+                 *         "appointment-reminder"
+                 *       ],
+                 *       "metadata": {
+                 *         "appointment_id": "apt_48213"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["SendMessage"];
             };
         };
@@ -2595,6 +2770,7 @@ export interface operations {
             /** @description Accepted: stored and queued for delivery */
             202: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2604,54 +2780,108 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Idempotency-Key reused with a different body */
             409: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "idempotency_conflict",
+                     *         "message": "Idempotency-Key appt-reminder-2026-12-03-pat-4821 was used with a different body"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Message too large */
             413: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "message_too_large",
+                     *         "message": "message exceeds the limit of 26214400 bytes"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description The workspace cannot send (no provider) */
             422: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "no_provider",
+                     *         "message": "this workspace has no enabled provider; add one with POST /v1/providers"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2661,14 +2891,50 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
                 /** @description Repeat a request safely: the same key and body return the first answer */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "messages": [
+                 *         {
+                 *           "from": "Riverside Clinic <noreply@clinic.example>",
+                 *           "to": [
+                 *             "patient@example.net"
+                 *           ],
+                 *           "subject": "Your appointment on 3 December",
+                 *           "text": "Hello Ana, this is a reminder of your appointment with Dr. Silva on 3 December at 09:30.",
+                 *           "tags": [
+                 *             "appointment-reminder"
+                 *           ],
+                 *           "metadata": {
+                 *             "appointment_id": "apt_48213"
+                 *           }
+                 *         },
+                 *         {
+                 *           "from": "Riverside Clinic <noreply@clinic.example>",
+                 *           "to": [
+                 *             "guardian@example.net"
+                 *           ],
+                 *           "subject": "Your appointment on 3 December",
+                 *           "text": "Hello Ana, this is a reminder of your appointment with Dr. Silva on 3 December at 09:30.",
+                 *           "tags": [
+                 *             "appointment-reminder"
+                 *           ],
+                 *           "metadata": {
+                 *             "appointment_id": "apt_48214"
+                 *           }
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["SendBatch"];
             };
         };
@@ -2676,6 +2942,7 @@ export interface operations {
             /** @description Per-item results */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2687,27 +2954,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2722,15 +3016,35 @@ export interface operations {
                 campaign_id?: string;
             };
             header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
                 /** @description Repeat a request safely: the same key and body return the first answer */
-                "idempotency-key"?: string;
+                "idempotency-key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
         };
         requestBody?: {
             content: {
+                /**
+                 * @example From: Riverside Clinic <noreply@clinic.example>
+                 *     To: patient@example.net
+                 *     Subject: Your test results are ready
+                 *     MIME-Version: 1.0
+                 *     Content-Type: text/plain; charset=utf-8
+                 *
+                 *     Hello Ana, your results are ready in the patient portal.
+                 */
                 "message/rfc822": string;
+                /**
+                 * @example {
+                 *       "mail_from": "noreply@clinic.example",
+                 *       "rcpt_to": [
+                 *         "patient@example.net"
+                 *       ],
+                 *       "raw": "From: Riverside Clinic <noreply@clinic.example>\r\nTo: patient@example.net\r\nSubject: Your test results are ready\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello Ana, your results are ready in the patient portal.\r\n"
+                 *     }
+                 */
                 "application/json": components["schemas"]["SendMime"];
             };
         };
@@ -2738,6 +3052,7 @@ export interface operations {
             /** @description Accepted: stored and queued for delivery */
             202: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2747,54 +3062,108 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Idempotency-Key reused with a different body */
             409: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "idempotency_conflict",
+                     *         "message": "Idempotency-Key appt-reminder-2026-12-03-pat-4821 was used with a different body"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Message too large */
             413: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "message_too_large",
+                     *         "message": "message exceeds the limit of 26214400 bytes"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description The workspace cannot send (no provider) */
             422: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "no_provider",
+                     *         "message": "this workspace has no enabled provider; add one with POST /v1/providers"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2803,7 +3172,10 @@ export interface operations {
     "messages.get": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -2814,6 +3186,7 @@ export interface operations {
             /** @description The message */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2823,36 +3196,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2861,7 +3270,10 @@ export interface operations {
     "messages.getRendered": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -2872,6 +3284,7 @@ export interface operations {
             /** @description The rendered message */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2881,36 +3294,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2919,7 +3368,10 @@ export interface operations {
     "messages.cancel": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -2930,6 +3382,7 @@ export interface operations {
             /** @description Cancelled */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2943,45 +3396,90 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Nothing left to cancel */
             409: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_cancellable",
+                     *         "message": "message is sent; nothing left to cancel"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -2990,7 +3488,10 @@ export interface operations {
     "domains.list": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2999,6 +3500,7 @@ export interface operations {
             /** @description Domains */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3010,27 +3512,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3039,12 +3568,20 @@ export interface operations {
     "domains.create": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "domain": "clinic.example"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateDomain"];
             };
         };
@@ -3052,6 +3589,7 @@ export interface operations {
             /** @description Registered, not yet verified */
             201: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3061,36 +3599,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Already registered in this workspace, or within another workspace's verified domain */
             409: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "conflicts with what is stored (the answer's description says what)"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3099,7 +3673,10 @@ export interface operations {
     "domains.verify": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3110,6 +3687,7 @@ export interface operations {
             /** @description Verified */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3119,54 +3697,108 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Another workspace has verified this domain or a parent of it */
             409: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "conflicts with what is stored (the answer's description says what)"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description The TXT record was not found */
             422: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unprocessable",
+                     *         "message": "cannot be carried out (the answer's description says why)"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3175,7 +3807,10 @@ export interface operations {
     "domains.delete": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3186,6 +3821,7 @@ export interface operations {
             /** @description Removed */
             204: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3193,36 +3829,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3231,7 +3903,10 @@ export interface operations {
     "providers.list": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3240,6 +3915,7 @@ export interface operations {
             /** @description Providers */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3251,27 +3927,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3280,12 +3983,30 @@ export interface operations {
     "providers.create": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Mailgun EU",
+                 *       "type": "mailgun",
+                 *       "priority": 10,
+                 *       "baa_covered": true,
+                 *       "config": {
+                 *         "domain": "mg.clinic.example",
+                 *         "region": "eu"
+                 *       },
+                 *       "credentials": {
+                 *         "api_key": "key-0000example"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateProvider"];
             };
         };
@@ -3293,6 +4014,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3302,27 +4024,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3331,7 +4080,10 @@ export interface operations {
     "providers.resetBreaker": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3342,6 +4094,7 @@ export interface operations {
             /** @description Reset */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3351,36 +4104,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3389,7 +4178,10 @@ export interface operations {
     "providers.checkHealth": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3400,6 +4192,7 @@ export interface operations {
             /** @description The check just made */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3409,36 +4202,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3447,7 +4276,10 @@ export interface operations {
     "providers.delete": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3458,6 +4290,7 @@ export interface operations {
             /** @description Removed */
             204: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3465,36 +4298,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3503,7 +4372,10 @@ export interface operations {
     "providers.update": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3511,6 +4383,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "priority": 20,
+                 *       "enabled": false
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateProvider"];
             };
         };
@@ -3518,6 +4396,7 @@ export interface operations {
             /** @description Updated */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3527,36 +4406,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3565,7 +4480,10 @@ export interface operations {
     "apiKeys.list": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3574,6 +4492,7 @@ export interface operations {
             /** @description Keys */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3585,27 +4504,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3614,12 +4560,24 @@ export interface operations {
     "apiKeys.create": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Reminder service",
+                 *       "scopes": [
+                 *         "send",
+                 *         "read"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateApiKey"];
             };
         };
@@ -3627,6 +4585,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3639,27 +4598,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3668,7 +4654,10 @@ export interface operations {
     "apiKeys.revoke": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3679,6 +4668,7 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3686,36 +4676,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3724,7 +4750,10 @@ export interface operations {
     "workspace.get": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3733,6 +4762,7 @@ export interface operations {
             /** @description Workspace */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3742,27 +4772,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3771,12 +4828,27 @@ export interface operations {
     "workspace.update": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "retry_policy": {
+                 *         "base_seconds": 60,
+                 *         "cap_seconds": 3600
+                 *       },
+                 *       "routing": {
+                 *         "strategy": "priority",
+                 *         "require_tls": true
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["WorkspaceSettingsPatch"];
             };
         };
@@ -3784,6 +4856,7 @@ export interface operations {
             /** @description Updated */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3793,27 +4866,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3822,7 +4922,10 @@ export interface operations {
     "workspaces.list": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3831,6 +4934,7 @@ export interface operations {
             /** @description Workspaces */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3842,27 +4946,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3871,12 +5002,21 @@ export interface operations {
     "workspaces.create": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "slug": "riverside-clinic",
+                 *       "display_name": "Riverside Clinic"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateWorkspace"];
             };
         };
@@ -3884,6 +5024,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3893,36 +5034,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Slug taken */
             409: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "conflicts with what is stored (the answer's description says what)"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3931,7 +5108,10 @@ export interface operations {
     "workspaces.get": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3942,6 +5122,7 @@ export interface operations {
             /** @description Workspace */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3951,36 +5132,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -3989,7 +5206,10 @@ export interface operations {
     "workspaces.createApiKey": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -3997,6 +5217,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Bootstrap key",
+                 *       "scopes": [
+                 *         "admin"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateApiKey"];
             };
         };
@@ -4004,6 +5232,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4016,36 +5245,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4054,7 +5319,10 @@ export interface operations {
     "workspaces.createDomain": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4062,7 +5330,14 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateDomain"] & {
+                /**
+                 * @example {
+                 *       "domain": "clinic.example",
+                 *       "verified": true
+                 *     }
+                 */
+                "application/json": {
+                    domain: string;
                     /** @default false */
                     verified?: boolean;
                 };
@@ -4072,6 +5347,7 @@ export interface operations {
             /** @description Registered */
             201: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4081,36 +5357,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4119,7 +5431,10 @@ export interface operations {
     "providers.sendTest": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4127,6 +5442,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "to": "it-desk@clinic.example",
+                 *       "from": "noreply@clinic.example"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ProviderTestRequest"];
             };
         };
@@ -4134,6 +5455,7 @@ export interface operations {
             /** @description The provider's answer (also when it refused) */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4143,36 +5465,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4181,7 +5539,10 @@ export interface operations {
     "webhooks.list": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4190,6 +5551,7 @@ export interface operations {
             /** @description Endpoints */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4201,27 +5563,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4230,12 +5619,25 @@ export interface operations {
     "webhooks.create": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "url": "https://ehr.clinic.example/hooks/relay",
+                 *       "events": [
+                 *         "message.delivered",
+                 *         "message.bounced",
+                 *         "message.failed"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["CreateWebhookEndpoint"];
             };
         };
@@ -4243,6 +5645,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4252,27 +5655,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4281,7 +5711,10 @@ export interface operations {
     "webhooks.get": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4292,6 +5725,7 @@ export interface operations {
             /** @description Endpoint */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4301,36 +5735,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4339,7 +5809,10 @@ export interface operations {
     "webhooks.delete": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4350,6 +5823,7 @@ export interface operations {
             /** @description Removed */
             204: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4357,36 +5831,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4395,7 +5905,10 @@ export interface operations {
     "webhooks.update": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4403,6 +5916,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         "*"
+                 *       ],
+                 *       "rotate_secret": true
+                 *     }
+                 */
                 "application/json": components["schemas"]["UpdateWebhookEndpoint"];
             };
         };
@@ -4410,6 +5931,7 @@ export interface operations {
             /** @description Updated */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4419,36 +5941,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4459,10 +6017,15 @@ export interface operations {
             query?: {
                 /** @description Only events in this delivery state (failed: given up, the ones to replay) */
                 status?: "pending" | "delivered" | "failed";
-                limit?: number;
-                cursor?: string;
+                /** @description Rows per page, 1 to 100 (50 when absent) */
+                limit?: components["parameters"]["PageLimit100Default50"];
+                /** @description The `next_cursor` of the previous page; without it, the first page */
+                cursor?: components["parameters"]["PageCursor"];
             };
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4473,6 +6036,7 @@ export interface operations {
             /** @description A page of events */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4485,36 +6049,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4523,7 +6123,10 @@ export interface operations {
     "webhooks.replayEvent": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4534,6 +6137,7 @@ export interface operations {
             /** @description Queued again */
             202: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4546,36 +6150,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4584,7 +6224,10 @@ export interface operations {
     "providers.setWebhookSigningKey": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4592,6 +6235,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "signing_key": "whsec-mailgun-0000example"
+                 *     }
+                 */
                 "application/json": {
                     signing_key: string;
                 };
@@ -4601,6 +6249,7 @@ export interface operations {
             /** @description Set */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4613,36 +6262,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4651,7 +6336,10 @@ export interface operations {
     "providers.deleteWebhookSigningKey": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -4662,6 +6350,7 @@ export interface operations {
             /** @description Removed */
             204: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4669,36 +6358,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4707,7 +6432,10 @@ export interface operations {
     "inboundWebhooks.mailgun": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 providerId: string;
             };
@@ -4715,6 +6443,30 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "signature": {
+                 *         "timestamp": "1764750600",
+                 *         "token": "c5d9f3a1e0b24e7f9a8b6c4d2e1f0a9b8c7d6e5f4a3b2c1d0e",
+                 *         "signature": "0f4e7c1b9a2d5e8f3c6b9a1d4e7f0c3b6a9d2e5f8c1b4a7d0e3f6c9b2a5d8e1f"
+                 *       },
+                 *       "event-data": {
+                 *         "event": "failed",
+                 *         "severity": "permanent",
+                 *         "reason": "bounce",
+                 *         "recipient": "patient@example.net",
+                 *         "message": {
+                 *           "headers": {
+                 *             "message-id": "<msg_01JD4Z9Q8X2R5K7M3P@clinic.example>"
+                 *           }
+                 *         },
+                 *         "delivery-status": {
+                 *           "code": 550,
+                 *           "message": "5.1.1 The email account that you tried to reach does not exist"
+                 *         }
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["MailgunWebhook"];
             };
         };
@@ -4722,6 +6474,7 @@ export interface operations {
             /** @description Processed (or ignored: not a message of ours) */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4733,45 +6486,90 @@ export interface operations {
             /** @description Invalid body */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Bad signature */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Unknown provider or no signing key */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Timestamp outside the 5-minute window (Mailgun does not retry a 406) */
             406: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "webhook timestamp is outside the 5-minute window"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Token already used (replay) */
             409: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "conflicts with what is stored (the answer's description says what)"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4780,7 +6578,10 @@ export interface operations {
     "workspace.getSecurity": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4789,6 +6590,7 @@ export interface operations {
             /** @description The workspace's security settings */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4798,27 +6600,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4827,12 +6656,26 @@ export interface operations {
     "workspace.setJwtIssuer": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "issuer": "https://auth.clinic.example",
+                 *       "audience": "relay",
+                 *       "jwks_url": "https://auth.clinic.example/.well-known/jwks.json",
+                 *       "allowed_scopes": [
+                 *         "send",
+                 *         "read"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["JwtIssuerConfig"];
             };
         };
@@ -4840,6 +6683,7 @@ export interface operations {
             /** @description The workspace's security settings */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4849,36 +6693,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Issuer and audience already used by another workspace */
             409: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "conflicts with what is stored (the answer's description says what)"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4887,7 +6767,10 @@ export interface operations {
     "workspace.deleteJwtIssuer": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4896,6 +6779,7 @@ export interface operations {
             /** @description The workspace's security settings */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4905,27 +6789,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4934,12 +6845,20 @@ export interface operations {
     "workspace.setRetention": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "body_retention_days": 30
+                 *     }
+                 */
                 "application/json": components["schemas"]["Retention"];
             };
         };
@@ -4947,6 +6866,7 @@ export interface operations {
             /** @description The workspace's security settings */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4956,27 +6876,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -4985,12 +6932,31 @@ export interface operations {
     "workspace.setDlp": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "action": "reject",
+                 *       "rules": [
+                 *         {
+                 *           "name": "ssn",
+                 *           "pattern": "\\b\\d{3}-\\d{2}-\\d{4}\\b",
+                 *           "fields": [
+                 *             "subject",
+                 *             "text",
+                 *             "html"
+                 *           ]
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["DlpPolicy"];
             };
         };
@@ -4998,6 +6964,7 @@ export interface operations {
             /** @description The workspace's security settings */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5007,27 +6974,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5039,10 +7033,15 @@ export interface operations {
                 action?: string;
                 since?: string;
                 until?: string;
-                limit?: number;
-                cursor?: string;
+                /** @description Rows per page, 1 to 200 (50 when absent) */
+                limit?: components["parameters"]["PageLimit200Default50"];
+                /** @description The `next_cursor` of the previous page; without it, the first page */
+                cursor?: components["parameters"]["PageCursor"];
             };
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5051,6 +7050,7 @@ export interface operations {
             /** @description A page of audit rows */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5063,27 +7063,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5092,12 +7119,20 @@ export interface operations {
     "privacy.erase": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "patient@example.net"
+                 *     }
+                 */
                 "application/json": components["schemas"]["ErasureRequest"];
             };
         };
@@ -5105,6 +7140,7 @@ export interface operations {
             /** @description Erased */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5114,27 +7150,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5143,11 +7206,16 @@ export interface operations {
     "recipients.list": {
         parameters: {
             query?: {
-                limit?: number;
-                cursor?: string;
+                /** @description Rows per page, 1 to 100 (25 when absent) */
+                limit?: components["parameters"]["PageLimit"];
+                /** @description The `next_cursor` of the previous page; without it, the first page */
+                cursor?: components["parameters"]["PageCursor"];
                 status?: "active" | "bounced" | "complained" | "unsubscribed";
             };
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5156,6 +7224,7 @@ export interface operations {
             /** @description A page of recipients */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5168,27 +7237,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5197,12 +7293,28 @@ export interface operations {
     "recipients.upsert": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "patient@example.net",
+                 *       "first_name": "Ana",
+                 *       "last_name": "Silva",
+                 *       "fields": {
+                 *         "preferred_language": "pt"
+                 *       },
+                 *       "metadata": {
+                 *         "patient_ref": "P-4821"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["RecipientInput"];
             };
         };
@@ -5210,6 +7322,7 @@ export interface operations {
             /** @description Updated */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5219,6 +7332,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5228,27 +7342,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5257,13 +7398,37 @@ export interface operations {
     "recipients.import": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: {
             content: {
+                /**
+                 * @example [
+                 *       {
+                 *         "email": "patient@example.net",
+                 *         "first_name": "Ana",
+                 *         "last_name": "Silva"
+                 *       },
+                 *       {
+                 *         "email": "guardian@example.net",
+                 *         "first_name": "João",
+                 *         "metadata": {
+                 *           "patient_ref": "P-4821"
+                 *         }
+                 *       }
+                 *     ]
+                 */
                 "application/json": unknown[];
+                /**
+                 * @example email,first_name,last_name
+                 *     patient@example.net,Ana,Silva
+                 *     guardian@example.net,João,Silva
+                 */
                 "text/csv": string;
             };
         };
@@ -5271,6 +7436,7 @@ export interface operations {
             /** @description One result per row, in order */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5285,27 +7451,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5314,7 +7507,10 @@ export interface operations {
     "recipients.get": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -5325,6 +7521,7 @@ export interface operations {
             /** @description The recipient */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5334,36 +7531,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5372,7 +7605,10 @@ export interface operations {
     "recipients.delete": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -5383,6 +7619,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5390,36 +7627,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5428,7 +7701,10 @@ export interface operations {
     "recipients.update": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -5436,6 +7712,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "first_name": "Ana",
+                 *       "fields": {
+                 *         "preferred_language": "en"
+                 *       }
+                 *     }
+                 */
                 "application/json": components["schemas"]["RecipientUpdate"];
             };
         };
@@ -5443,6 +7727,7 @@ export interface operations {
             /** @description Updated */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5452,36 +7737,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5490,11 +7811,16 @@ export interface operations {
     "suppressions.list": {
         parameters: {
             query?: {
-                limit?: number;
-                cursor?: string;
+                /** @description Rows per page, 1 to 100 (25 when absent) */
+                limit?: components["parameters"]["PageLimit"];
+                /** @description The `next_cursor` of the previous page; without it, the first page */
+                cursor?: components["parameters"]["PageCursor"];
                 status?: "bounced" | "complained" | "unsubscribed";
             };
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5503,6 +7829,7 @@ export interface operations {
             /** @description A page of suppressed recipients */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5515,27 +7842,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5544,7 +7898,10 @@ export interface operations {
     "suppressions.suppress": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -5552,6 +7909,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "unsubscribed"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Suppression"];
             };
         };
@@ -5559,6 +7921,7 @@ export interface operations {
             /** @description Suppressed */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5568,36 +7931,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5606,7 +8005,10 @@ export interface operations {
     "suppressions.reactivate": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -5617,6 +8019,7 @@ export interface operations {
             /** @description Active again */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5626,36 +8029,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5664,7 +8103,10 @@ export interface operations {
     "workspace.getTrendingQuestions": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5673,6 +8115,7 @@ export interface operations {
             /** @description The stored list and rule */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5682,27 +8125,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5711,12 +8181,24 @@ export interface operations {
     "workspace.setTrendingQuestions": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "questions": [
+                 *         "How do I reschedule my appointment?",
+                 *         "When are my test results ready?"
+                 *       ],
+                 *       "rule": "rotating"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TrendingQuestions"];
             };
         };
@@ -5724,6 +8206,7 @@ export interface operations {
             /** @description The stored list and rule */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5733,27 +8216,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5762,7 +8272,10 @@ export interface operations {
     "workspace.getLlm": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5771,6 +8284,7 @@ export interface operations {
             /** @description The LLM settings */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5780,27 +8294,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5809,12 +8350,24 @@ export interface operations {
     "workspace.setLlm": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "enabled": true,
+                 *       "model": "gpt-4o-mini",
+                 *       "instructions": "Friendly, plain language; never give medical advice.",
+                 *       "baa_covered": true,
+                 *       "api_key": "sk-clinic-example-0000"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LlmSettingsInput"];
             };
         };
@@ -5822,6 +8375,7 @@ export interface operations {
             /** @description The LLM settings */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5831,27 +8385,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5860,7 +8441,10 @@ export interface operations {
     "workspace.deleteLlmApiKey": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5869,6 +8453,7 @@ export interface operations {
             /** @description The LLM settings */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5878,27 +8463,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5908,10 +8520,15 @@ export interface operations {
         parameters: {
             query?: {
                 status?: "draft" | "active" | "completed" | "cancelled";
-                limit?: number;
-                cursor?: string;
+                /** @description Rows per page, 1 to 100 (25 when absent) */
+                limit?: components["parameters"]["PageLimit"];
+                /** @description The `next_cursor` of the previous page; without it, the first page */
+                cursor?: components["parameters"]["PageCursor"];
             };
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5920,6 +8537,7 @@ export interface operations {
             /** @description A page of campaigns */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5932,27 +8550,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -5961,12 +8606,21 @@ export interface operations {
     "campaigns.create": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Flu vaccination reminders 2026",
+                 *       "status": "draft"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CampaignInput"];
             };
         };
@@ -5974,6 +8628,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5983,27 +8638,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6015,7 +8697,10 @@ export interface operations {
                 since?: string;
                 until?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -6026,6 +8711,7 @@ export interface operations {
             /** @description The campaign */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6035,36 +8721,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6073,7 +8795,10 @@ export interface operations {
     "campaigns.update": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -6081,6 +8806,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "status": "active"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CampaignUpdate"];
             };
         };
@@ -6088,6 +8818,7 @@ export interface operations {
             /** @description Updated */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6097,45 +8828,90 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A cancelled campaign cannot be reopened */
             409: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "conflicts with what is stored (the answer's description says what)"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6144,10 +8920,15 @@ export interface operations {
     "lists.list": {
         parameters: {
             query?: {
-                limit?: number;
-                cursor?: string;
+                /** @description Rows per page, 1 to 100 (25 when absent) */
+                limit?: components["parameters"]["PageLimit"];
+                /** @description The `next_cursor` of the previous page; without it, the first page */
+                cursor?: components["parameters"]["PageCursor"];
             };
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6156,6 +8937,7 @@ export interface operations {
             /** @description A page of lists */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6168,27 +8950,54 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6197,12 +9006,20 @@ export interface operations {
     "lists.create": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Flu vaccination 2026"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RecipientListInput"];
             };
         };
@@ -6210,6 +9027,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6219,36 +9037,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A list with this name exists */
             409: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "conflicts with what is stored (the answer's description says what)"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6257,7 +9111,10 @@ export interface operations {
     "lists.get": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -6268,6 +9125,7 @@ export interface operations {
             /** @description The list */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6277,36 +9135,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6315,7 +9209,10 @@ export interface operations {
     "lists.delete": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -6326,6 +9223,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6333,36 +9231,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6371,7 +9305,10 @@ export interface operations {
     "lists.update": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -6379,6 +9316,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "Flu vaccination 2026 (adults)"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RecipientListInput"];
             };
         };
@@ -6386,6 +9328,7 @@ export interface operations {
             /** @description Renamed */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6395,45 +9338,90 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A list with this name exists */
             409: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "conflict",
+                     *         "message": "conflicts with what is stored (the answer's description says what)"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6442,10 +9430,15 @@ export interface operations {
     "lists.listMembers": {
         parameters: {
             query?: {
-                limit?: number;
-                cursor?: string;
+                /** @description Rows per page, 1 to 100 (25 when absent) */
+                limit?: components["parameters"]["PageLimit"];
+                /** @description The `next_cursor` of the previous page; without it, the first page */
+                cursor?: components["parameters"]["PageCursor"];
             };
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -6456,6 +9449,7 @@ export interface operations {
             /** @description A page of members */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6468,36 +9462,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6506,7 +9536,10 @@ export interface operations {
     "lists.addMembers": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
             };
@@ -6514,6 +9547,19 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "members": [
+                 *         "patient@example.net",
+                 *         {
+                 *           "email": "guardian@example.net"
+                 *         },
+                 *         {
+                 *           "recipient_id": "rcp_01JD4Z9Q8X2R5K7M3P"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["RecipientListMembersInput"];
             };
         };
@@ -6521,6 +9567,7 @@ export interface operations {
             /** @description One result per row */
             200: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6536,36 +9583,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
@@ -6574,7 +9657,10 @@ export interface operations {
     "lists.removeMember": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
+            };
             path: {
                 id: string;
                 recipient_id: string;
@@ -6586,6 +9672,7 @@ export interface operations {
             /** @description Removed */
             204: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6593,36 +9680,72 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "message": "to.0: Invalid email address"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credential */
             401: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "unauthorized",
+                     *         "message": "the API key is not valid"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Credential lacks the scope, or the sender domain is not the workspace's */
             403: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "forbidden",
+                     *         "message": "this API key lacks the 'admin' scope"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not found (or belongs to another workspace) */
             404: {
                 headers: {
+                    "Relay-Bookmark": components["headers"]["RelayBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "not_found",
+                     *         "message": "not found"
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["Error"];
                 };
             };
