@@ -4,7 +4,7 @@
 // (find_additional_modules + the rule in wrangler.toml) instead of inlining it into index.js,
 // so the main bundle stays under the 300 KiB gzip budget and an isolate only evaluates what
 // the mail it handles needs: the LLM client, the MIME parser, JOSE, the RE2 engine for
-// tenant-supplied patterns (core/tenant-regex.ts takes it as a value).
+// tenant-supplied patterns (core/tenant-regex.ts takes it as a value), the bounce reader.
 // A .d.ts beside each re-exports the package's own types.
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -18,6 +18,12 @@ const LIBS = {
   "postal-mime.js": { code: `export { default } from "postal-mime";`, types: `export { default } from "postal-mime";\nexport type * from "postal-mime";\n` },
   "jose.js": { code: `export * from "jose";`, types: `export * from "jose";\n` },
   "re2js.js": { code: `export { RE2JS } from "re2js";`, types: `export { RE2JS } from "re2js";\n` },
+  // The bounce reader (workers/lazy-libs.ts loadBounceReader): only bounce mail and provider
+  // failure events need its patterns.
+  "bounce-reader.js": {
+    code: `export { classifyParsed } from "./core/bounce/classify.ts"; export { verdict } from "./core/bounce/verdict.ts"; export { enhancedStatus } from "./core/bounce/fields.ts";`,
+    types: `export { classifyParsed } from "../../core/bounce/classify";\nexport { verdict } from "../../core/bounce/verdict";\nexport { enhancedStatus } from "../../core/bounce/fields";\n`,
+  },
   // The MySQL store with its driver, for STORE = "mysql" only (db/store/open.ts loads it through
   // workers/store.ts): a D1 deployment never evaluates it, and index.js stays within its budget.
   "mysql-store.js": {

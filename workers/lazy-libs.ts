@@ -24,6 +24,12 @@ export const loadOpenAI = once(() => import("./vendor/openai.js"));
  */
 export const loadRe2 = once(async () => (await import("./vendor/re2js.js")).RE2JS);
 
+/**
+ * The bounce reader (core/bounce/: report classification, the reason patterns, the verdict),
+ * for bounce mail and provider failure events only: most isolates never read a bounce.
+ */
+export const loadBounceReader = once(() => import("./vendor/bounce-reader.js"));
+
 /** The MySQL store and its driver (mysql2), for STORE = "mysql" only. */
 export const loadMysqlStore = once(() => import("./vendor/mysql-store.js"));
 

@@ -2,10 +2,10 @@
 // main bundle). Parsing is the only part that needs the library; what a parsed message means is
 // decided in core/ (core/raw-message.ts for submitted mail, core/bounce/classify.ts for reports).
 import type { Email } from "postal-mime";
-import { classifyParsed, type Classification } from "../core/bounce/classify";
+import type { Classification } from "../core/bounce/classify";
 import { RelayError } from "../core/errors";
 import { checkRawHeaders, headerSection, type RawHeaders } from "../core/raw-message";
-import { loadPostalMime } from "./lazy-libs";
+import { loadBounceReader, loadPostalMime } from "./lazy-libs";
 
 /** Reads and checks the header section of a canonical (CRLF) raw message. */
 export async function readRawHeaders(raw: Uint8Array): Promise<RawHeaders> {
@@ -33,5 +33,6 @@ export async function parseMail(raw: Uint8Array | string): Promise<Email> {
 
 /** Bounce, complaint or neither, with who and why (core/bounce/classify.ts). */
 export async function classifyMail(raw: Uint8Array | string): Promise<Classification> {
-  return classifyParsed(await parseMail(raw), raw);
+  const [{ classifyParsed }, parsed] = await Promise.all([loadBounceReader(), parseMail(raw)]);
+  return classifyParsed(parsed, raw);
 }

@@ -4,9 +4,8 @@
 // seen before, then apply the event to the recipient it names (by Mailgun's message id).
 // The signing key is set per provider with PUT /v1/providers/{id}/webhook-signing-key and
 // stored encrypted.
-import { enhancedStatus } from "../../core/bounce/fields";
 import { bounceRecord, type BounceRecord } from "../../core/bounce/policy";
-import { verdict } from "../../core/bounce/verdict";
+import { loadBounceReader } from "../lazy-libs";
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { readConfig } from "../../core/config";
 import { decryptText, encryptText, loadKeyring } from "../../core/crypto";
@@ -159,7 +158,7 @@ inboundWebhooksApp.openapi(
       log.info("mailgun_event_unmatched", { provider_id: providerId, event: ev.event });
       return c.json({ status: "ignored" }, 200);
     }
-    if (report.kind === "hard" || report.kind === "soft") report.bounce = mailgunBounce(ev, ref.email);
+    if (report.kind === "hard" || report.kind === "soft") report.bounce = await mailgunBounce(ev, ref.email);
     await recordReport(c.env, c.var.store, ref, report, now);
     return c.json({ status: "processed" }, 200);
   },
@@ -172,7 +171,8 @@ type MailgunEvent = z.infer<typeof mailgunBody>["event-data"];
  * reply, so a permanent failure for a sender-side reason (Mailgun's IP on a blocklist) does not
  * suppress the recipient.
  */
-function mailgunBounce(ev: MailgunEvent, sentTo: string): BounceRecord {
+async function mailgunBounce(ev: MailgunEvent, sentTo: string): Promise<BounceRecord> {
+  const { verdict, enhancedStatus } = await loadBounceReader();
   const ds = ev["delivery-status"];
   const code = ds?.code !== undefined ? String(ds.code) : null;
   const reply = [code, ds?.message, ds?.description].filter(Boolean).join(" ");
