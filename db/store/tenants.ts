@@ -87,11 +87,9 @@ export interface TenantStore {
    */
   findOrCreateJwtUser(workspaceId: string, subject: string, email: string | null, create: boolean, newId: () => string): Promise<{ id: string } | null>;
 
-  // LLM settings (the API's /v1/workspace/llm).
+  // LLM settings (the API's /v1/workspace/llm; the day's usage is the llm group's `usage`).
   /** Whether an LLM API key is stored (its ciphertext never leaves the store for this). */
   llmApiKeySet(workspaceId: string): Promise<boolean>;
   /** Stores the key's ciphertext (core/crypto.ts encrypts it before), or with null removes it. */
   setLlmApiKeyEnc(workspaceId: string, enc: string | null, at: number): Promise<void>;
-  /** Tokens and calls used on `day` (YYYY-MM-DD, UTC); zeros when none. */
-  llmUsageOn(workspaceId: string, day: string): Promise<{ tokens: number; calls: number }>;
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { newId } from "../../core/ids";
 import type { NewApiKey } from "../../db/store/tenants";
 import { open, type BackendFactory } from "./conformance-support";
-import { apiKeyState, llmUsage, securityState, userWith, usersOf, workspaceAt, workspaceCount } from "./seed-tenants";
+import { apiKeyState, securityState, userWith, usersOf, workspaceAt, workspaceCount } from "./seed-tenants";
 
 const newKey = (extra: Partial<NewApiKey> = {}): NewApiKey => ({
   id: newId("key"),
@@ -237,16 +237,6 @@ export function tenantsConformance(backend: BackendFactory): void {
       expect(await store.tenants.llmApiKeySet(ws)).toBe(false);
       expect(await securityState(exec, ws)).toMatchObject({ llmApiKeyEnc: null, retentionDays: 9, updatedAt: 40 });
       expect(await securityState(exec, other)).toBeUndefined();
-    });
-
-    it("llmUsageOn: the day's tokens and calls of that workspace; zeros for another day or workspace", async () => {
-      const { store, seed, exec } = await open(backend);
-      const ws = await seed.workspace();
-      const other = await seed.workspace();
-      await llmUsage(exec, ws, "2026-03-04", 1_500, 3);
-      expect(await store.tenants.llmUsageOn(ws, "2026-03-04")).toEqual({ tokens: 1_500, calls: 3 });
-      expect(await store.tenants.llmUsageOn(ws, "2026-03-05")).toEqual({ tokens: 0, calls: 0 });
-      expect(await store.tenants.llmUsageOn(other, "2026-03-04")).toEqual({ tokens: 0, calls: 0 });
     });
   });
 }

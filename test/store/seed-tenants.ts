@@ -51,9 +51,6 @@ export async function securityState(exec: SqlExec, workspaceId: string) {
   );
 }
 
-export const llmUsage = (exec: SqlExec, workspaceId: string, day: string, tokens: number, calls: number): Promise<void> =>
-  exec.run(`INSERT INTO llm_usage (workspace_id, day, tokens, calls) VALUES (?, ?, ?, ?)`, [workspaceId, day, tokens, calls]);
-
 export async function auditState(exec: SqlExec, id: string) {
   const [r] = await exec.all(`SELECT workspace_id, actor, action, outcome, detail, created_at FROM audit_logs WHERE id = ?`, [id]);
   return r && { workspaceId: r.workspace_id === null ? null : String(r.workspace_id), actor: String(r.actor), action: String(r.action), outcome: String(r.outcome), detail: json(r.detail), createdAt: num(r.created_at) };

@@ -7,7 +7,7 @@ import { readConfig } from "../../core/config";
 import { encryptText, loadKeyring } from "../../core/crypto";
 import { notFound, RelayError } from "../../core/errors";
 import { llmSettingsSchema, type LlmSettings } from "../../core/llm/settings";
-import type { TenantStore } from "../../db/store/tenants";
+import type { Store } from "../../db/store/store";
 import { llmApiKeyAad, utcDay } from "../llm/personalize";
 import { phiPatternsSaveProblem, storedLlmSettings } from "../llm/phi-patterns";
 import { actorOf, recordAudit } from "../audit";
@@ -42,9 +42,9 @@ const ok = { 200: { description: "The LLM settings", content: { "application/jso
 
 export const llmSettingsApp = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-async function view(tenants: TenantStore, workspaceId: string, settings: LlmSettings) {
+async function view({ tenants, llm }: Pick<Store, "tenants" | "llm">, workspaceId: string, settings: LlmSettings) {
   const day = utcDay(Date.now());
-  const [apiKeySet, usage] = await Promise.all([tenants.llmApiKeySet(workspaceId), tenants.llmUsageOn(workspaceId, day)]);
+  const [apiKeySet, usage] = await Promise.all([tenants.llmApiKeySet(workspaceId), llm.usage(workspaceId, day)]);
   return { ...settings, api_key_set: apiKeySet, usage_today: { day, ...usage, budget: settings.daily_token_budget } };
 }
 
@@ -54,7 +54,7 @@ llmSettingsApp.openapi(
     const id = c.var.workspaceId;
     const ws = await c.var.store.tenants.workspace(id);
     if (!ws) throw notFound("workspace");
-    return c.json(await view(c.var.store.tenants, id, await storedLlmSettings(ws.configuration)), 200);
+    return c.json(await view(c.var.store, id, await storedLlmSettings(ws.configuration)), 200);
   },
 );
 
@@ -101,7 +101,7 @@ llmSettingsApp.openapi(
         detail: { base_url: settings.base_url, model: settings.model },
       });
     }
-    return c.json(await view(c.var.store.tenants, id, settings), 200);
+    return c.json(await view(c.var.store, id, settings), 200);
   },
 );
 
@@ -119,6 +119,6 @@ llmSettingsApp.openapi(
     const ws = await c.var.store.tenants.workspace(id);
     if (!ws) throw notFound("workspace");
     await c.var.store.tenants.setLlmApiKeyEnc(id, null, Date.now());
-    return c.json(await view(c.var.store.tenants, id, await storedLlmSettings(ws.configuration)), 200);
+    return c.json(await view(c.var.store, id, await storedLlmSettings(ws.configuration)), 200);
   },
 );

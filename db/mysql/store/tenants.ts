@@ -4,7 +4,7 @@
 // that hands back its row reads it again; where D1's single statement is atomic (an UPDATE …
 // RETURNING), the write and its read share a transaction, so the row read is the one written.
 import { and, asc, eq, isNull } from "drizzle-orm";
-import { apiKeys, llmUsage, users, workspaces, workspaceSecurity } from "../schema";
+import { apiKeys, users, workspaces, workspaceSecurity } from "../schema";
 import type { ApiKeyRow, TenantStore, WorkspaceRow, WorkspaceSecurityRow } from "../../store/tenants";
 import type { Runner, Sql } from "./sql";
 
@@ -120,15 +120,6 @@ export function mysqlTenant(db: Runner): TenantStore {
     setLlmApiKeyEnc: (ws, enc, at) =>
       db.run(async (q) => {
         await q.orm.insert(workspaceSecurity).values({ workspaceId: ws, llmApiKeyEnc: enc, updatedAt: at }).onDuplicateKeyUpdate({ set: { llmApiKeyEnc: enc, updatedAt: at } });
-      }),
-    llmUsageOn: (ws, day) =>
-      db.run(async (q) => {
-        const [row] = await q.orm
-          .select({ tokens: llmUsage.tokens, calls: llmUsage.calls })
-          .from(llmUsage)
-          .where(and(eq(llmUsage.workspaceId, ws), eq(llmUsage.day, day)))
-          .limit(1);
-        return row ?? { tokens: 0, calls: 0 };
       }),
   };
 }

@@ -5,7 +5,7 @@
 import type { Db } from "../../client";
 import { findApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey, touchApiKey } from "../../api-keys";
 import { isUniqueViolation } from "../../errors";
-import { getLlmApiKeyEnc, setLlmApiKeyEnc, usageOn } from "../../llm";
+import { getLlmApiKeyEnc, setLlmApiKeyEnc } from "../../llm";
 import { findJwtIssuerWorkspaces, findOrCreateJwtUser, getWorkspaceSecurity, upsertWorkspaceSecurity } from "../../workspace-security";
 import { getWorkspace, insertWorkspace, listWorkspaces, updateWorkspaceConfiguration } from "../../workspaces";
 import type { TenantStore } from "../tenants";
@@ -38,6 +38,5 @@ export function d1Tenant(db: Db): TenantStore {
 
     llmApiKeySet: async (ws) => (await getLlmApiKeyEnc(db, ws)) !== null,
     setLlmApiKeyEnc: (ws, enc, at) => setLlmApiKeyEnc(db, ws, enc, at),
-    llmUsageOn: (ws, day) => usageOn(db, ws, day),
   };
 }
