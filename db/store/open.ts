@@ -34,7 +34,10 @@ export function openStore(env: Env, opts: OpenOptions = {}): Store {
   const load = opts.mysql;
   if (!load) throw new RelayError("internal_error", "configuration STORE: mysql needs the MySQL store's module (open the store through workers/store.ts)");
   let opened: Promise<Store> | undefined;
-  const real = () => (opened ??= load().then((m) => m.mysqlStore(env.HYPERDRIVE, { driver: async () => m })));
+  // An optional read replica (a second Hyperdrive binding, not declared in wrangler.toml by
+  // default): the reads that tolerate lag go there (db/mysql/store/sql.ts Runner.lagging).
+  const replica = bindings.HYPERDRIVE_REPLICA as Hyperdrive | undefined;
+  const real = () => (opened ??= load().then((m) => m.mysqlStore(env.HYPERDRIVE, { driver: async () => m, ...(replica ? { replica } : {}) })));
   const groups = Object.fromEntries(STORE_GROUPS.map((g) => [g, forward(() => real().then((s) => s[g]))]));
   return {
     ...(groups as Pick<Store, (typeof STORE_GROUPS)[number]>),

@@ -14,7 +14,7 @@ export function mysqlAudit(db: Runner): AuditStore {
       }),
     // Ids compare by code point under utf8mb4_bin (db/mysql/columns.ts), as SQLite's text does: the keyset pages alike.
     list: (ws, q) =>
-      db.run((s) =>
+      db.lagging.run((s) =>
         s.orm
           .select()
           .from(auditLogs)

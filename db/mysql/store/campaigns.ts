@@ -18,7 +18,7 @@ export function mysqlCampaign(db: Runner): CampaignStore {
       }),
     campaign: (ws, id) => db.run((q) => campaignRow(q.orm, ws, id)),
     listCampaigns: (ws, f) =>
-      db.run((q) => {
+      db.lagging.run((q) => {
         const where: SQL[] = [eq(campaigns.workspaceId, ws)];
         if (f.status) where.push(eq(campaigns.status, f.status));
         if (f.before) where.push(or(lt(campaigns.createdAt, f.before.createdAt), and(eq(campaigns.createdAt, f.before.createdAt), lt(campaigns.id, f.before.id)))!);
@@ -35,7 +35,7 @@ export function mysqlCampaign(db: Runner): CampaignStore {
         return campaignRow(q.orm, ws, id);
       }),
     campaignWithStats: (ws, id, range = {}) =>
-      db.tx(async (q) => {
+      db.lagging.tx(async (q) => {
         const campaign = await campaignRow(q.orm, ws, id);
         if (!campaign) return undefined;
         const totals = (await totalsOf(q.orm, ws, [id])).get(id) ?? zeroCounts();
@@ -45,7 +45,7 @@ export function mysqlCampaign(db: Runner): CampaignStore {
         const days: CampaignStatsRow[] = await q.orm.select().from(campaignStats).where(and(...where)).orderBy(campaignStats.day);
         return { campaign, totals, days };
       }),
-    campaignTotals: (ws, ids) => (ids.length === 0 ? Promise.resolve(new Map()) : db.run((q) => totalsOf(q.orm, ws, ids))),
+    campaignTotals: (ws, ids) => (ids.length === 0 ? Promise.resolve(new Map()) : db.lagging.run((q) => totalsOf(q.orm, ws, ids))),
   };
 }
 

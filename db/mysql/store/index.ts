@@ -31,6 +31,11 @@ import { mysqlRetention } from "./retention";
 import { driverError, sqlOn, transaction, type Runner } from "./sql";
 
 export interface MysqlStoreOptions {
+  /**
+   * A read replica (the optional HYPERDRIVE_REPLICA binding, or a connection in tests): the reads
+   * that tolerate lag (`Runner.lagging`) go there; everything else stays on the primary.
+   */
+  replica?: Hyperdrive | MysqlConnection;
   /** The driver, for a binding: mysql2, loaded lazily by the Worker (workers/lazy-libs.ts loadMysql2). */
   driver?: () => Promise<MysqlDriver>;
   /** How many connections the store may open at once (a binding only; default 1). */
@@ -39,13 +44,22 @@ export interface MysqlStoreOptions {
 
 /** The MySQL store over a Hyperdrive binding (`env.HYPERDRIVE`); connects on first use. Synchronous and cheap, like openStore. */
 export function mysqlStore(source: Hyperdrive | MysqlConnection, opts: MysqlStoreOptions = {}): Store {
-  const pool = isConnection(source)
-    ? new Connections(async () => source, 1, false)
-    : new Connections(async () => connectThrough(source, await driverOf(opts)), Math.max(1, opts.maxConnections ?? 1), true);
-  const db: Runner = {
-    run: (fn) => pool.with((conn) => fn(sqlOn(conn))),
-    tx: (fn) => pool.with((conn) => transaction(conn, fn)),
+  const poolOf = (s: Hyperdrive | MysqlConnection) =>
+    isConnection(s)
+      ? new Connections(async () => s, 1, false)
+      : new Connections(async () => connectThrough(s, await driverOf(opts)), Math.max(1, opts.maxConnections ?? 1), true);
+  const pools = [poolOf(source), ...(opts.replica ? [poolOf(opts.replica)] : [])];
+  const runner = (pool: Connections, lagging?: Runner): Runner => {
+    const r: Runner = {
+      run: (fn) => pool.with((conn) => fn(sqlOn(conn))),
+      tx: (fn) => pool.with((conn) => transaction(conn, fn)),
+      get lagging() {
+        return lagging ?? r;
+      },
+    };
+    return r;
   };
+  const db = runner(pools[0]!, pools[1] ? runner(pools[1]) : undefined);
   return {
     backend: "mysql",
     delivery: mysqlDelivery(db),
@@ -63,7 +77,7 @@ export function mysqlStore(source: Hyperdrive | MysqlConnection, opts: MysqlStor
     inbound: mysqlInbound(db),
     metrics: mysqlMetrics(db),
     retention: mysqlRetention(db),
-    close: () => pool.close(),
+    close: async () => void (await Promise.all(pools.map((p) => p.close()))),
   };
 }
 

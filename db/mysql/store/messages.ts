@@ -32,7 +32,7 @@ export function mysqlMessage(db: Runner): MessageStore {
         return { message, recipients, attempts, attachments: atts };
       }),
     list: (ws, f) =>
-      db.run((q) => {
+      db.lagging.run((q) => {
         const where: SQL[] = [eq(messages.workspaceId, ws)];
         if (f.status) where.push(eq(messages.status, f.status));
         // D1's json_each: the tags array holds this exact string (JSON strings compare as utf8mb4_bin).

@@ -28,7 +28,7 @@ const sOrNull = (v: unknown): string => (v === null || v === undefined ? (null a
 
 export function mysqlMetrics(db: Runner): MetricsStore {
   return {
-    snapshot: () => db.tx(snapshot),
+    snapshot: () => db.lagging.tx(snapshot),
     openBreakers: () =>
       db.run(async (q) => {
         const [row] = await q.rows<{ n: unknown }>("SELECT COUNT(*) AS `n` FROM `circuit_breakers` WHERE `state` = 'open'");

@@ -51,14 +51,14 @@ export function mysqlRecipientLists(db: Runner): ListOps {
     },
     list: (ws, id) => db.run((q) => listById(q.orm, ws, id)),
     listLists: (ws, f) =>
-      db.run((q) => {
+      db.lagging.run((q) => {
         const where = [eq(recipientLists.workspaceId, ws)];
         if (f.before) where.push(or(lt(recipientLists.createdAt, f.before.createdAt), and(eq(recipientLists.createdAt, f.before.createdAt), lt(recipientLists.id, f.before.id)))!);
         return q.orm.select().from(recipientLists).where(and(...where)).orderBy(desc(recipientLists.createdAt), desc(recipientLists.id)).limit(f.limit);
       }),
     memberCounts: async (ws, listIds) => {
       if (listIds.length === 0) return new Map();
-      const rows = await db.run((q) =>
+      const rows = await db.lagging.run((q) =>
         q.orm
           .select({ listId: recipientListMembers.listId, n: count() })
           .from(recipientListMembers)
@@ -91,7 +91,7 @@ export function mysqlRecipientLists(db: Runner): ListOps {
         return result.affectedRows > 0;
       }),
     listMembers: (ws, listId, f) =>
-      db.run((q) => {
+      db.lagging.run((q) => {
         const where = [eq(recipientListMembers.workspaceId, ws), eq(recipientListMembers.listId, listId)];
         if (f.after) where.push(gt(recipientListMembers.recipientId, f.after));
         return q.orm

@@ -51,7 +51,7 @@ export function mysqlRecipient(db: Runner): RecipientStore {
       if (rows.length > 0) await db.tx((q) => upsert(q, ws, rows, at));
     },
     listRecipients: (ws, f) =>
-      db.run(async (q) => {
+      db.lagging.run(async (q) => {
         const where: SQL[] = [eq(recipients.workspaceId, ws)];
         if (f.status) where.push(eq(recipients.status, f.status));
         if (f.suppressedOnly) where.push(ne(recipients.status, "active"));

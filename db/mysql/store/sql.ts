@@ -45,6 +45,13 @@ export interface Runner {
    * it as a deadlock's victim (it rolled it back whole), `fn` runs again from its first statement.
    */
   tx<T>(fn: (q: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Where reads that tolerate a replica's lag go (lists, campaign statistics, the audit trail,
+   * webhook event lists, /metrics): the replica's runner when the store was given one
+   * (HYPERDRIVE_REPLICA), this runner otherwise. Never for a read that decides a write, checks a
+   * credential, or reads back what the caller just wrote (docs/storage.md section 4).
+   */
+  readonly lagging: Runner;
 }
 
 export function sqlOn(conn: MysqlConnection): Sql {

@@ -57,12 +57,12 @@ export function mysqlWebhook(db: Runner): WebhookStore {
           .where(and(eq(providers.workspaceId, ws), eq(providers.id, providerId ?? "")));
         return { attemptOf: new Map(attempts.map((a) => [a.id, a.attempts])), providerType: provider?.type ?? null };
       }),
-    listEvents: (ws, endpointId, query) => db.run((q) => listEvents(q.orm, ws, endpointId, query)),
+    listEvents: (ws, endpointId, query) => db.lagging.run((q) => listEvents(q.orm, ws, endpointId, query)),
     getEvent: (ws, id) => db.run((q) => event(q.orm, eq(webhookEvents.workspaceId, ws), id)),
     listAttempts: (ws, eventIds) =>
       eventIds.length === 0
         ? Promise.resolve([])
-        : db.run(
+        : db.lagging.run(
             async (q) =>
               (await q.orm
                 .select()
