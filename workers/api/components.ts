@@ -22,9 +22,10 @@ export function sharedParameter<T extends ZodType>(refId: string, schema: T): T 
 }
 
 const BOOKMARK_DESCRIPTION =
-  "The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves " +
-  "you only if it is at least that new, so you see what you wrote; without one the primary serves the request. " +
-  "Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL.";
+  "D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica " +
+  "serves you only if it is at least that new, so you see what you wrote. A request without the header is served by " +
+  "the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the " +
+  "relay's store is MySQL.";
 
 export const BOOKMARK_PARAMETER_REF = { $ref: "#/components/parameters/RelayBookmark" } as const;
 export const BOOKMARK_HEADER_REF = { $ref: "#/components/headers/RelayBookmark" } as const;
@@ -34,6 +35,8 @@ type Registry = OpenAPIHono["openAPIRegistry"];
 export function registerSharedComponents(registry: Registry) {
   for (const [refId, schema] of parameters) registry.registerParameter(refId, schema);
   const schema = { type: "string", pattern: "^[0-9a-fA-F]{1,64}(-[0-9a-fA-F]{1,64}){1,7}$", example: "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683" } as const;
-  registry.registerComponent("parameters", "RelayBookmark", { name: BOOKMARK_HEADER, in: "header", required: false, description: BOOKMARK_DESCRIPTION, schema });
+  // A request may also send `first-primary` to start a session.
+  const requestSchema = { type: "string", pattern: "^(first-primary|[0-9a-fA-F]{1,64}(-[0-9a-fA-F]{1,64}){1,7})$", example: schema.example } as const;
+  registry.registerComponent("parameters", "RelayBookmark", { name: BOOKMARK_HEADER, in: "header", required: false, description: BOOKMARK_DESCRIPTION, schema: requestSchema });
   registry.registerComponent("headers", "RelayBookmark", { description: BOOKMARK_DESCRIPTION, schema });
 }

@@ -2538,7 +2538,7 @@ export interface components {
     };
     responses: never;
     parameters: {
-        /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+        /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
         RelayBookmark: string;
         /** @description The `next_cursor` of the previous page; without it, the first page */
         PageCursor: components["schemas"]["PageCursor"];
@@ -2553,7 +2553,7 @@ export interface components {
     };
     requestBodies: never;
     headers: {
-        /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+        /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
         RelayBookmark: string;
     };
     pathItems: never;
@@ -2564,7 +2564,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -2656,7 +2656,7 @@ export interface operations {
                 cursor?: components["parameters"]["PageCursor"];
             };
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -2737,7 +2737,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
                 /** @description Repeat a request safely: the same key and body return the first answer */
                 "idempotency-key"?: components["parameters"]["IdempotencyKey"];
@@ -2891,7 +2891,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
                 /** @description Repeat a request safely: the same key and body return the first answer */
                 "idempotency-key"?: components["parameters"]["IdempotencyKey"];
@@ -3016,7 +3016,7 @@ export interface operations {
                 campaign_id?: string;
             };
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
                 /** @description Repeat a request safely: the same key and body return the first answer */
                 "idempotency-key"?: components["parameters"]["IdempotencyKey"];
@@ -3173,7 +3173,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -3271,7 +3271,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -3369,7 +3369,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -3489,7 +3489,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -3569,7 +3569,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -3674,7 +3674,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -3808,7 +3808,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -3904,7 +3904,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -3984,7 +3984,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -4081,7 +4081,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -4179,7 +4179,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -4277,7 +4277,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -4373,7 +4373,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -4481,7 +4481,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -4561,7 +4561,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -4655,7 +4655,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -4751,7 +4751,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -4829,7 +4829,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -4923,7 +4923,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -5003,7 +5003,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -5109,7 +5109,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -5207,7 +5207,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -5320,7 +5320,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -5432,7 +5432,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -5540,7 +5540,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -5620,7 +5620,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -5712,7 +5712,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -5810,7 +5810,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -5906,7 +5906,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -6023,7 +6023,7 @@ export interface operations {
                 cursor?: components["parameters"]["PageCursor"];
             };
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -6124,7 +6124,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -6225,7 +6225,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -6337,7 +6337,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -6433,7 +6433,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -6579,7 +6579,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -6657,7 +6657,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -6768,7 +6768,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -6846,7 +6846,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -6933,7 +6933,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -7039,7 +7039,7 @@ export interface operations {
                 cursor?: components["parameters"]["PageCursor"];
             };
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -7120,7 +7120,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -7213,7 +7213,7 @@ export interface operations {
                 status?: "active" | "bounced" | "complained" | "unsubscribed";
             };
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -7294,7 +7294,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -7399,7 +7399,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -7508,7 +7508,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -7606,7 +7606,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -7702,7 +7702,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -7818,7 +7818,7 @@ export interface operations {
                 status?: "bounced" | "complained" | "unsubscribed";
             };
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -7899,7 +7899,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -8006,7 +8006,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -8104,7 +8104,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -8182,7 +8182,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -8273,7 +8273,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -8351,7 +8351,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -8442,7 +8442,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -8526,7 +8526,7 @@ export interface operations {
                 cursor?: components["parameters"]["PageCursor"];
             };
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -8607,7 +8607,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -8698,7 +8698,7 @@ export interface operations {
                 until?: string;
             };
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -8796,7 +8796,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -8926,7 +8926,7 @@ export interface operations {
                 cursor?: components["parameters"]["PageCursor"];
             };
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -9007,7 +9007,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path?: never;
@@ -9112,7 +9112,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -9210,7 +9210,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -9306,7 +9306,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -9436,7 +9436,7 @@ export interface operations {
                 cursor?: components["parameters"]["PageCursor"];
             };
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -9537,7 +9537,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
@@ -9658,7 +9658,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The D1 session bookmark of the answer (read replication). Send back the last one you got and a read replica serves you only if it is at least that new, so you see what you wrote; without one the primary serves the request. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
+                /** @description D1 read replication. Send `first-primary`, then on each request the last bookmark an answer gave you: a read replica serves you only if it is at least that new, so you see what you wrote. A request without the header is served by the primary and its answer carries no bookmark. Opaque; a value this API did not return is a 400. Absent when the relay's store is MySQL. */
                 "Relay-Bookmark"?: components["parameters"]["RelayBookmark"];
             };
             path: {
