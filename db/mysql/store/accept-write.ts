@@ -14,10 +14,8 @@ import type { InsertedMessage, NewMessage } from "../../messages/accept";
 import { sameWorkspace, type IdempotencyRecord, type InsertOutcome } from "../../store/accept";
 import { RelayError } from "../../../core/errors";
 import { newId } from "../../../core/ids";
-import { insertRows, mapRow, tableName, type Runner, type Sql } from "./sql";
+import { insertRows, isDuplicateEntry, mapRow, tableName, type Runner, type Sql } from "./sql";
 
-/** ER_DUP_ENTRY: a unique key (here: the idempotency record's primary key) is already taken. */
-const DUP_ENTRY = 1062;
 /** Rows per multi-row statement: only to keep a statement small (MySQL takes 65,535 parameters). */
 const ROWS_PER_INSERT = 100;
 
@@ -33,7 +31,7 @@ export async function insertMessage(db: Runner, workspaceId: string, m: NewMessa
     const inserted = await db.tx((q) => write(q, workspaceId, m));
     return { status: "stored", messageStatus: inserted.status, recipients: inserted.recipients };
   } catch (e) {
-    if (!m.idempotency || (e as { errno?: number }).errno !== DUP_ENTRY) throw e;
+    if (!m.idempotency || !isDuplicateEntry(e)) throw e;
     const first = await db.run((q) => idempotencyRecord(q, workspaceId, m.idempotency!.key));
     if (!first) throw e;
     return { status: "duplicate", first };

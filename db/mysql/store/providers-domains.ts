@@ -14,20 +14,7 @@ import { and, asc, eq, getTableColumns, inArray, isNotNull, ne } from "drizzle-o
 import { senderDomains } from "../schema";
 import { domainAndParents } from "../../sender-domains";
 import type { ProviderStore, SenderDomainRow } from "../../store/providers";
-import type { Runner, Sql } from "./sql";
-
-/** ER_DUP_ENTRY. */
-const DUPLICATE = 1062;
-
-/** Whether `e` (or what drizzle wrapped in it) is MySQL's duplicate-key error. */
-export function isDuplicateKey(e: unknown): boolean {
-  let cur = e;
-  for (let i = 0; i < 5 && cur; i++) {
-    if ((cur as { errno?: number }).errno === DUPLICATE) return true;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return false;
-}
+import { isDuplicateEntry, type Runner, type Sql } from "./sql";
 
 /** The D1 row's columns: every column but the generated `verified_domain`. */
 const { verifiedDomain: _generated, ...domainColumns } = getTableColumns(senderDomains);
@@ -44,7 +31,7 @@ export function mysqlSenderDomains(db: Runner): DomainOps {
         });
       } catch (e) {
         // (workspace, domain) is unique; so is a verified domain (a bootstrap racing a verify).
-        if (isDuplicateKey(e)) return { status: "duplicate" as const };
+        if (isDuplicateEntry(e)) return { status: "duplicate" as const };
         throw e;
       }
     },
@@ -55,7 +42,7 @@ export function mysqlSenderDomains(db: Runner): DomainOps {
         return await db.tx((q) => verify(q, ws, id, domain, at));
       } catch (e) {
         // Another workspace verified the same domain between our read and our write.
-        if (isDuplicateKey(e)) return undefined;
+        if (isDuplicateEntry(e)) return undefined;
         throw e;
       }
     },
@@ -81,10 +68,7 @@ async function getDomain(q: Sql, ws: string, id: string): Promise<SenderDomainRo
   return row;
 }
 
-/**
- * The locking read and the UPDATE, in SQL text: a deadlock must reach sql.ts's retry with its
- * errno on the error itself (drizzle wraps driver errors).
- */
+/** The locking read of every claim on the domain or a parent, then the UPDATE, in one transaction. */
 async function verify(q: Sql, ws: string, id: string, domain: string, at: number): Promise<SenderDomainRow | undefined> {
   const owners = await q.rows<{ workspace_id: string }>("SELECT `workspace_id` FROM `sender_domains` WHERE `verified_domain` IN (?) FOR UPDATE", [domainAndParents(domain)]);
   if (owners.some((o) => o.workspace_id !== ws)) return undefined;

@@ -9,20 +9,12 @@ import { and, asc, count, desc, eq, gt, inArray, lt, or } from "drizzle-orm";
 import { chunks } from "../../fast-insert";
 import type { MemberLookup, RecipientListRow, RecipientStore } from "../../store/recipients";
 import { recipientListMembers, recipientLists, recipients } from "../schema";
-import type { Orm, Runner, Sql } from "./sql";
+import { isDuplicateEntry, type Orm, type Runner, type Sql } from "./sql";
 
 type ListOps = Pick<
   RecipientStore,
   "createList" | "list" | "listLists" | "memberCounts" | "renameList" | "deleteList" | "listMembers" | "lookupMembers" | "addMembers" | "removeMember"
 >;
-
-/** A drizzle-wrapped or plain mysql2 error for a unique key that refused the row (ER_DUP_ENTRY; SQLite's "UNIQUE constraint failed"). */
-function isDuplicateKey(e: unknown): boolean {
-  for (let cur = e, i = 0; cur && i < 5; cur = (cur as { cause?: unknown }).cause, i++) {
-    if ((cur as { errno?: number }).errno === 1062) return true;
-  }
-  return false;
-}
 
 /** Addresses or ids per statement. */
 const CHUNK = 1000;
@@ -45,7 +37,7 @@ export function mysqlRecipientLists(db: Runner): ListOps {
         await db.run((q) => q.orm.insert(recipientLists).values(list));
         return { status: "created", list };
       } catch (e) {
-        if (isDuplicateKey(e)) return { status: "duplicate" };
+        if (isDuplicateEntry(e)) return { status: "duplicate" };
         throw e;
       }
     },
@@ -79,7 +71,7 @@ export function mysqlRecipientLists(db: Runner): ListOps {
           return { status: "renamed" as const, list: (await listById(q.orm, ws, id))! };
         });
       } catch (e) {
-        if (isDuplicateKey(e)) return { status: "duplicate" };
+        if (isDuplicateEntry(e)) return { status: "duplicate" };
         throw e;
       }
     },

@@ -6,16 +6,7 @@
 import { and, asc, eq, isNull } from "drizzle-orm";
 import { apiKeys, users, workspaces, workspaceSecurity } from "../schema";
 import type { ApiKeyRow, TenantStore, WorkspaceRow, WorkspaceSecurityRow } from "../../store/tenants";
-import type { Runner, Sql } from "./sql";
-
-/** ER_DUP_ENTRY: a unique key refused the row (SQLite's "UNIQUE constraint failed"); drizzle puts the driver's error in `cause`. */
-const DUP_ENTRY = 1062;
-function isDuplicateKey(e: unknown): boolean {
-  for (let cur = e, i = 0; cur && i < 5; cur = (cur as { cause?: unknown }).cause, i++) {
-    if ((cur as { errno?: number }).errno === DUP_ENTRY) return true;
-  }
-  return false;
-}
+import { isDuplicateEntry, type Runner, type Sql } from "./sql";
 
 const workspaceById = async (q: Sql, id: string): Promise<WorkspaceRow | undefined> => (await q.orm.select().from(workspaces).where(eq(workspaces.id, id)).limit(1))[0];
 
@@ -29,7 +20,7 @@ export function mysqlTenant(db: Runner): TenantStore {
         try {
           await q.orm.insert(workspaces).values(row);
         } catch (e) {
-          if (isDuplicateKey(e)) return { status: "duplicate" as const };
+          if (isDuplicateEntry(e)) return { status: "duplicate" as const };
           throw e;
         }
         // The defaults (configuration, status, times) are the server's: read them back.
@@ -104,7 +95,7 @@ export function mysqlTenant(db: Runner): TenantStore {
           await insert(email ?? `${id}@jwt.invalid`);
           return { id };
         } catch (e) {
-          if (!isDuplicateKey(e)) throw e;
+          if (!isDuplicateEntry(e)) throw e;
         }
         const raced = await find();
         if (raced) return raced;
