@@ -28,7 +28,7 @@ export function openStore(env: Env, opts: OpenOptions = {}): Store {
   const bindings = env as unknown as Record<string, unknown>;
   if (store === "d1") {
     if (!bindings.DB) throw new RelayError("internal_error", "configuration STORE: d1 needs the D1 binding DB ([[d1_databases]] in wrangler.toml)");
-    return d1Store(opts.db ?? getDb(env.DB));
+    return d1StoreOf(opts.db ?? getDb(env.DB));
   }
   if (!bindings.HYPERDRIVE) throw new RelayError("internal_error", "configuration STORE: mysql needs the Hyperdrive binding HYPERDRIVE ([[hyperdrive]] in wrangler.toml)");
   const load = opts.mysql;
@@ -45,6 +45,15 @@ export function openStore(env: Env, opts: OpenOptions = {}): Store {
     // Nothing to end when no operation ever loaded the module.
     close: async () => (opened ? (await opened).close() : undefined),
   };
+}
+
+// The D1 store is a set of closures over its Db and holds no state of its own: one per Db (the
+// binding's Db lives for the isolate), so a request does not build fifteen groups again.
+const d1Stores = new WeakMap<Db, Store>();
+function d1StoreOf(db: Db): Store {
+  let store = d1Stores.get(db);
+  if (!store) d1Stores.set(db, (store = d1Store(db)));
+  return store;
 }
 
 /** A group whose every method waits for the real group, then calls it. */
